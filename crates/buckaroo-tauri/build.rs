@@ -1,0 +1,15 @@
+const COMMANDS: &[&str] = &[
+    "buckaroo_status",
+    "buckaroo_health",
+    "buckaroo_diagnostics",
+    "buckaroo_attach",
+    "buckaroo_load_path",
+    "buckaroo_load_expr",
+    "buckaroo_load_compare",
+    "buckaroo_send",
+    "buckaroo_pick_file",
+];
+
+fn main() {
+    tauri_plugin::Builder::new(COMMANDS).build();
+}

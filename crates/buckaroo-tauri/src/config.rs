@@ -1,0 +1,225 @@
+//! `BuckarooConfig`: everything the host app decides, built with `with_*` methods.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which data stack the host expects; it picks the default load mode and backend
+/// and the wording of diagnostics. The sidecar is the same buckaroo server for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Xorq,
+    Pandas,
+    Polars,
+}
+
+/// How a file is shown: `buckaroo` is the full UI (stats, search, histograms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadMode {
+    Buckaroo,
+    Viewer,
+    Lazy,
+}
+
+impl LoadMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadMode::Buckaroo => "buckaroo",
+            LoadMode::Viewer => "viewer",
+            LoadMode::Lazy => "lazy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "buckaroo" => Some(LoadMode::Buckaroo),
+            "viewer" => Some(LoadMode::Viewer),
+            "lazy" => Some(LoadMode::Lazy),
+            _ => None,
+        }
+    }
+}
+
+/// Restarts with exponential backoff. Crashes after the handshake count too; the
+/// budget is refilled only after the sidecar stayed up for `healthy_uptime`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestartPolicy {
+    pub max_restarts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub healthy_uptime: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        Self {
+            max_restarts: 5,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+            healthy_uptime: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RestartPolicy {
+    /// Delay before restart number `n` (1-based).
+    pub fn backoff(&self, n: u32) -> Duration {
+        let factor = 1u32 << n.saturating_sub(1).min(16);
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoload {
+    pub path: PathBuf,
+    pub mode: LoadMode,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuckarooConfig {
+    pub backend: BackendKind,
+    pub python: Option<PathBuf>,
+    pub venv: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: Option<PathBuf>,
+    pub handshake_timeout: Duration,
+    pub restart: RestartPolicy,
+    pub scope: Vec<PathBuf>,
+    pub autoload: Option<Autoload>,
+    pub server_args: Vec<String>,
+    pub default_mode: LoadMode,
+    /// Row requests a window may have unanswered before new ones are failed.
+    pub max_in_flight: usize,
+}
+
+impl BuckarooConfig {
+    fn new(backend: BackendKind) -> Self {
+        Self {
+            backend,
+            python: None,
+            venv: None,
+            env: Vec::new(),
+            working_dir: None,
+            handshake_timeout: Duration::from_secs(30),
+            restart: RestartPolicy::default(),
+            scope: Vec::new(),
+            autoload: None,
+            server_args: Vec::new(),
+            default_mode: LoadMode::Buckaroo,
+            max_in_flight: 64,
+        }
+    }
+
+    /// The seed's default: xorq-capable buckaroo, full UI.
+    pub fn xorq() -> Self {
+        Self::new(BackendKind::Xorq)
+    }
+
+    pub fn pandas() -> Self {
+        Self::new(BackendKind::Pandas)
+    }
+
+    pub fn polars() -> Self {
+        Self::new(BackendKind::Polars)
+    }
+
+    /// The `backend` field sent with `/load` when the page does not choose one.
+    pub fn default_backend(&self) -> Option<&'static str> {
+        match self.backend {
+            BackendKind::Polars => Some("polars"),
+            _ => None,
+        }
+    }
+
+    pub fn with_python(mut self, python: impl Into<PathBuf>) -> Self {
+        self.python = Some(python.into());
+        self
+    }
+
+    /// Use `<venv>/bin/python` (`Scripts\python.exe` on Windows).
+    pub fn with_venv(mut self, venv: impl Into<PathBuf>) -> Self {
+        self.venv = Some(venv.into());
+        self
+    }
+
+    pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn with_working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = Some(dir.into());
+        self
+    }
+
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    pub fn with_restart_policy(mut self, policy: RestartPolicy) -> Self {
+        self.restart = policy;
+        self
+    }
+
+    pub fn with_max_restarts(mut self, n: u32) -> Self {
+        self.restart.max_restarts = n;
+        self
+    }
+
+    /// Allow `load_path` for any file under `dir` (in addition to picked and dropped files).
+    pub fn with_scope(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.scope.push(dir.into());
+        self
+    }
+
+    /// Load `path` into the first window that attaches.
+    pub fn with_autoload(mut self, path: impl Into<PathBuf>, mode: LoadMode) -> Self {
+        self.autoload = Some(Autoload { path: path.into(), mode });
+        self
+    }
+
+    /// Seed-compatible name for `with_autoload(path, default mode)`.
+    pub fn with_autoload_path(self, path: impl Into<PathBuf>) -> Self {
+        let mode = self.default_mode;
+        self.with_autoload(path, mode)
+    }
+
+    pub fn with_server_arg(mut self, arg: impl Into<String>) -> Self {
+        self.server_args.push(arg.into());
+        self
+    }
+
+    pub fn with_default_mode(mut self, mode: LoadMode) -> Self {
+        self.default_mode = mode;
+        self
+    }
+
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    pub(crate) fn venv_python(venv: &Path) -> PathBuf {
+        if cfg!(windows) {
+            venv.join("Scripts").join("python.exe")
+        } else {
+            venv.join("bin").join("python")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let p = RestartPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..Default::default() };
+        assert_eq!(p.backoff(1), Duration::from_millis(100));
+        assert_eq!(p.backoff(2), Duration::from_millis(200));
+        assert_eq!(p.backoff(4), Duration::from_millis(800));
+        assert_eq!(p.backoff(5), Duration::from_secs(1));
+        assert_eq!(p.backoff(100), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,338 @@
+//! Windows ↔ sessions ↔ the sidecar. Each window gets its own session id, its own
+//! internal WebSocket and its own sink; after a sidecar restart every window is
+//! reconnected and its last load replayed. No Tauri types here.
+
+use crate::config::{BuckarooConfig, LoadMode};
+use crate::connection::{Connection, FrameSink};
+use crate::error::{Error, Result};
+use crate::scope::Scope;
+use crate::supervisor::{Endpoint, Supervisor};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadPathArgs {
+    pub path: String,
+    pub mode: Option<LoadMode>,
+    pub backend: Option<String>,
+    pub prompt: Option<String>,
+    pub component_config: Option<Value>,
+    pub column_config_overrides: Option<Value>,
+    pub extra_grid_config: Option<Value>,
+    pub init_sd: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadExprArgs {
+    pub build_dir: String,
+    pub project_root: Option<String>,
+    pub prompt: Option<String>,
+    pub component_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadCompareArgs {
+    pub path1: String,
+    pub path2: String,
+    pub join_columns: Vec<String>,
+    pub how: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadResult {
+    pub session_id: String,
+    pub path: String,
+    pub mode: String,
+    pub rows: Option<u64>,
+    pub columns: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachInfo {
+    pub session_id: String,
+    pub connected: bool,
+    pub autoload: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct LastLoad {
+    route: &'static str,
+    body: Value,
+}
+
+struct WindowEntry {
+    session: String,
+    sink: Mutex<Arc<dyn FrameSink>>,
+    conn: Mutex<Option<Arc<Connection>>>,
+    last_load: Mutex<Option<LastLoad>>,
+    /// Serialises connect/load/replay for one window; row sends do not take it.
+    op: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct Hub {
+    sup: Arc<Supervisor>,
+    http: reqwest::Client,
+    windows: Mutex<HashMap<String, Arc<WindowEntry>>>,
+    pub scope: Scope,
+    autoload_taken: AtomicBool,
+}
+
+const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
+const QUICK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Hub {
+    pub fn new(sup: Arc<Supervisor>) -> Arc<Self> {
+        let cfg = sup.config();
+        let scope = Scope::new(&cfg.scope);
+        if let Some(a) = &cfg.autoload {
+            scope.allow_file(&a.path);
+        }
+        let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client without TLS builds");
+        Arc::new(Self { sup, http, windows: Mutex::default(), scope, autoload_taken: AtomicBool::new(false) })
+    }
+
+    pub fn supervisor(&self) -> &Arc<Supervisor> {
+        &self.sup
+    }
+
+    fn cfg(&self) -> &BuckarooConfig {
+        self.sup.config()
+    }
+
+    fn entry(&self, label: &str) -> Result<Arc<WindowEntry>> {
+        lock(&self.windows).get(label).cloned().ok_or(Error::NotAttached)
+    }
+
+    pub fn session_of(&self, label: &str) -> Option<String> {
+        lock(&self.windows).get(label).map(|e| e.session.clone())
+    }
+
+    pub fn is_connected(&self, label: &str) -> bool {
+        self.entry(label).ok().and_then(|e| lock(&e.conn).clone()).is_some_and(|c| c.is_open())
+    }
+
+    /// Give `label` a sink (a page's Channel). A page reload attaches again: it keeps
+    /// its session and gets the current `initial_state` from the fresh socket.
+    pub async fn attach(self: &Arc<Self>, label: &str, sink: Arc<dyn FrameSink>) -> Result<AttachInfo> {
+        let entry = {
+            let mut windows = lock(&self.windows);
+            let entry = windows.entry(label.to_string()).or_insert_with(|| {
+                Arc::new(WindowEntry {
+                    session: uuid::Uuid::new_v4().simple().to_string(),
+                    sink: Mutex::new(sink.clone()),
+                    conn: Mutex::default(),
+                    last_load: Mutex::default(),
+                    op: tokio::sync::Mutex::default(),
+                })
+            });
+            *lock(&entry.sink) = sink;
+            lock(&entry.conn).take(); // the old page's socket; its replies have nowhere to go
+            entry.clone()
+        };
+        let mut connected = false;
+        if let Some(ep) = self.sup.endpoint() {
+            let _op = entry.op.lock().await;
+            self.ensure_conn(&entry, &ep).await?;
+            connected = true;
+        }
+        let mut autoload = None;
+        if let Some(a) = self.cfg().autoload.clone() {
+            if !self.autoload_taken.swap(true, Ordering::SeqCst) {
+                autoload = Some(a.path.display().to_string());
+                let hub = self.clone();
+                let label = label.to_string();
+                tokio::spawn(async move {
+                    let args = LoadPathArgs { path: a.path.display().to_string(), mode: Some(a.mode), ..Default::default() };
+                    if let Err(e) = hub.load_path(&label, args).await {
+                        log::error!("[buckaroo-tauri] autoload failed: {e}");
+                        hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                    }
+                });
+            }
+        }
+        Ok(AttachInfo { session_id: entry.session.clone(), connected, autoload })
+    }
+
+    /// Send a plugin-originated notice down a window's channel (same path as server frames).
+    fn notify(&self, label: &str, msg: Value) {
+        if let Ok(entry) = self.entry(label) {
+            let sink = lock(&entry.sink).clone();
+            sink.deliver(crate::pairing::Outgoing::Json(msg.to_string()));
+        }
+    }
+
+    pub fn detach(&self, label: &str) {
+        if let Some(entry) = lock(&self.windows).remove(label) {
+            lock(&entry.conn).take();
+            log::info!("[buckaroo-tauri] window {label} closed: session {} released", entry.session);
+        }
+    }
+
+    async fn ensure_conn(&self, entry: &WindowEntry, ep: &Endpoint) -> Result<Arc<Connection>> {
+        if let Some(c) = lock(&entry.conn).clone() {
+            if c.generation == ep.generation && c.is_open() {
+                return Ok(c);
+            }
+        }
+        let sink = lock(&entry.sink).clone();
+        let conn = Arc::new(Connection::open(ep, &entry.session, sink, self.cfg().max_in_flight).await?);
+        *lock(&entry.conn) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn allowed(&self, path: &str) -> Result<PathBuf> {
+        self.scope.check(Path::new(path)).ok_or_else(|| Error::PathNotAllowed(PathBuf::from(path)))
+    }
+
+    pub async fn load_path(&self, label: &str, args: LoadPathArgs) -> Result<LoadResult> {
+        let path = self.allowed(&args.path)?;
+        let mode = args.mode.unwrap_or(self.cfg().default_mode);
+        let mut body = Map::new();
+        body.insert("path".into(), json!(path));
+        body.insert("mode".into(), json!(mode.as_str()));
+        if let Some(b) = args.backend.or_else(|| (mode == LoadMode::Buckaroo).then(|| self.cfg().default_backend()).flatten().map(String::from)) {
+            body.insert("backend".into(), json!(b));
+        }
+        for (k, v) in [
+            ("prompt", args.prompt.map(Value::from)),
+            ("component_config", args.component_config),
+            ("column_config_overrides", args.column_config_overrides),
+            ("extra_grid_config", args.extra_grid_config),
+            ("init_sd", args.init_sd),
+        ] {
+            if let Some(v) = v {
+                body.insert(k.into(), v);
+            }
+        }
+        self.load(label, "/load", Value::Object(body)).await
+    }
+
+    pub async fn load_expr(&self, label: &str, args: LoadExprArgs) -> Result<LoadResult> {
+        let build_dir = self.allowed(&args.build_dir)?;
+        let mut body = json!({"build_dir": build_dir});
+        if let Some(p) = args.project_root {
+            body["project_root"] = json!(self.allowed(&p)?);
+        }
+        if let Some(p) = args.prompt {
+            body["prompt"] = json!(p);
+        }
+        if let Some(c) = args.component_config {
+            body["component_config"] = c;
+        }
+        self.load(label, "/load_expr", body).await
+    }
+
+    pub async fn load_compare(&self, label: &str, args: LoadCompareArgs) -> Result<LoadResult> {
+        let body = json!({
+            "path1": self.allowed(&args.path1)?,
+            "path2": self.allowed(&args.path2)?,
+            "join_columns": args.join_columns,
+            "how": args.how.unwrap_or_else(|| "outer".into()),
+        });
+        self.load(label, "/load_compare", body).await
+    }
+
+    async fn load(&self, label: &str, route: &'static str, mut body: Value) -> Result<LoadResult> {
+        let entry = self.entry(label)?;
+        let ep = self.sup.ready(self.cfg().handshake_timeout + Duration::from_secs(10)).await?;
+        body["session"] = json!(entry.session);
+        body["no_browser"] = json!(true);
+        let _op = entry.op.lock().await;
+        // Socket first, then load: the server pushes initial_state to it.
+        self.ensure_conn(&entry, &ep).await?;
+        let reply = self.post(&ep, route, &body).await?;
+        *lock(&entry.last_load) = Some(LastLoad { route, body: body.clone() });
+        let rows = reply.get("rows").and_then(Value::as_u64);
+        log::info!("[buckaroo-tauri] {route} ok: session={} rows={}", entry.session, rows.map_or("?".into(), |r| r.to_string()));
+        Ok(LoadResult {
+            session_id: entry.session.clone(),
+            path: reply.get("path").and_then(Value::as_str).map(String::from).unwrap_or_default(),
+            mode: body.get("mode").and_then(Value::as_str).unwrap_or("viewer").into(),
+            rows,
+            columns: reply.get("columns").cloned().unwrap_or(Value::Null),
+        })
+    }
+
+    async fn post(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
+        let url = format!("http://127.0.0.1:{}{route}", ep.port);
+        let resp = self.http.post(url).json(body).timeout(LOAD_TIMEOUT).send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        let reply: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(reply);
+        }
+        let server_code = reply
+            .get("error_code")
+            .and_then(Value::as_str)
+            .unwrap_or(if status.as_u16() == 400 { "bad_request" } else { "server_error" })
+            .to_string();
+        let message = reply
+            .get("message")
+            .or_else(|| reply.get("error"))
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(Error::LoadFailed { server_code, status: status.as_u16(), message })
+    }
+
+    pub async fn get(&self, route: &str) -> Result<Value> {
+        let ep = self.sup.endpoint().ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
+        let url = format!("http://127.0.0.1:{}{route}", ep.port);
+        Ok(self.http.get(url).timeout(QUICK_TIMEOUT).send().await?.error_for_status()?.json().await?)
+    }
+
+    pub fn send(&self, label: &str, msg: &Value) -> Result<()> {
+        crate::connection::validate(msg)?;
+        let entry = self.entry(label)?;
+        let conn = lock(&entry.conn).clone().ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
+        conn.send(msg)
+    }
+
+    /// Follow the supervisor: when a (new) sidecar is ready, reconnect every window and
+    /// replay its last load under the same session id. Run once on the async runtime.
+    pub async fn follow_restarts(self: Arc<Self>) {
+        let mut endpoints = self.sup.endpoints();
+        while endpoints.changed().await.is_ok() {
+            let Some(ep) = *endpoints.borrow_and_update() else { continue };
+            let entries: Vec<(String, Arc<WindowEntry>)> = lock(&self.windows).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            for (label, entry) in entries {
+                let hub = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = hub.reconnect(&entry, &ep).await {
+                        log::error!("[buckaroo-tauri] reconnect of window {label} failed: {e}");
+                        hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                    }
+                });
+            }
+        }
+    }
+
+    async fn reconnect(&self, entry: &WindowEntry, ep: &Endpoint) -> Result<()> {
+        let _op = entry.op.lock().await;
+        if lock(&entry.conn).as_ref().is_some_and(|c| c.generation == ep.generation && c.is_open()) {
+            return Ok(());
+        }
+        self.ensure_conn(entry, ep).await?;
+        let last = lock(&entry.last_load).clone();
+        if let Some(last) = last {
+            self.post(ep, last.route, &last.body).await?;
+            log::info!("[buckaroo-tauri] replayed {} after restart: session={} generation={}", last.route, entry.session, ep.generation);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! Frame pairing and in-flight tracking for one window's internal WebSocket.
+//!
+//! The server answers a row request with an `infinite_resp` JSON frame, followed by
+//! ONE binary parquet frame only when `payload.format == "parquet_buffer"`. Every
+//! other reply (errors, "not ready") has no binary frame and must be forwarded at
+//! once, or the grid's request callback never fires.
+
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+
+/// What the relay hands to the page, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A JSON text frame, forwarded as-is.
+    Json(String),
+    /// Raw parquet bytes; always directly after the `Json` header that announced them.
+    Raw(Vec<u8>),
+}
+
+/// A frame read from the server.
+#[derive(Debug)]
+pub enum Incoming {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// Summary of a JSON frame, for logs and routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameInfo {
+    pub kind: String,
+    pub key: Option<Value>,
+    pub expects_binary: bool,
+}
+
+pub fn inspect(text: &str) -> Option<FrameInfo> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let obj = v.as_object()?;
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let expects_binary = kind == "infinite_resp"
+        && obj.get("payload").and_then(|p| p.get("format")).and_then(Value::as_str) == Some("parquet_buffer");
+    Some(FrameInfo { key: obj.get("key").cloned(), kind, expects_binary })
+}
+
+/// An `infinite_resp` the grid treats as a failed request for `key`.
+pub fn error_reply(key: &Value, reason: &str) -> String {
+    json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason}).to_string()
+}
+
+/// Pairs binary frames with their headers and tracks which row requests are unanswered.
+#[derive(Debug, Default)]
+pub struct Pairer {
+    /// Header of a parquet reply whose binary frame has not arrived yet.
+    pending: Option<(String, Option<Value>)>,
+    /// `payload_args` of row requests sent and not yet answered, oldest first.
+    in_flight: VecDeque<Value>,
+    /// Binary frames that arrived with no header waiting (protocol violation; counted, dropped).
+    pub orphans: u64,
+}
+
+impl Pairer {
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Record a row request about to be sent (and its optional `second_request`).
+    pub fn request_sent(&mut self, payload_args: &Value) {
+        self.in_flight.push_back(payload_args.clone());
+        if let Some(second) = payload_args.get("second_request").filter(|v| v.is_object()) {
+            self.in_flight.push_back(second.clone());
+        }
+    }
+
+    /// Forget a request that could not be sent after all.
+    pub fn request_unsent(&mut self, payload_args: &Value) {
+        self.answered(payload_args);
+        if let Some(second) = payload_args.get("second_request") {
+            self.answered(second);
+        }
+    }
+
+    fn answered(&mut self, key: &Value) {
+        if let Some(i) = self.in_flight.iter().position(|k| k == key) {
+            self.in_flight.remove(i);
+        }
+    }
+
+    /// Feed one server frame; returns what to deliver, in order.
+    pub fn push(&mut self, frame: Incoming) -> Vec<Outgoing> {
+        let mut out = Vec::with_capacity(2);
+        match frame {
+            Incoming::Binary(bytes) => match self.pending.take() {
+                Some((header, key)) => {
+                    if let Some(key) = key {
+                        self.answered(&key);
+                    }
+                    out.push(Outgoing::Json(header));
+                    out.push(Outgoing::Raw(bytes));
+                }
+                None => self.orphans += 1,
+            },
+            Incoming::Text(text) => {
+                // A text frame where a binary one was due: fail that request rather than hold it.
+                if let Some((_, key)) = self.pending.take() {
+                    let key = key.unwrap_or(Value::Null);
+                    self.answered(&key);
+                    out.push(Outgoing::Json(error_reply(&key, "buckaroo-tauri: parquet frame missing from reply")));
+                }
+                match inspect(&text) {
+                    Some(info) if info.expects_binary => self.pending = Some((text, info.key)),
+                    Some(info) => {
+                        if info.kind == "infinite_resp" {
+                            if let Some(key) = &info.key {
+                                self.answered(key);
+                            }
+                        }
+                        out.push(Outgoing::Json(text));
+                    }
+                    // Not JSON: the page cannot parse it either; drop it (the caller logs).
+                    None => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// The connection is gone: answer every unanswered request with an error reply.
+    pub fn fail_all(&mut self, reason: &str) -> Vec<Outgoing> {
+        self.pending = None;
+        self.in_flight.drain(..).map(|key| Outgoing::Json(error_reply(&key, reason))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn resp(key: i64, parquet: bool) -> String {
+        if parquet {
+            json!({"type":"infinite_resp","key":{"start":key},"length":10,"payload":{"format":"parquet_buffer","buffer_index":0}}).to_string()
+        } else {
+            json!({"type":"infinite_resp","key":{"start":key},"length":0,"error_info":"boom"}).to_string()
+        }
+    }
+
+    #[test]
+    fn parquet_reply_is_header_then_raw() {
+        let mut p = Pairer::default();
+        p.request_sent(&json!({"start": 1}));
+        assert!(p.push(Incoming::Text(resp(1, true))).is_empty());
+        let out = p.push(Incoming::Binary(b"PAR1".to_vec()));
+        assert_eq!(out, vec![Outgoing::Json(resp(1, true)), Outgoing::Raw(b"PAR1".to_vec())]);
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn error_reply_is_forwarded_at_once() {
+        let mut p = Pairer::default();
+        p.request_sent(&json!({"start": 2}));
+        assert_eq!(p.push(Incoming::Text(resp(2, false))), vec![Outgoing::Json(resp(2, false))]);
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn missing_binary_fails_the_request_and_keeps_going() {
+        let mut p = Pairer::default();
+        p.request_sent(&json!({"start": 3}));
+        p.push(Incoming::Text(resp(3, true)));
+        let out = p.push(Incoming::Text(r#"{"type":"initial_state"}"#.into()));
+        assert_eq!(out.len(), 2);
+        let Outgoing::Json(first) = &out[0] else { panic!() };
+        assert!(first.contains("error_info") && first.contains(r#""start":3"#));
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn orphan_binary_is_dropped_and_counted() {
+        let mut p = Pairer::default();
+        assert!(p.push(Incoming::Binary(vec![1])).is_empty());
+        assert_eq!(p.orphans, 1);
+    }
+
+    #[test]
+    fn fail_all_answers_every_request() {
+        let mut p = Pairer::default();
+        p.request_sent(&json!({"start": 1, "second_request": {"start": 9}}));
+        p.request_sent(&json!({"start": 2}));
+        let out = p.fail_all("gone");
+        assert_eq!(out.len(), 3);
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Send(u8),
+        ReplyOk(u8),
+        ReplyErr(u8),
+        Other,
+        Orphan,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            any::<u8>().prop_map(Step::Send),
+            any::<u8>().prop_map(Step::ReplyOk),
+            any::<u8>().prop_map(Step::ReplyErr),
+            Just(Step::Other),
+            Just(Step::Orphan),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the server does, every raw frame follows its own header, every
+        /// request sent is answered exactly once by the time the socket is failed, and
+        /// no JSON frame is lost.
+        #[test]
+        fn every_request_answered_raw_always_follows_header(steps in prop::collection::vec(step(), 0..60)) {
+            let mut p = Pairer::default();
+            let mut delivered = Vec::new();
+            let mut sent = 0usize;
+            for s in steps {
+                match s {
+                    Step::Send(k) => { p.request_sent(&json!({"start": k})); sent += 1; }
+                    Step::ReplyOk(k) => {
+                        delivered.extend(p.push(Incoming::Text(resp(k.into(), true))));
+                        delivered.extend(p.push(Incoming::Binary(vec![k])));
+                    }
+                    Step::ReplyErr(k) => delivered.extend(p.push(Incoming::Text(resp(k.into(), false)))),
+                    Step::Other => delivered.extend(p.push(Incoming::Text(r#"{"type":"error"}"#.into()))),
+                    Step::Orphan => delivered.extend(p.push(Incoming::Binary(vec![0]))),
+                }
+            }
+            delivered.extend(p.fail_all("closed"));
+            prop_assert_eq!(p.in_flight(), 0);
+            for (i, o) in delivered.iter().enumerate() {
+                if let Outgoing::Raw(_) = o {
+                    let Outgoing::Json(h) = &delivered[i - 1] else { panic!("raw without header") };
+                    prop_assert!(inspect(h).unwrap().expects_binary);
+                }
+            }
+            let replies = delivered.iter().filter(|o| matches!(o, Outgoing::Json(t) if t.contains("infinite_resp"))).count();
+            prop_assert!(replies >= sent);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+"""Spawn a real buckaroo server the way the plugin does, and talk to it.
+
+Used by the contract tests (which pin upstream behaviour the plugin relies on),
+the fixture recorder and the benchmarks. Standard library + websockets only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+HANDSHAKE_PREFIX = "BUCKAROO_PORT="
+
+
+@dataclass
+class BuckarooServer:
+    """A `python -m buckaroo.server --port 0 --no-browser --stdio-control` child.
+
+    stdin is a pipe held open for the child's life: EOF is the server's signal to exit.
+    """
+
+    python: str = sys.executable
+    module_args: list[str] = field(default_factory=lambda: ["-m", "buckaroo.server"])
+    extra_env: dict[str, str] = field(default_factory=dict)
+    handshake_timeout: float = 30.0
+    proc: subprocess.Popen | None = None
+    port: int | None = None
+    stdout_lines: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> "BuckarooServer":
+        env = {**os.environ, **self.extra_env}
+        self.proc = subprocess.Popen(
+            [self.python, *self.module_args, "--port", "0", "--no-browser", "--stdio-control"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.handshake_timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"server exited before handshake (rc={self.proc.wait()}): {err[-2000:]}")
+            self.stdout_lines.append(line)
+            if line.startswith(HANDSHAKE_PREFIX):
+                self.port = int(line.strip()[len(HANDSHAKE_PREFIX):])
+                return self
+        self.stop()
+        raise TimeoutError("no BUCKAROO_PORT line within the handshake timeout")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait()
+
+    def __enter__(self) -> "BuckarooServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- HTTP ----------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=dict(self.headers))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            raw, status = err.read(), err.code
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def load(self, path: str | Path, mode: str = "buckaroo", session: str | None = None, **extra: Any) -> dict:
+        body = {"path": str(path), "mode": mode, "no_browser": True, **extra}
+        if session:
+            body["session"] = session
+        status, reply = self.request("POST", "/load", body)
+        if status != 200:
+            raise RuntimeError(f"/load {status}: {reply}")
+        return reply
+
+    def ws(self, session: str, timeout: float = 30.0) -> "Session":
+        conn = connect(
+            f"ws://127.0.0.1:{self.port}/ws/{session}",
+            additional_headers=dict(self.headers),
+            open_timeout=timeout,
+            max_size=None,
+        )
+        return Session(conn, timeout)
+
+
+@dataclass
+class Session:
+    conn: ClientConnection
+    timeout: float
+
+    def recv(self) -> str | bytes:
+        return self.conn.recv(timeout=self.timeout)
+
+    def recv_json(self) -> dict:
+        frame = self.recv()
+        assert isinstance(frame, str), f"expected a text frame, got {len(frame)} binary bytes"
+        return json.loads(frame)
+
+    def send(self, msg: Any) -> None:
+        self.conn.send(msg if isinstance(msg, str) else json.dumps(msg))
+
+    def next_of_type(self, kind: str) -> dict:
+        while True:
+            msg = self.recv_json()
+            if msg.get("type") == kind:
+                return msg
+
+    def rows(self, start: int, end: int, **payload: Any) -> tuple[dict, bytes | None]:
+        """One row window; returns (infinite_resp, parquet bytes or None)."""
+        self.send({"type": "infinite_request", "payload_args": {"start": start, "end": end, **payload}})
+        resp = self.next_of_type("infinite_resp")
+        if (resp.get("payload") or {}).get("format") == "parquet_buffer":
+            frame = self.recv()
+            assert isinstance(frame, bytes), "parquet_buffer reply must be followed by a binary frame"
+            return resp, frame
+        return resp, None
+
+    def no_frame_within(self, seconds: float) -> bool:
+        try:
+            self.conn.recv(timeout=seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
