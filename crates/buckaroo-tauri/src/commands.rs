@@ -73,17 +73,29 @@ pub(crate) async fn buckaroo_attach<R: Runtime>(
     on_event: Channel<InvokeResponseBody>,
 ) -> Result<AttachInfo> {
     let label = webview.label().to_string();
-    let sink = Arc::new(ChannelSink { channel: on_event, app, label: label.clone() });
+    let sink = Arc::new(ChannelSink {
+        channel: on_event,
+        app,
+        label: label.clone(),
+    });
     state.hub.attach(&label, sink).await
 }
 
 #[command]
-pub(crate) async fn buckaroo_load_path<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>, args: LoadPathArgs) -> Result<LoadResult> {
+pub(crate) async fn buckaroo_load_path<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: LoadPathArgs,
+) -> Result<LoadResult> {
     state.hub.load_path(webview.label(), args).await
 }
 
 #[command]
-pub(crate) async fn buckaroo_load_expr<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>, args: LoadExprArgs) -> Result<LoadResult> {
+pub(crate) async fn buckaroo_load_expr<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: LoadExprArgs,
+) -> Result<LoadResult> {
     state.hub.load_expr(webview.label(), args).await
 }
 
@@ -103,7 +115,11 @@ pub(crate) async fn buckaroo_send<R: Runtime>(webview: Webview<R>, state: State<
 
 /// The native open dialog; the chosen file joins the scope for this run.
 #[command]
-pub(crate) async fn buckaroo_pick_file<R: Runtime>(app: AppHandle<R>, webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<Option<String>> {
+pub(crate) async fn buckaroo_pick_file<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+) -> Result<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
     if app.try_state::<tauri_plugin_dialog::Dialog<R>>().is_none() {
         // The host did not register the dialog plugin; it is ours to bring.

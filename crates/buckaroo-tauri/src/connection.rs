@@ -21,8 +21,13 @@ pub const ALLOWED_TYPES: &[&str] = &["infinite_request", "buckaroo_state_change"
 
 /// Check a page message; returns its type.
 pub fn validate(msg: &Value) -> Result<&str> {
-    let obj = msg.as_object().ok_or_else(|| Error::InvalidMessage("must be a JSON object".into()))?;
-    let kind = obj.get("type").and_then(Value::as_str).ok_or_else(|| Error::InvalidMessage("missing string field `type`".into()))?;
+    let obj = msg
+        .as_object()
+        .ok_or_else(|| Error::InvalidMessage("must be a JSON object".into()))?;
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::InvalidMessage("missing string field `type`".into()))?;
     if !ALLOWED_TYPES.contains(&kind) {
         return Err(Error::MessageNotAllowed(kind.into()));
     }
@@ -61,7 +66,10 @@ impl Connection {
         log::info!("[buckaroo-tauri] internal WS open: session={session} generation={}", ep.generation);
         let (mut write, mut read) = ws.split();
         let (tx, mut rx) = mpsc::channel::<String>(WRITE_QUEUE);
-        let shared = Arc::new(Mutex::new(Shared { pairer: Pairer::default(), closed: false }));
+        let shared = Arc::new(Mutex::new(Shared {
+            pairer: Pairer::default(),
+            closed: false,
+        }));
 
         // Dropping the Connection drops `tx`: the writer then sends a close frame, the
         // server answers it, and the reader fails whatever was still unanswered.
@@ -95,13 +103,22 @@ impl Connection {
                 s.closed = true;
                 s.pairer.fail_all(LOST)
             };
-            log::info!("[buckaroo-tauri] internal WS closed: session={reader_session} ({} requests failed)", failed.len());
+            log::info!(
+                "[buckaroo-tauri] internal WS closed: session={reader_session} ({} requests failed)",
+                failed.len()
+            );
             for frame in failed {
                 sink_deliver(&*sink, frame);
             }
         });
 
-        Ok(Self { generation: ep.generation, session: session.into(), tx, shared, max_in_flight })
+        Ok(Self {
+            generation: ep.generation,
+            session: session.into(),
+            tx,
+            shared,
+            max_in_flight,
+        })
     }
 
     pub fn is_open(&self) -> bool {
@@ -143,7 +160,6 @@ impl Connection {
             }
         }
     }
-
 }
 
 fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
@@ -176,12 +192,23 @@ mod tests {
 
     #[test]
     fn only_allowed_types_pass() {
-        assert_eq!(validate(&json!({"type":"infinite_request","payload_args":{}})).unwrap(), "infinite_request");
-        assert_eq!(validate(&json!({"type":"buckaroo_state_change","new_state":{}})).unwrap(), "buckaroo_state_change");
+        assert_eq!(
+            validate(&json!({"type":"infinite_request","payload_args":{}})).unwrap(),
+            "infinite_request"
+        );
+        assert_eq!(
+            validate(&json!({"type":"buckaroo_state_change","new_state":{}})).unwrap(),
+            "buckaroo_state_change"
+        );
         assert_eq!(validate(&json!({"type":"stats_request"})).unwrap(), "stats_request");
         assert_eq!(validate(&json!({"type":"load"})).unwrap_err().code(), "message_not_allowed");
         assert_eq!(validate(&json!([1, 2])).unwrap_err().code(), "invalid_message");
         assert_eq!(validate(&json!({"type":"infinite_request"})).unwrap_err().code(), "invalid_message");
-        assert_eq!(validate(&json!({"type":"buckaroo_state_change","new_state":"x"})).unwrap_err().code(), "invalid_message");
+        assert_eq!(
+            validate(&json!({"type":"buckaroo_state_change","new_state":"x"}))
+                .unwrap_err()
+                .code(),
+            "invalid_message"
+        );
     }
 }

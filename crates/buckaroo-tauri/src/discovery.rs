@@ -57,7 +57,11 @@ pub fn resolve(inputs: &Inputs) -> Result<(PathBuf, Source), String> {
     }
     if let Some(p) = &inputs.env_python {
         let p = PathBuf::from(p);
-        let found = if p.components().count() == 1 { which(p.as_os_str(), inputs.path_var.as_deref()) } else { Some(p.clone()) };
+        let found = if p.components().count() == 1 {
+            which(p.as_os_str(), inputs.path_var.as_deref())
+        } else {
+            Some(p.clone())
+        };
         return match found {
             Some(found) => existing(&found, "BUCKAROO_PYTHON").map(|p| (p, Source::EnvVar)),
             None => Err(format!("BUCKAROO_PYTHON={} is not on PATH", p.display())),
@@ -94,7 +98,9 @@ fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     }
     #[cfg(not(unix))]
     {
@@ -111,7 +117,10 @@ pub fn script_interpreter(script: &Path) -> Option<PathBuf> {
         return Some(python);
     }
     let dir = resolved.parent()?;
-    ["python3", "python", "python.exe"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    ["python3", "python", "python.exe"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }
 
 fn shebang_python(script: &Path) -> Option<PathBuf> {
@@ -162,7 +171,12 @@ mod tests {
         exe(&bin, "python3", "");
         let path = Some(bin.clone().into_os_string());
 
-        let mut i = Inputs { configured: Some(conf.clone()), venv_python: Some(venv.clone()), env_python: Some(envp.clone().into()), path_var: path.clone() };
+        let mut i = Inputs {
+            configured: Some(conf.clone()),
+            venv_python: Some(venv.clone()),
+            env_python: Some(envp.clone().into()),
+            path_var: path.clone(),
+        };
         assert_eq!(resolve(&i).unwrap(), (conf, Source::Configured));
         i.configured = None;
         assert_eq!(resolve(&i).unwrap(), (venv, Source::Venv));
@@ -178,9 +192,15 @@ mod tests {
 
     #[test]
     fn explicit_choice_that_does_not_exist_is_an_error() {
-        let i = Inputs { configured: Some("/no/such/python".into()), ..Default::default() };
+        let i = Inputs {
+            configured: Some("/no/such/python".into()),
+            ..Default::default()
+        };
         assert!(resolve(&i).unwrap_err().contains("/no/such/python"));
-        let i = Inputs { env_python: Some("/no/such/python".into()), ..Default::default() };
+        let i = Inputs {
+            env_python: Some("/no/such/python".into()),
+            ..Default::default()
+        };
         assert!(resolve(&i).unwrap_err().contains("BUCKAROO_PYTHON"));
     }
 
@@ -195,7 +215,10 @@ mod tests {
         let shims = d.join("shims");
         std::fs::create_dir_all(&shims).unwrap();
         std::os::unix::fs::symlink(&script, shims.join("buckaroo-server")).unwrap();
-        let i = Inputs { path_var: Some(shims.into_os_string()), ..Default::default() };
+        let i = Inputs {
+            path_var: Some(shims.into_os_string()),
+            ..Default::default()
+        };
         let (py, src) = resolve(&i).unwrap();
         assert_eq!(py, std::fs::canonicalize(env_bin.join("python3")).unwrap());
         assert!(matches!(src, Source::BuckarooServerScript(_)));

@@ -91,12 +91,12 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::PythonNotFound(_) => Some(
-                "Install Python 3.11+ with buckaroo, or point BUCKAROO_PYTHON at it (or BuckarooConfig::with_python / with_venv)."
-                    .into(),
+                "Install Python 3.11+ with buckaroo, or point BUCKAROO_PYTHON at it (or BuckarooConfig::with_python / with_venv).".into(),
             ),
             Error::BuckarooMissing { python, pip, .. } => Some(format!("{python} -m pip install {pip}")),
             Error::HandshakeTimeout(_) | Error::HandshakeInvalid { .. } => Some(
-                "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout.".into(),
+                "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout."
+                    .into(),
             ),
             Error::LoadFailed { server_code, .. } => match server_code.as_str() {
                 "file_not_found" => Some("Check the path; the file does not exist.".into()),
@@ -104,8 +104,7 @@ impl Error {
                 _ => None,
             },
             Error::PathNotAllowed(_) => Some(
-                "Pick the file with buckaroo_pick_file, drop it on the window, or add its folder to BuckarooConfig::with_scope."
-                    .into(),
+                "Pick the file with buckaroo_pick_file, drop it on the window, or add its folder to BuckarooConfig::with_scope.".into(),
             ),
             Error::NotAttached => Some("Call buckaroo_attach with a Channel before loading or sending.".into()),
             _ => None,
@@ -140,7 +139,11 @@ mod tests {
 
     #[test]
     fn serialises_code_message_hint() {
-        let err = Error::LoadFailed { server_code: "file_not_found".into(), status: 404, message: "File not found: /x".into() };
+        let err = Error::LoadFailed {
+            server_code: "file_not_found".into(),
+            status: 404,
+            message: "File not found: /x".into(),
+        };
         let v = serde_json::to_value(&err).unwrap();
         assert_eq!(v["code"], "load_failed");
         assert_eq!(v["serverCode"], "file_not_found");

@@ -38,7 +38,16 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "hello", "BUCKAROO_PORT=", "BUCKAROO_PORT=0", "BUCKAROO_PORT=65536", "BUCKAROO_PORT=-1", "BUCKAROO_PORT=12x", "buckaroo_port=1"] {
+        for bad in [
+            "",
+            "hello",
+            "BUCKAROO_PORT=",
+            "BUCKAROO_PORT=0",
+            "BUCKAROO_PORT=65536",
+            "BUCKAROO_PORT=-1",
+            "BUCKAROO_PORT=12x",
+            "buckaroo_port=1",
+        ] {
             assert!(matches!(parse_line(bad), Handshake::Unexpected(_)), "{bad:?}");
         }
     }

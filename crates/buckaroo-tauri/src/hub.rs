@@ -101,8 +101,17 @@ impl Hub {
         if let Some(a) = &cfg.autoload {
             scope.allow_file(&a.path);
         }
-        let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client without TLS builds");
-        Arc::new(Self { sup, http, windows: Mutex::default(), scope, autoload_taken: AtomicBool::new(false) })
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("reqwest client without TLS builds");
+        Arc::new(Self {
+            sup,
+            http,
+            windows: Mutex::default(),
+            scope,
+            autoload_taken: AtomicBool::new(false),
+        })
     }
 
     pub fn supervisor(&self) -> &Arc<Supervisor> {
@@ -122,7 +131,10 @@ impl Hub {
     }
 
     pub fn is_connected(&self, label: &str) -> bool {
-        self.entry(label).ok().and_then(|e| lock(&e.conn).clone()).is_some_and(|c| c.is_open())
+        self.entry(label)
+            .ok()
+            .and_then(|e| lock(&e.conn).clone())
+            .is_some_and(|c| c.is_open())
     }
 
     /// Give `label` a sink (a page's Channel). A page reload attaches again: it keeps
@@ -156,7 +168,11 @@ impl Hub {
                 let hub = self.clone();
                 let label = label.to_string();
                 tokio::spawn(async move {
-                    let args = LoadPathArgs { path: a.path.display().to_string(), mode: Some(a.mode), ..Default::default() };
+                    let args = LoadPathArgs {
+                        path: a.path.display().to_string(),
+                        mode: Some(a.mode),
+                        ..Default::default()
+                    };
                     if let Err(e) = hub.load_path(&label, args).await {
                         log::error!("[buckaroo-tauri] autoload failed: {e}");
                         hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
@@ -164,7 +180,11 @@ impl Hub {
                 });
             }
         }
-        Ok(AttachInfo { session_id: entry.session.clone(), connected, autoload })
+        Ok(AttachInfo {
+            session_id: entry.session.clone(),
+            connected,
+            autoload,
+        })
     }
 
     /// Send a plugin-originated notice down a window's channel (same path as server frames).
@@ -195,7 +215,9 @@ impl Hub {
     }
 
     fn allowed(&self, path: &str) -> Result<PathBuf> {
-        self.scope.check(Path::new(path)).ok_or_else(|| Error::PathNotAllowed(PathBuf::from(path)))
+        self.scope
+            .check(Path::new(path))
+            .ok_or_else(|| Error::PathNotAllowed(PathBuf::from(path)))
     }
 
     pub async fn load_path(&self, label: &str, args: LoadPathArgs) -> Result<LoadResult> {
@@ -204,7 +226,12 @@ impl Hub {
         let mut body = Map::new();
         body.insert("path".into(), json!(path));
         body.insert("mode".into(), json!(mode.as_str()));
-        if let Some(b) = args.backend.or_else(|| (mode == LoadMode::Buckaroo).then(|| self.cfg().default_backend()).flatten().map(String::from)) {
+        if let Some(b) = args.backend.or_else(|| {
+            (mode == LoadMode::Buckaroo)
+                .then(|| self.cfg().default_backend())
+                .flatten()
+                .map(String::from)
+        }) {
             body.insert("backend".into(), json!(b));
         }
         for (k, v) in [
@@ -257,7 +284,11 @@ impl Hub {
         let reply = self.post(&ep, route, &body).await?;
         *lock(&entry.last_load) = Some(LastLoad { route, body: body.clone() });
         let rows = reply.get("rows").and_then(Value::as_u64);
-        log::info!("[buckaroo-tauri] {route} ok: session={} rows={}", entry.session, rows.map_or("?".into(), |r| r.to_string()));
+        log::info!(
+            "[buckaroo-tauri] {route} ok: session={} rows={}",
+            entry.session,
+            rows.map_or("?".into(), |r| r.to_string())
+        );
         Ok(LoadResult {
             session_id: entry.session.clone(),
             path: reply.get("path").and_then(Value::as_str).map(String::from).unwrap_or_default(),
@@ -287,19 +318,36 @@ impl Hub {
             .and_then(Value::as_str)
             .map(String::from)
             .unwrap_or_else(|| format!("HTTP {status}"));
-        Err(Error::LoadFailed { server_code, status: status.as_u16(), message })
+        Err(Error::LoadFailed {
+            server_code,
+            status: status.as_u16(),
+            message,
+        })
     }
 
     pub async fn get(&self, route: &str) -> Result<Value> {
-        let ep = self.sup.endpoint().ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
+        let ep = self
+            .sup
+            .endpoint()
+            .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
         let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        Ok(self.http.get(url).timeout(QUICK_TIMEOUT).send().await?.error_for_status()?.json().await?)
+        Ok(self
+            .http
+            .get(url)
+            .timeout(QUICK_TIMEOUT)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
     }
 
     pub fn send(&self, label: &str, msg: &Value) -> Result<()> {
         crate::connection::validate(msg)?;
         let entry = self.entry(label)?;
-        let conn = lock(&entry.conn).clone().ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
+        let conn = lock(&entry.conn)
+            .clone()
+            .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
         conn.send(msg)
     }
 
@@ -324,14 +372,22 @@ impl Hub {
 
     async fn reconnect(&self, entry: &WindowEntry, ep: &Endpoint) -> Result<()> {
         let _op = entry.op.lock().await;
-        if lock(&entry.conn).as_ref().is_some_and(|c| c.generation == ep.generation && c.is_open()) {
+        if lock(&entry.conn)
+            .as_ref()
+            .is_some_and(|c| c.generation == ep.generation && c.is_open())
+        {
             return Ok(());
         }
         self.ensure_conn(entry, ep).await?;
         let last = lock(&entry.last_load).clone();
         if let Some(last) = last {
             self.post(ep, last.route, &last.body).await?;
-            log::info!("[buckaroo-tauri] replayed {} after restart: session={} generation={}", last.route, entry.session, ep.generation);
+            log::info!(
+                "[buckaroo-tauri] replayed {} after restart: session={} generation={}",
+                last.route,
+                entry.session,
+                ep.generation
+            );
         }
         Ok(())
     }

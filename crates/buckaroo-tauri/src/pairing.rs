@@ -36,9 +36,13 @@ pub fn inspect(text: &str) -> Option<FrameInfo> {
     let v: Value = serde_json::from_str(text).ok()?;
     let obj = v.as_object()?;
     let kind = obj.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-    let expects_binary = kind == "infinite_resp"
-        && obj.get("payload").and_then(|p| p.get("format")).and_then(Value::as_str) == Some("parquet_buffer");
-    Some(FrameInfo { key: obj.get("key").cloned(), kind, expects_binary })
+    let expects_binary =
+        kind == "infinite_resp" && obj.get("payload").and_then(|p| p.get("format")).and_then(Value::as_str) == Some("parquet_buffer");
+    Some(FrameInfo {
+        key: obj.get("key").cloned(),
+        kind,
+        expects_binary,
+    })
 }
 
 /// An `infinite_resp` the grid treats as a failed request for `key`.
@@ -103,7 +107,10 @@ impl Pairer {
                 if let Some((_, key)) = self.pending.take() {
                     let key = key.unwrap_or(Value::Null);
                     self.answered(&key);
-                    out.push(Outgoing::Json(error_reply(&key, "buckaroo-tauri: parquet frame missing from reply")));
+                    out.push(Outgoing::Json(error_reply(
+                        &key,
+                        "buckaroo-tauri: parquet frame missing from reply",
+                    )));
                 }
                 match inspect(&text) {
                     Some(info) if info.expects_binary => self.pending = Some((text, info.key)),
@@ -126,7 +133,10 @@ impl Pairer {
     /// The connection is gone: answer every unanswered request with an error reply.
     pub fn fail_all(&mut self, reason: &str) -> Vec<Outgoing> {
         self.pending = None;
-        self.in_flight.drain(..).map(|key| Outgoing::Json(error_reply(&key, reason))).collect()
+        self.in_flight
+            .drain(..)
+            .map(|key| Outgoing::Json(error_reply(&key, reason)))
+            .collect()
     }
 }
 
@@ -137,7 +147,8 @@ mod tests {
 
     fn resp(key: i64, parquet: bool) -> String {
         if parquet {
-            json!({"type":"infinite_resp","key":{"start":key},"length":10,"payload":{"format":"parquet_buffer","buffer_index":0}}).to_string()
+            json!({"type":"infinite_resp","key":{"start":key},"length":10,"payload":{"format":"parquet_buffer","buffer_index":0}})
+                .to_string()
         } else {
             json!({"type":"infinite_resp","key":{"start":key},"length":0,"error_info":"boom"}).to_string()
         }

@@ -13,7 +13,10 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(dirs: &[PathBuf]) -> Self {
-        Self { dirs: dirs.iter().map(|d| normalize(d)).collect(), files: Mutex::default() }
+        Self {
+            dirs: dirs.iter().map(|d| normalize(d)).collect(),
+            files: Mutex::default(),
+        }
     }
 
     pub fn allow_file(&self, path: &Path) {
@@ -67,9 +70,12 @@ mod tests {
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("a.parquet"), b"x").unwrap();
         std::fs::write(root.join("secret.csv"), b"x").unwrap();
-        let scope = Scope::new(&[data.clone()]);
+        let scope = Scope::new(std::slice::from_ref(&data));
         assert!(scope.check(&data.join("a.parquet")).is_some());
-        assert!(scope.check(&data.join("missing.parquet")).is_some(), "missing files inside scope reach the server's file_not_found");
+        assert!(
+            scope.check(&data.join("missing.parquet")).is_some(),
+            "missing files inside scope reach the server's file_not_found"
+        );
         assert!(scope.check(&data.join("../secret.csv")).is_none());
         assert!(scope.check(&data.join("nope/../../secret.csv")).is_none());
         assert!(scope.check(&root.join("secret.csv")).is_none());
@@ -78,9 +84,15 @@ mod tests {
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(root.join("secret.csv"), data.join("link.csv")).unwrap();
-            assert!(scope.check(&data.join("link.csv")).is_some(), "picked target stays allowed through a link");
-            let strict = Scope::new(&[data.clone()]);
-            assert!(strict.check(&data.join("link.csv")).is_none(), "a symlink out of scope is out of scope");
+            assert!(
+                scope.check(&data.join("link.csv")).is_some(),
+                "picked target stays allowed through a link"
+            );
+            let strict = Scope::new(std::slice::from_ref(&data));
+            assert!(
+                strict.check(&data.join("link.csv")).is_none(),
+                "a symlink out of scope is out of scope"
+            );
         }
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -38,20 +38,21 @@ pub async fn probe(python: &Path, env: &[(String, String)], timeout: Duration) -
     let out = match tokio::time::timeout(timeout, cmd.output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => return Err(Error::PythonNotFound(format!("{} cannot be run: {e}", python.display()))),
-        Err(_) => return Err(Error::PythonNotFound(format!("{} did not answer the probe within {timeout:?}", python.display()))),
+        Err(_) => {
+            return Err(Error::PythonNotFound(format!(
+                "{} did not answer the probe within {timeout:?}",
+                python.display()
+            )))
+        }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: ProbeReport = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| {
-            Error::PythonNotFound(format!(
-                "{} is not a working Python 3 (probe said: {})",
-                python.display(),
-                String::from_utf8_lossy(&out.stderr).trim().chars().take(300).collect::<String>()
-            ))
-        })?;
+    let report: ProbeReport = stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).ok_or_else(|| {
+        Error::PythonNotFound(format!(
+            "{} is not a working Python 3 (probe said: {})",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim().chars().take(300).collect::<String>()
+        ))
+    })?;
     if !report.ok {
         return Err(Error::BuckarooMissing {
             python: python.display().to_string(),
@@ -73,9 +74,17 @@ pub struct SpawnSpec {
 
 impl SpawnSpec {
     pub fn buckaroo_server(python: PathBuf, extra_args: &[String]) -> Self {
-        let mut args: Vec<String> = ["-m", "buckaroo.server", "--port", "0", "--no-browser", "--stdio-control"].map(String::from).to_vec();
+        let mut args: Vec<String> = ["-m", "buckaroo.server", "--port", "0", "--no-browser", "--stdio-control"]
+            .map(String::from)
+            .to_vec();
         args.extend(extra_args.iter().cloned());
-        Self { python, args, env: Vec::new(), working_dir: None, handshake_timeout: Duration::from_secs(30) }
+        Self {
+            python,
+            args,
+            env: Vec::new(),
+            working_dir: None,
+            handshake_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -130,7 +139,9 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
     #[cfg(unix)]
     cmd.process_group(0);
 
-    let mut child = cmd.spawn().map_err(|e| Error::PythonNotFound(format!("cannot start {}: {e}", spec.python.display())))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::PythonNotFound(format!("cannot start {}: {e}", spec.python.display())))?;
     let pid = child.id().unwrap_or_default();
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -164,7 +175,10 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
             let status = child.wait().await.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
             // Give the stderr reader a moment to collect the traceback.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            return Err(Error::SidecarExited { status, stderr_tail: tail.text() });
+            return Err(Error::SidecarExited {
+                status,
+                stderr_tail: tail.text(),
+            });
         }
     };
     // The contract says stdout stays silent; keep draining so the child never blocks on it.
@@ -173,7 +187,14 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
             log::warn!("[buckaroo-tauri] unexpected sidecar stdout: {line}");
         }
     });
-    Ok(Sidecar { child, stdin, port, pid, started: Instant::now(), stderr: tail })
+    Ok(Sidecar {
+        child,
+        stdin,
+        port,
+        pid,
+        started: Instant::now(),
+        stderr: tail,
+    })
 }
 
 impl Sidecar {

@@ -23,17 +23,34 @@ pub struct ErrorInfo {
 
 impl From<&Error> for ErrorInfo {
     fn from(e: &Error) -> Self {
-        Self { code: e.code().into(), message: e.to_string(), hint: e.hint() }
+        Self {
+            code: e.code().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Status {
-    Starting { attempt: u32 },
-    Ready { generation: u64, pid: u32, python: String, buckaroo_version: Option<String> },
-    Restarting { attempt: u32, retry_in_ms: u64, error: ErrorInfo },
-    Failed { error: ErrorInfo },
+    Starting {
+        attempt: u32,
+    },
+    Ready {
+        generation: u64,
+        pid: u32,
+        python: String,
+        buckaroo_version: Option<String>,
+    },
+    Restarting {
+        attempt: u32,
+        retry_in_ms: u64,
+        error: ErrorInfo,
+    },
+    Failed {
+        error: ErrorInfo,
+    },
     Stopped,
 }
 
@@ -136,7 +153,8 @@ impl Supervisor {
 
     async fn start_once(&self) -> Result<sidecar::Sidecar> {
         let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
-        let (python, source) = discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
+        let (python, source) =
+            discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
         log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());
         let report = sidecar::probe(&python, &self.cfg.env, self.cfg.handshake_timeout).await?;
         for w in &report.warnings {
@@ -187,7 +205,11 @@ impl Supervisor {
                         t0.elapsed().as_millis()
                     );
                     let report = self.probe_report();
-                    self.endpoint.send_replace(Some(Endpoint { port: sc.port, generation, pid: sc.pid }));
+                    self.endpoint.send_replace(Some(Endpoint {
+                        port: sc.port,
+                        generation,
+                        pid: sc.pid,
+                    }));
                     self.set(Status::Ready {
                         generation,
                         pid: sc.pid,
@@ -213,7 +235,10 @@ impl Supervisor {
                             }
                             let status = st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
                             tokio::time::sleep(Duration::from_millis(20)).await; // let stderr drain
-                            Error::SidecarExited { status, stderr_tail: sc.stderr.text() }
+                            Error::SidecarExited {
+                                status,
+                                stderr_tail: sc.stderr.text(),
+                            }
                         }
                     }
                 }
@@ -229,7 +254,11 @@ impl Supervisor {
                 break;
             }
             let delay = policy.backoff(failures);
-            self.set(Status::Restarting { attempt: failures, retry_in_ms: delay.as_millis() as u64, error: (&err).into() });
+            self.set(Status::Restarting {
+                attempt: failures,
+                retry_in_ms: delay.as_millis() as u64,
+                error: (&err).into(),
+            });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.changed() => { stopped_by_request = true; break; }
