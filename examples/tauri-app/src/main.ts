@@ -1,3 +1,118 @@
-import { invoke } from "@tauri-apps/api/core";
-const el = document.getElementById("app")!;
-invoke("plugin:buckaroo-tauri|buckaroo_health").then((h) => { el.textContent = JSON.stringify(h); });
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { WebviewWindow } from "@tauri-apps/api/webviewWindow";
+import { mountBuckaroo, type BuckarooError, type BuckarooHandle, type LoadPathArgs, type SidecarStatus } from "buckaroo-tauri-adapter";
+import "./app.css";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const grid = $("grid");
+const sidecar = $("sidecar");
+const progress = $("progress");
+const errorEl = $("error");
+
+function showStatus(s: SidecarStatus): void {
+  sidecar.dataset.state = s.state;
+  sidecar.textContent =
+    s.state === "starting"
+      ? `Starting Python${s.attempt > 1 ? ` (attempt ${s.attempt})` : ""}…`
+      : s.state === "ready"
+        ? `Ready · buckaroo ${s.buckarooVersion ?? ""}`
+        : s.state === "restarting"
+          ? `Sidecar restarting (attempt ${s.attempt})…`
+          : s.state === "failed"
+            ? "Sidecar failed"
+            : "Sidecar stopped";
+  if (s.state === "failed") showError(s.error);
+  if (s.state === "restarting") showProgress("Reconnecting…");
+}
+
+function showError(e: BuckarooError | null): void {
+  errorEl.hidden = !e;
+  errorEl.replaceChildren();
+  if (!e) return;
+  errorEl.dataset.code = e.serverCode ?? e.code;
+  errorEl.append(e.message);
+  if (e.hint) {
+    const hint = document.createElement("span");
+    hint.className = "hint";
+    hint.textContent = e.hint;
+    errorEl.append(hint);
+  }
+  errorEl.title = e.hint ? `${e.message}\n${e.hint}` : e.message;
+}
+
+function showProgress(text: string | null): void {
+  progress.hidden = !text;
+  $("progress-text").textContent = text ?? "";
+}
+
+let handle: BuckarooHandle;
+
+// Not toLocaleString: WebKitGTK without ICU locale data prints no separators at all.
+const groupDigits = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
+async function load(target: string | LoadPathArgs): Promise<void> {
+  const args = typeof target === "string" ? { path: target } : target;
+  const name = args.path.split(/[\\/]/).pop() ?? args.path;
+  showError(null);
+  showProgress(`Loading ${name}…`);
+  try {
+    await handle.loadPath(args);
+  } catch (e) {
+    showProgress(null);
+    showError(e as BuckarooError);
+  }
+}
+
+async function main(): Promise<void> {
+  handle = await mountBuckaroo(grid, {
+    widget: "/buckaroo/widget.js",
+    onStatus: showStatus,
+    onError: (e) => {
+      showProgress(null);
+      showError(e);
+    },
+    onState: (state) => {
+      showProgress(null);
+      $("empty").hidden = true;
+      // Also covers loads the page did not start itself: autoload, restart replays.
+      const meta = state.metadata as { path?: string; rows?: number } | undefined;
+      if (meta?.path) {
+        const name = meta.path.split(/[\\/]/).pop() ?? meta.path;
+        $("file").textContent = `${name} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows`;
+        $("file").title = meta.path;
+        document.title = `${name} — buckaroo`;
+      }
+    },
+  });
+  // For end-to-end tests and the curious: the live handle (model counters, session id).
+  // The UI's own load path (progress + error display), for tests and automation.
+  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load } });
+
+  const open = async () => {
+    try {
+      const path = await (await import("buckaroo-tauri-adapter")).pickFile();
+      if (path) await load({ path });
+    } catch (e) {
+      showError(e as BuckarooError);
+    }
+  };
+  $("open").addEventListener("click", open);
+  window.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "o") {
+      e.preventDefault();
+      void open();
+    }
+  });
+  $("new-window").addEventListener("click", () => {
+    const label = `buckaroo-${Date.now().toString(36)}`;
+    new WebviewWindow(label, { url: "index.html", title: "buckaroo", width: 1100, height: 720 });
+  });
+
+  await getCurrentWebview().onDragDropEvent((event) => {
+    const p = event.payload;
+    $("grid-wrap").classList.toggle("dragging", p.type === "enter" || p.type === "over");
+    if (p.type === "drop" && p.paths.length) void load({ path: p.paths[0] });
+  });
+}
+
+main().catch((e) => showError(e as BuckarooError));

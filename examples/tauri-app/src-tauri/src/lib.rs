@@ -1,6 +1,26 @@
+use buckaroo_tauri::{BuckarooConfig, LoadMode};
+
+/// The plugin config for this app. Environment knobs exist for headless runs
+/// and tests; a real app would hard-code or persist its choices.
+fn config() -> BuckarooConfig {
+    let mut cfg = BuckarooConfig::xorq();
+    if let Some(path) = std::env::var_os("BUCKAROO_AUTOLOAD_PARQUET").filter(|v| !v.is_empty()) {
+        let mode = std::env::var("BUCKAROO_AUTOLOAD_MODE").ok().and_then(|m| LoadMode::parse(&m)).unwrap_or(LoadMode::Buckaroo);
+        cfg = cfg.with_autoload(path, mode);
+    }
+    // Folders the page may load from without a dialog or a drop (colon-separated).
+    if let Some(scope) = std::env::var_os("BUCKAROO_TAURI_SCOPE") {
+        for dir in std::env::split_paths(&scope) {
+            cfg = cfg.with_scope(dir);
+        }
+    }
+    cfg
+}
+
 pub fn run() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     tauri::Builder::default()
-        .plugin(buckaroo_tauri::init(buckaroo_tauri::BuckarooConfig::xorq()))
+        .plugin(buckaroo_tauri::init(config()))
         .run(tauri::generate_context!())
         .expect("error while running the buckaroo-tauri example");
 }

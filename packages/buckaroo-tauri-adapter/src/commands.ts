@@ -1,0 +1,69 @@
+/** Typed wrappers for every plugin command, plus a status subscription that cannot miss "ready". */
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import {
+  EVENTS,
+  PLUGIN,
+  type AttachInfo,
+  type HealthInfo,
+  type LoadCompareArgs,
+  type LoadExprArgs,
+  type LoadPathArgs,
+  type LoadResult,
+  type SidecarStatus,
+} from "./protocol.js";
+
+const call = <T>(cmd: string, args?: Record<string, unknown>) => invoke<T>(`${PLUGIN}|${cmd}`, args);
+
+export const status = () => call<SidecarStatus>("buckaroo_status");
+export const health = () => call<HealthInfo>("buckaroo_health");
+export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnostics");
+/** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */
+export const attach = (onEvent: Channel<unknown>) => call<AttachInfo>("buckaroo_attach", { onEvent });
+export const loadPath = (args: LoadPathArgs) => call<LoadResult>("buckaroo_load_path", { args });
+export const loadExpr = (args: LoadExprArgs) => call<LoadResult>("buckaroo_load_expr", { args });
+export const loadCompare = (args: LoadCompareArgs) => call<LoadResult>("buckaroo_load_compare", { args });
+export const send = (msg: Record<string, unknown>) => call<null>("buckaroo_send", { msg });
+/** Native open dialog; the picked file becomes loadable. Resolves null when cancelled. */
+export const pickFile = () => call<string | null>("buckaroo_pick_file");
+
+/**
+ * Call `cb` with the sidecar status now and on every change. Listens first, then
+ * asks, and drops the answer if an event already arrived: a "ready" emitted before
+ * the page subscribed is still seen, and a stale answer never overwrites a newer event.
+ */
+export async function onStatus(cb: (s: SidecarStatus) => void): Promise<UnlistenFn> {
+  let sawEvent = false;
+  const unlisten = await listen<SidecarStatus>(EVENTS.status, (e) => {
+    sawEvent = true;
+    cb(e.payload);
+  });
+  try {
+    const now = await status();
+    if (!sawEvent) cb(now);
+  } catch (err) {
+    unlisten();
+    throw err;
+  }
+  return unlisten;
+}
+
+/** Resolve once the sidecar is ready; reject with its error if it failed. */
+export function whenReady(): Promise<Extract<SidecarStatus, { state: "ready" }>> {
+  return new Promise((resolve, reject) => {
+    let stop: UnlistenFn | undefined;
+    let done = false;
+    onStatus((s) => {
+      if (done) return;
+      if (s.state === "ready") {
+        done = true;
+        stop?.();
+        resolve(s);
+      } else if (s.state === "failed") {
+        done = true;
+        stop?.();
+        reject(s.error);
+      }
+    }).then((u) => (done ? u() : (stop = u)), reject);
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * TauriIPCModel: buckaroo's IModel / anywidget model surface over the plugin's
+ * commands and the window's Channel. The real grid (the wheel's widget.js) reads
+ * and subscribes to it exactly as it does to a Jupyter widget model.
+ */
+import { send as sendCommand } from "./commands.js";
+import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (...args: any[]) => void;
+
+/** The model surface buckaroo's widget uses (buckaroo-js-core's IModel, anywidget's AnyModel subset). */
+export interface IModel {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+  save_changes(): void;
+  send(msg: Record<string, unknown>): void;
+  on(event: string, handler: Handler): void;
+  off(event?: string, handler?: Handler): void;
+}
+
+export interface TauriIPCModelOptions {
+  /** How page messages reach the plugin; defaults to the `buckaroo_send` command. */
+  sendMessage?: (msg: Record<string, unknown>) => Promise<unknown>;
+  /** Every error: server `error` frames, failed commands, protocol mismatches. */
+  onError?: (err: BuckarooError) => void;
+  sessionId?: string;
+}
+
+type Frame = Record<string, unknown> & { type?: string };
+
+/** Keys of an initial_state that are envelope, not model state. */
+const NOT_STATE = new Set(["type", "reply_seq"]);
+// Constant objects: `get` must return the same reference every time (useSyncExternalStore).
+const MESSAGE_LOG: readonly unknown[] = Object.freeze([]);
+const MESSAGE_BOX = Object.freeze({ enabled: false });
+
+export const RENDER_FUNC: Record<LoadMode, string> = {
+  buckaroo: "BuckarooInfiniteWidget",
+  viewer: "DFViewerInfinite",
+  lazy: "DFViewerInfinite",
+};
+
+function isArrayBuffer(x: unknown): x is ArrayBuffer {
+  return Object.prototype.toString.call(x) === "[object ArrayBuffer]";
+}
+
+export class TauriIPCModel implements IModel {
+  sessionId: string;
+  mode: LoadMode | null = null;
+  protocolVersion: number | null = null;
+  /** For diagnostics and tests: row requests sent, and replies delivered to the grid (parquet or failed). */
+  readonly counters = { requests: 0, parquet: 0, errors: 0, staleDropped: 0, orphanBinary: 0 };
+
+  private readonly state = new Map<string, unknown>();
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly pendingKeys = new Set<string>();
+  private stateSeq = 0;
+  private pendingRow: Frame | null = null;
+  private dfvHeight: number | null = null;
+  private readonly sendMessage: (msg: Record<string, unknown>) => Promise<unknown>;
+  private readonly onError?: (err: BuckarooError) => void;
+
+  constructor(opts: TauriIPCModelOptions = {}) {
+    this.sendMessage = opts.sendMessage ?? sendCommand;
+    this.onError = opts.onError;
+    this.sessionId = opts.sessionId ?? "";
+  }
+
+  // -- IModel --------------------------------------------------------------
+
+  get(key: string): unknown {
+    switch (key) {
+      case "render_func_name":
+        return this.mode ? RENDER_FUNC[this.mode] : undefined;
+      case "record_transcript":
+        return false;
+      case "df_id":
+        return this.sessionId;
+      case "message_log":
+        return MESSAGE_LOG;
+      case "show_message_box":
+        return MESSAGE_BOX;
+      default:
+        return this.state.get(key);
+    }
+  }
+
+  set(key: string, value: unknown): void {
+    this.state.set(key, value);
+    this.pendingKeys.add(key);
+    this.emit(`change:${key}`, value);
+  }
+
+  /** Only `buckaroo_state` has a server message; `operations` stay local, as upstream. */
+  save_changes(): void {
+    if (this.pendingKeys.has("buckaroo_state")) {
+      this.stateSeq += 1;
+      this.send({ type: "buckaroo_state_change", new_state: this.state.get("buckaroo_state"), state_seq: this.stateSeq });
+    }
+    this.pendingKeys.clear();
+  }
+
+  send(msg: Record<string, unknown>): void {
+    if (msg.type === "infinite_request") this.counters.requests += 1;
+    this.sendMessage(msg).catch((err: unknown) => {
+      const e = toBuckarooError(err, "send_failed");
+      // The grid waits for a reply to every row request: give it a failed one.
+      if (msg.type === "infinite_request") {
+        this.deliverRow({ type: "infinite_resp", key: msg.payload_args, length: 0, error_info: `${e.code}: ${e.message}` }, []);
+      }
+      this.reportError(e);
+    });
+  }
+
+  on(event: string, handler: Handler): void {
+    let set = this.handlers.get(event);
+    if (!set) this.handlers.set(event, (set = new Set()));
+    set.add(handler);
+  }
+
+  off(event?: string, handler?: Handler): void {
+    if (event === undefined) this.handlers.clear();
+    else if (handler === undefined) this.handlers.delete(event);
+    else this.handlers.get(event)?.delete(handler);
+  }
+
+  // -- Channel -------------------------------------------------------------
+
+  /** Feed one Channel message: a JSON frame (object) or a parquet frame (ArrayBuffer). */
+  handleFrame(data: unknown): void {
+    if (isArrayBuffer(data) || ArrayBuffer.isView(data)) {
+      const view = isArrayBuffer(data) ? new DataView(data) : new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const header = this.pendingRow;
+      this.pendingRow = null;
+      if (header) this.deliverRow(header, [view]);
+      else this.counters.orphanBinary += 1;
+      return;
+    }
+    if (!data || typeof data !== "object") return;
+    const msg = data as Frame;
+    switch (msg.type) {
+      case "initial_state":
+        this.applyInitialState(msg);
+        break;
+      case "infinite_resp": {
+        const payload = msg.payload as { format?: string } | undefined;
+        // Only parquet replies are followed by a binary frame; everything else is complete now.
+        if (payload?.format === "parquet_buffer") this.pendingRow = msg;
+        else this.deliverRow(msg, []);
+        break;
+      }
+      case "error":
+        this.reportError({ code: String(msg.error_code ?? "server_error"), message: String(msg.message ?? "buckaroo server error") });
+        break;
+      case "buckaroo_tauri_error":
+        this.reportError(toBuckarooError(msg.error, "plugin_error"));
+        break;
+      default:
+        // stats_update / stats_aborted and anything newer: hand to the widget as anywidget would.
+        this.emit("msg:custom", msg, []);
+    }
+  }
+
+  /** The sidecar restarted: whatever half-received reply we held is void. */
+  handleRestart(): void {
+    this.pendingRow = null;
+  }
+
+  /** Grid height in px (the widget sizes itself from component_config.dfvHeight). */
+  setDisplayHeight(px: number): void {
+    const h = Math.max(120, Math.floor(px));
+    if (h === this.dfvHeight) return;
+    this.dfvHeight = h;
+    const args = this.state.get("df_display_args");
+    if (args) {
+      this.state.set("df_display_args", this.withHeight(args));
+      this.emit("change:df_display_args", this.state.get("df_display_args"));
+    }
+  }
+
+  get displayHeight(): number | null {
+    return this.dfvHeight;
+  }
+
+  // -- internals -----------------------------------------------------------
+
+  private applyInitialState(msg: Frame): void {
+    // A reply to an older state change than the newest we sent: drop it, as buckaroo's WebSocketModel does.
+    if (typeof msg.reply_seq === "number" && msg.reply_seq < this.stateSeq) {
+      this.counters.staleDropped += 1;
+      return;
+    }
+    const version = msg.protocol_version;
+    if (typeof version !== "number" || !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      this.reportError({
+        code: "protocol_mismatch",
+        message: `the buckaroo server speaks protocol ${String(version)}; this adapter supports ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`,
+        hint: "Install the buckaroo version this app was built for, or upgrade buckaroo-tauri-adapter.",
+      });
+      return;
+    }
+    this.protocolVersion = version;
+    this.pendingRow = null;
+    if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
+    const changed: string[] = [];
+    for (const [k, v] of Object.entries(msg)) {
+      if (NOT_STATE.has(k)) continue;
+      this.state.set(k, k === "df_display_args" ? this.withHeight(v) : v);
+      changed.push(k);
+    }
+    // Emit after every key is set, so a handler reading two keys sees one consistent state.
+    for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
+    this.emit("initial_state", msg);
+    if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
+  }
+
+  private withHeight(args: unknown): unknown {
+    if (this.dfvHeight === null || !args || typeof args !== "object") return args;
+    const out: Record<string, unknown> = {};
+    for (const [k, entry] of Object.entries(args as Record<string, Record<string, unknown>>)) {
+      const cfg = (entry?.df_viewer_config ?? {}) as Record<string, unknown>;
+      const cc = (cfg.component_config ?? {}) as Record<string, unknown>;
+      out[k] = { ...entry, df_viewer_config: { ...cfg, component_config: { ...cc, dfvHeight: this.dfvHeight } } };
+    }
+    return out;
+  }
+
+  private deliverRow(msg: Frame, buffers: DataView[]): void {
+    if (msg.error_info !== undefined || buffers.length === 0) this.counters.errors += 1;
+    else this.counters.parquet += 1;
+    this.emit("msg:custom", msg, buffers);
+  }
+
+  private reportError(err: BuckarooError): void {
+    this.onError?.(err);
+    this.emit("error", err);
+  }
+
+  private emit(event: string, ...args: unknown[]): void {
+    const set = this.handlers.get(event);
+    if (!set) return;
+    for (const h of [...set]) {
+      try {
+        h(...args);
+      } catch (e) {
+        // One failing subscriber must not starve the others (or stall the Channel).
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+  }
+}

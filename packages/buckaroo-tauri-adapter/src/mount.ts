@@ -1,0 +1,151 @@
+/**
+ * mountBuckaroo: the real buckaroo grid (the wheel's widget.js) in an element,
+ * fed by TauriIPCModel over this window's Channel.
+ */
+import { Channel } from "@tauri-apps/api/core";
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import * as commands from "./commands.js";
+import { TauriIPCModel } from "./model.js";
+import { toBuckarooError, type BuckarooError, type LoadPathArgs, type LoadResult, type SidecarStatus } from "./protocol.js";
+
+/** What `await import("widget.js")` gives: an anywidget ESM module with an async factory. */
+export interface WidgetModule {
+  default: () => Promise<{
+    initialize?: (ctx: { model: unknown }) => unknown;
+    render: (ctx: { model: unknown; el: HTMLElement; experimental?: unknown }) => unknown;
+  }>;
+}
+
+export interface MountOptions {
+  /** URL of the bundled widget.js (e.g. "/buckaroo/widget.js"), or the imported module. */
+  widget: string | WidgetModule;
+  /** Load this right after attaching. */
+  load?: string | LoadPathArgs;
+  onError?: (err: BuckarooError) => void;
+  onStatus?: (status: SidecarStatus) => void;
+  /** Called after each initial_state (a load, a reload, a restart replay, a search). */
+  onState?: (state: Record<string, unknown>) => void;
+}
+
+export interface BuckarooHandle {
+  model: TauriIPCModel;
+  sessionId: string;
+  /** Resolves after the grid first rendered. */
+  rendered: Promise<void>;
+  loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
+  /** Native open dialog, then load; null when the user cancelled. */
+  pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
+  dispose(): void;
+}
+
+export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Promise<BuckarooHandle> {
+  const model = new TauriIPCModel({ onError: options.onError });
+  const channel = new Channel<unknown>((m) => model.handleFrame(m));
+  const modulePromise: Promise<WidgetModule> =
+    typeof options.widget === "string" ? import(/* @vite-ignore */ options.widget) : Promise.resolve(options.widget);
+
+  const host = el.ownerDocument.createElement("div");
+  host.className = "buckaroo-tauri-host";
+  host.style.cssText = "width:100%;height:100%;overflow:hidden;";
+  el.replaceChildren(host);
+
+  let renderedFunc: string | undefined;
+  let widgetHandlers: Array<[string, (...a: unknown[]) => void]> = [];
+  let resolveRendered!: () => void;
+  const rendered = new Promise<void>((r) => (resolveRendered = r));
+  let disposed = false;
+
+  // Track what the widget subscribes, so a remount (mode change) can drop the old grid's handlers.
+  const on = model.on.bind(model);
+  const capture = (event: string, h: (...a: unknown[]) => void) => {
+    widgetHandlers.push([event, h]);
+    on(event, h);
+  };
+
+  /**
+   * Mount a fresh grid when the render function changes, or when new data arrived (an
+   * unnumbered initial_state: a load, a reload, a restart replay). The widget's row cache
+   * is keyed by the view's parameters, not by the data, so reusing it would show the
+   * previous file's rows. Replies to our own state changes (numbered) keep the grid.
+   */
+  async function renderIfNeeded(freshData: boolean): Promise<void> {
+    const func = model.get("render_func_name") as string | undefined;
+    if (!func || disposed || (func === renderedFunc && !freshData)) return;
+    renderedFunc = func;
+    for (const [e, h] of widgetHandlers) model.off(e, h);
+    widgetHandlers = [];
+    const mod = await modulePromise;
+    const inner = el.ownerDocument.createElement("div");
+    inner.className = "buckaroo-tauri-grid";
+    host.replaceChildren(inner);
+    const widget = await mod.default();
+    model.on = capture;
+    try {
+      widget.initialize?.({ model });
+      widget.render({ model, el: inner, experimental: {} });
+    } finally {
+      model.on = on;
+    }
+    fit();
+    // AG Grid measures its width once; a resize after the first layout makes it render
+    // every column that fits instead of the ones that fit the initial measurement.
+    requestAnimationFrame(() => el.ownerDocument.defaultView?.dispatchEvent(new Event("resize")));
+    resolveRendered();
+  }
+
+  // The grid sizes itself from dfvHeight; keep it filling `el`. The widget's own
+  // chrome (status bar, stats) is measured, not guessed.
+  function fit(): void {
+    const current = model.displayHeight ?? 0;
+    const chrome = current ? Math.max(0, host.scrollHeight - current) : 0;
+    const target = el.clientHeight - chrome - 4;
+    if (target > 0 && Math.abs(target - current) > 2) model.setDisplayHeight(target);
+  }
+  model.setDisplayHeight(Math.max(200, el.clientHeight - 80));
+  const resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => fit()) : undefined;
+  resize?.observe(el);
+
+  model.on("initial_state", (state: Record<string, unknown>) => {
+    options.onState?.(state);
+    renderIfNeeded(state.reply_seq === undefined)
+      .then(() => requestAnimationFrame(() => fit()))
+      .catch((e) => options.onError?.(toBuckarooError(e, "widget_failed")));
+  });
+
+  let unlistenStatus: UnlistenFn | undefined;
+  try {
+    unlistenStatus = await commands.onStatus((s) => {
+      if (s.state === "restarting") model.handleRestart();
+      options.onStatus?.(s);
+    });
+  } catch (e) {
+    options.onError?.(toBuckarooError(e));
+  }
+
+  const info = await commands.attach(channel);
+  model.sessionId = info.sessionId;
+
+  const loadPath = (p: string | LoadPathArgs) => commands.loadPath(typeof p === "string" ? { path: p } : p);
+  if (options.load) {
+    loadPath(options.load).catch((e) => options.onError?.(toBuckarooError(e)));
+  }
+
+  return {
+    model,
+    sessionId: info.sessionId,
+    rendered,
+    loadPath,
+    async pickAndLoad(args) {
+      const path = await commands.pickFile();
+      return path ? loadPath({ ...args, path }) : null;
+    },
+    dispose() {
+      disposed = true;
+      unlistenStatus?.();
+      resize?.disconnect();
+      channel.onmessage = () => {};
+      model.off();
+      el.replaceChildren();
+    },
+  };
+}

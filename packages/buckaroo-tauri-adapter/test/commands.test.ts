@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { EVENTS, loadPath, onStatus, whenReady, type SidecarStatus } from "../src/index.js";
+
+afterEach(() => clearMocks());
+
+const ready: SidecarStatus = { state: "ready", generation: 1, pid: 42, python: "/py", buckarooVersion: "0.15.11" };
+
+describe("commands", () => {
+  it("invoke names and camelCase args follow the contract", async () => {
+    const calls: Array<[string, unknown]> = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return { sessionId: "s", path: "/d/x.parquet", mode: "buckaroo", rows: 3, columns: [] };
+    });
+    const r = await loadPath({ path: "/d/x.parquet", mode: "viewer", componentConfig: { a: 1 } });
+    expect(r.rows).toBe(3);
+    expect(calls).toEqual([["plugin:buckaroo-tauri|buckaroo_load_path", { args: { path: "/d/x.parquet", mode: "viewer", componentConfig: { a: 1 } } }]]);
+  });
+
+  it("a rejected command keeps the plugin's coded error", async () => {
+    mockIPC(() => {
+      throw { code: "path_not_allowed", message: "path not allowed: /etc/passwd", hint: "pick it" };
+    });
+    await expect(loadPath({ path: "/etc/passwd" })).rejects.toMatchObject({ code: "path_not_allowed", hint: "pick it" });
+  });
+});
+
+describe("status subscription", () => {
+  it("sees ready when it happened before subscribing", async () => {
+    mockIPC((cmd) => (cmd.endsWith("buckaroo_status") ? ready : null), { shouldMockEvents: true });
+    const seen: string[] = [];
+    await onStatus((s) => seen.push(s.state));
+    expect(seen).toEqual(["ready"]);
+    await expect(whenReady()).resolves.toMatchObject({ pid: 42 });
+  });
+
+  it("an event that arrives while the query is in flight is not overwritten by the stale answer", async () => {
+    let answer!: (s: SidecarStatus) => void;
+    mockIPC(
+      (cmd) => (cmd.endsWith("buckaroo_status") ? new Promise<SidecarStatus>((r) => (answer = r)) : null),
+      { shouldMockEvents: true },
+    );
+    const seen: string[] = [];
+    const sub = onStatus((s) => seen.push(s.state));
+    await vi.waitFor(() => expect(answer).toBeTypeOf("function"));
+    await emit(EVENTS.status, ready);
+    answer({ state: "starting", attempt: 1 });
+    await sub;
+    expect(seen).toEqual(["ready"]);
+  });
+
+  it("whenReady rejects with the failure", async () => {
+    mockIPC((cmd) => (cmd.endsWith("buckaroo_status") ? { state: "failed", error: { code: "buckaroo_missing", message: "m" } } : null), {
+      shouldMockEvents: true,
+    });
+    await expect(whenReady()).rejects.toMatchObject({ code: "buckaroo_missing" });
+  });
+});

@@ -1,0 +1,23 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+// jsdom rewrites import.meta.url to http:, so resolve from this file's directory instead.
+const dir = join(__dirname, "fixtures") + "/";
+
+/** A frame recorded from the real buckaroo server (see python/src/buckaroo_tauri_dev/fixtures.py). */
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(dir + name + ".json", "utf8")) as T;
+}
+
+export function parquetFixture(): ArrayBuffer {
+  const buf = readFileSync(dir + "infinite_resp_parquet.bin");
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+/** Push a message into a Channel the way the Rust side does (ordered by index). */
+export function channelSend(channel: { id: number }, message: unknown, index: number): void {
+  (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
+    channel.id,
+    { message, index },
+  );
+}

@@ -1,0 +1,163 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { TauriIPCModel, SUPPORTED_PROTOCOL_VERSIONS, type BuckarooError } from "../src/index.js";
+import { fixture, parquetFixture } from "./helpers.js";
+
+afterEach(() => clearMocks());
+
+function model(send = vi.fn(async (_msg: Record<string, unknown>) => null)) {
+  const errors: BuckarooError[] = [];
+  const m = new TauriIPCModel({ sendMessage: send, onError: (e) => errors.push(e), sessionId: "s1" });
+  return { m, send, errors };
+}
+
+describe("initial_state", () => {
+  it("sets every key, emits change:<key> after all are set, and picks the render function", () => {
+    const { m } = model();
+    const state = fixture("initial_state_buckaroo");
+    const seen: string[] = [];
+    for (const k of Object.keys(state)) m.on(`change:${k}`, () => seen.push(k));
+    let consistent = true;
+    m.on("change:df_meta", () => (consistent &&= m.get("df_display_args") !== undefined));
+    m.handleFrame(state);
+    const keys = Object.keys(state).filter((k) => k !== "type");
+    expect(seen.sort()).toEqual(keys.sort());
+    expect(consistent).toBe(true);
+    expect(m.get("render_func_name")).toBe("BuckarooInfiniteWidget");
+    expect(m.get("df_meta")).toEqual(state.df_meta);
+    expect(m.protocolVersion).toBe(1);
+
+    m.handleFrame(fixture("initial_state_viewer"));
+    expect(m.get("render_func_name")).toBe("DFViewerInfinite");
+  });
+
+  it("get returns referentially stable values, including synthetic keys", () => {
+    const { m } = model();
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    for (const k of ["df_data_dict", "df_display_args", "buckaroo_state", "message_log", "show_message_box"]) {
+      expect(m.get(k)).toBe(m.get(k));
+    }
+    expect(m.get("record_transcript")).toBe(false);
+    expect(m.get("df_id")).toBe("s1");
+    expect(m.get("message_log")).toEqual([]);
+    expect(m.get("show_message_box")).toEqual({ enabled: false });
+  });
+
+  it("reports a protocol mismatch and does not apply the state", () => {
+    const { m, errors } = model();
+    m.handleFrame({ ...fixture<Record<string, unknown>>("initial_state_viewer"), protocol_version: 99 });
+    expect(errors.map((e) => e.code)).toEqual(["protocol_mismatch"]);
+    expect(errors[0].message).toContain("99");
+    expect(m.get("df_meta")).toBeUndefined();
+    expect(SUPPORTED_PROTOCOL_VERSIONS).toContain(fixture<{ protocol_version: number }>("initial_state_viewer").protocol_version);
+  });
+
+  it("patches the grid height into every df_viewer_config", () => {
+    const { m } = model();
+    m.setDisplayHeight(640);
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    const args = m.get("df_display_args") as Record<string, { df_viewer_config: { component_config: { dfvHeight: number } } }>;
+    expect(Object.values(args).every((a) => a.df_viewer_config.component_config.dfvHeight === 640)).toBe(true);
+    const changed = vi.fn();
+    m.on("change:df_display_args", changed);
+    m.setDisplayHeight(500);
+    expect(changed).toHaveBeenCalledOnce();
+  });
+});
+
+describe("state_seq / reply_seq", () => {
+  it("numbers state changes and drops replies to older ones", () => {
+    const { m, send } = model();
+    const first = fixture<Record<string, unknown> & { buckaroo_state: Record<string, unknown> }>("initial_state_buckaroo");
+    m.handleFrame(first);
+    m.set("buckaroo_state", { ...first.buckaroo_state, search_string: "a" });
+    m.save_changes();
+    m.set("buckaroo_state", { ...first.buckaroo_state, search_string: "ab" });
+    m.save_changes();
+    expect(send.mock.calls.map((c) => [c[0].type, c[0].state_seq])).toEqual([
+      ["buckaroo_state_change", 1],
+      ["buckaroo_state_change", 2],
+    ]);
+    // operations have no server message; nothing is sent for them.
+    m.set("operations", []);
+    m.save_changes();
+    expect(send).toHaveBeenCalledTimes(2);
+
+    const reply = fixture<Record<string, unknown>>("initial_state_reply"); // recorded with reply_seq 1
+    expect(reply.reply_seq).toBe(1);
+    m.handleFrame(reply);
+    expect(m.counters.staleDropped).toBe(1);
+    m.handleFrame({ ...reply, reply_seq: 2 });
+    expect(m.get("buckaroo_state")).toEqual(reply.buckaroo_state);
+    // An unnumbered push (a /load or a restart replay) always applies.
+    m.handleFrame(first);
+    expect(m.get("buckaroo_state")).toEqual(first.buckaroo_state);
+  });
+});
+
+describe("row replies", () => {
+  it("parquet reply: header, then the ArrayBuffer, emitted as (msg, [DataView])", () => {
+    const { m } = model();
+    const got: Array<[Record<string, unknown>, DataView[]]> = [];
+    m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
+    const header = fixture("infinite_resp_parquet");
+    m.handleFrame(header);
+    expect(got).toHaveLength(0);
+    const bytes = parquetFixture();
+    m.handleFrame(bytes);
+    expect(got).toHaveLength(1);
+    expect(got[0][0]).toEqual(header);
+    expect(got[0][1][0]).toBeInstanceOf(DataView);
+    expect(got[0][1][0].byteLength).toBe(bytes.byteLength);
+    expect(new TextDecoder().decode(new Uint8Array(got[0][1][0].buffer, 0, 4))).toBe("PAR1");
+  });
+
+  it("error reply is emitted at once with no buffers, and does not eat the next binary", () => {
+    const { m } = model();
+    const got: Array<[Record<string, unknown>, DataView[]]> = [];
+    m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
+    m.handleFrame(fixture("infinite_resp_error"));
+    expect(got).toHaveLength(1);
+    expect(got[0][1]).toEqual([]);
+    expect(got[0][0].error_info).toBeTypeOf("string");
+    m.handleFrame(parquetFixture());
+    expect(got).toHaveLength(1);
+    expect(m.counters.orphanBinary).toBe(1);
+  });
+
+  it("a failed send of a row request fails that request for the grid and reports the error", async () => {
+    const send = vi.fn(async () => {
+      throw { code: "backpressure", message: "too many row requests in flight" };
+    });
+    const { m, errors } = model(send);
+    const got: Array<[Record<string, unknown>, DataView[]]> = [];
+    m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
+    const payload_args = { sourceName: "x", start: 0, end: 1000 };
+    m.send({ type: "infinite_request", payload_args });
+    await vi.waitFor(() => expect(got).toHaveLength(1));
+    expect(got[0][0]).toMatchObject({ type: "infinite_resp", key: payload_args, length: 0 });
+    expect(String(got[0][0].error_info)).toContain("backpressure");
+    expect(errors.map((e) => e.code)).toEqual(["backpressure"]);
+  });
+
+  it("server error frames and plugin notices reach the host", () => {
+    const { m, errors } = model();
+    const onErr = vi.fn();
+    m.on("error", onErr);
+    m.handleFrame(fixture("error_invalid_json"));
+    m.handleFrame({ type: "buckaroo_tauri_error", error: { code: "load_failed", message: "nope", serverCode: "file_not_found" } });
+    expect(errors.map((e) => e.code)).toEqual(["invalid_json", "load_failed"]);
+    expect(errors[1].serverCode).toBe("file_not_found");
+    expect(onErr).toHaveBeenCalledTimes(2);
+  });
+
+  it("a restart voids a half-received reply", () => {
+    const { m } = model();
+    const got = vi.fn();
+    m.on("msg:custom", got);
+    m.handleFrame(fixture("infinite_resp_parquet"));
+    m.handleRestart();
+    m.handleFrame(parquetFixture());
+    expect(got).not.toHaveBeenCalled();
+  });
+});

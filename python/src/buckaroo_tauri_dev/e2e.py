@@ -1,0 +1,278 @@
+"""Drive the real built example app under Xvfb: Xvfb → tauri-driver (npm) →
+WebKitWebDriver → the app. Every process started here is tracked and ended."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
+
+REPO = Path(__file__).resolve().parents[3]
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "buckaroo-tauri" / "target"))
+APP_BINARY = TARGET_DIR / "debug" / "buckaroo-tauri-example"
+TAURI_DRIVER = REPO / "node_modules" / ".bin" / "tauri-driver"
+VENV_PYTHON = REPO / "python" / ".venv" / "bin" / "python"
+
+# Software rendering under Xvfb: without these, element screenshots come out black
+# and some WebKitGTK builds paint nothing.
+HEADLESS_ENV = {
+    "WEBKIT_DISABLE_DMABUF_RENDERER": "1",
+    "WEBKIT_DISABLE_COMPOSITING_MODE": "1",
+    "NO_AT_BRIDGE": "1",
+    "LIBGL_ALWAYS_SOFTWARE": "1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited ({proc.returncode}) before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
+
+
+def _kill_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace)
+
+
+@dataclass
+class Xvfb:
+    """A private X server (unless one is already given), ended with the tests."""
+
+    width: int = 1280
+    height: int = 800
+    proc: subprocess.Popen | None = None
+    display: str = ""
+
+    def start(self) -> "Xvfb":
+        if shutil.which("Xvfb") is None:
+            raise RuntimeError("Xvfb is not installed: run `make setup`")
+        for n in range(90, 190):
+            if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+                break
+        self.display = f":{n}"
+        self.proc = subprocess.Popen(
+            ["Xvfb", self.display, "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{n}").exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Xvfb {self.display} did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            _kill_group(self.proc)
+
+
+@dataclass
+class TauriDriver:
+    """tauri-driver + its WebKitWebDriver, with the app's environment."""
+
+    display: str
+    app_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    log_path: Path | None = None
+
+    def start(self) -> "TauriDriver":
+        if not TAURI_DRIVER.exists():
+            raise RuntimeError(f"{TAURI_DRIVER} missing: run `make setup`")
+        self.port, native = free_port(), free_port()
+        env = {**os.environ, **HEADLESS_ENV, "DISPLAY": self.display, **self.app_env}
+        env.pop("WAYLAND_DISPLAY", None)
+        out_dir = REPO / "out" / "logs"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = out_dir / f"tauri-driver-{self.port}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            [str(TAURI_DRIVER), "--port", str(self.port), "--native-port", str(native)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_port(self.port, 20, self.proc)
+        return self
+
+    def session(self, args: list[str] | None = None, timeout: float = 90) -> webdriver.Remote:
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(APP_BINARY), "args": args or []})
+        url = f"http://127.0.0.1:{self.port}"
+        # A session against an app that does not allow automation hangs forever: bound it.
+        # No urllib3 retries: a hung command must fail once, not three times over.
+        config = ClientConfig(url, timeout=int(timeout), init_args_for_pool_manager={"retries": False})
+        return webdriver.Remote(command_executor=url, options=opts, client_config=config)
+
+    def stop(self) -> None:
+        if self.proc:
+            _kill_group(self.proc)
+
+    def log_tail(self, n: int = 60) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Path] | None = None, **extra: str) -> dict[str, str]:
+    env = {"BUCKAROO_PYTHON": str(VENV_PYTHON), "RUST_LOG": "info,buckaroo_tauri=debug"}
+    if autoload:
+        env["BUCKAROO_AUTOLOAD_PARQUET"] = str(autoload)
+        env["BUCKAROO_AUTOLOAD_MODE"] = mode
+    if scope:
+        env["BUCKAROO_TAURI_SCOPE"] = os.pathsep.join(str(p) for p in scope)
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def running_app(display: str, env: dict[str, str]) -> Iterator[tuple[webdriver.Remote, TauriDriver]]:
+    driver_proc = TauriDriver(display, env).start()
+    driver = None
+    try:
+        driver = driver_proc.session()
+        driver.set_script_timeout(120)
+        yield driver, driver_proc
+    finally:
+        if driver is not None:
+            with contextlib.suppress(Exception):
+                driver.quit()
+        driver_proc.stop()
+
+
+# -- page helpers --------------------------------------------------------------
+
+def invoke(driver: webdriver.Remote, cmd: str, args: dict | None = None) -> dict:
+    """Call a plugin command from the page; returns {"ok": result} or {"err": error}."""
+    return driver.execute_async_script(
+        """
+        const [cmd, args, done] = arguments;
+        window.__TAURI_INTERNALS__.invoke('plugin:buckaroo-tauri|' + cmd, args || {})
+          .then(r => done({ok: r}), e => done({err: e}));
+        """,
+        cmd, args or {},
+    )
+
+
+def wait_until(fn, timeout: float = 60, interval: float = 0.1, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+VISIBLE_ROWS_JS = """
+// textContent, not WebDriver text: every grid cell is under overflow:hidden.
+const out = {};
+for (const row of document.querySelectorAll('.ag-center-cols-container .ag-row, .ag-center-cols-viewport .ag-row')) {
+  const idx = row.getAttribute('row-index');
+  if (idx === null) continue;
+  const cells = {};
+  for (const c of row.querySelectorAll('.ag-cell')) cells[c.getAttribute('col-id')] = (c.textContent || '').trim();
+  out[idx] = Object.assign(out[idx] || {}, cells);
+}
+for (const row of document.querySelectorAll('.ag-pinned-left-cols-container .ag-row')) {
+  const idx = row.getAttribute('row-index');
+  if (idx === null || !out[idx]) continue;
+  for (const c of row.querySelectorAll('.ag-cell')) out[idx]['__pinned_' + c.getAttribute('col-id')] = (c.textContent || '').trim();
+}
+return out;
+"""
+
+
+def visible_rows(driver: webdriver.Remote) -> dict[int, dict[str, str]]:
+    raw = driver.execute_script(VISIBLE_ROWS_JS) or {}
+    return {int(k): v for k, v in raw.items()}
+
+
+def header_names(driver: webdriver.Remote) -> dict[str, str]:
+    """col-id → header text."""
+    return driver.execute_script(
+        """
+        const out = {};
+        for (const h of document.querySelectorAll('.ag-header-cell')) {
+          out[h.getAttribute('col-id')] = (h.querySelector('.ag-header-cell-text')?.textContent || h.textContent || '').trim();
+        }
+        return out;
+        """
+    )
+
+
+def page_state(driver: webdriver.Remote) -> dict:
+    return driver.execute_script(
+        """
+        const h = window.__buckaroo;
+        return {
+          sidecar: document.getElementById('sidecar')?.dataset.state,
+          sidecarText: document.getElementById('sidecar')?.textContent,
+          error: document.getElementById('error')?.hidden ? null : document.getElementById('error')?.textContent,
+          errorCode: document.getElementById('error')?.dataset.code || null,
+          file: document.getElementById('file')?.textContent,
+          session: h?.sessionId ?? null,
+          counters: h ? {...h.model.counters} : null,
+          renderFunc: h ? h.model.get('render_func_name') : null,
+          totalRows: h ? (h.model.get('df_meta') || {}).total_rows : null,
+        };
+        """
+    )
+
+
+def grab(display: str, path: Path) -> Path:
+    """Screenshot of the X display: the pixels a user would see. (WebKitWebDriver's own
+    screenshot command hangs on this build whenever the page has no animation frame
+    pending, so it is not used.)"""
+    from PIL import ImageGrab
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ImageGrab.grab(xdisplay=display).save(path)
+    return path
+
+
+def screenshot_ok(path: Path, min_colors: int = 8) -> bool:
+    """Not blank: a real grid has many distinct colours and is not one flat block."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").resize((320, 200))
+        colors = small.getcolors(maxcolors=1 << 16) or []
+        extrema = small.convert("L").getextrema()
+    return len(colors) >= min_colors and extrema[1] - extrema[0] > 50
+
+
+def dump_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=str))

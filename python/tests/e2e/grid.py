@@ -1,0 +1,98 @@
+"""Reading and driving buckaroo's grid in the real app (through WebDriver)."""
+
+from __future__ import annotations
+
+import time
+
+from buckaroo_tauri_dev import e2e
+
+DATA_GRID_ROWS_JS = """
+// The data grid is the AG Grid with the pinned `index` column (columns themselves are
+// renamed a, b, c… and virtualised); the status bar above it is a grid too. textContent, because every cell is
+// under overflow:hidden and WebDriver's text is then "".
+const roots = [...document.querySelectorAll('.ag-root-wrapper')]
+  .filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
+const root = roots[roots.length - 1];
+if (!root) return null;
+const out = {};
+for (const row of root.querySelectorAll('.ag-center-cols-container .ag-row')) {
+  const idx = row.getAttribute('row-index');
+  if (idx === null || idx < 0) continue;
+  const cells = {};
+  for (const c of row.querySelectorAll('.ag-cell')) cells[c.getAttribute('col-id')] = (c.textContent || '').trim();
+  out[idx] = cells;
+}
+return out;
+"""
+
+
+def data_rows(driver) -> dict[int, dict[str, str]]:
+    raw = driver.execute_script(DATA_GRID_ROWS_JS) or {}
+    return {int(k): v for k, v in raw.items()}
+
+
+def ids(rows: dict[int, dict[str, str]]) -> dict[int, int]:
+    """row-index → the `id` column (col a), as an int; rows still loading are skipped."""
+    out = {}
+    for i, cells in rows.items():
+        text = cells.get("a", "").replace(",", "")
+        if text.lstrip("-").isdigit():
+            out[i] = int(text)
+    return out
+
+
+def wait_ids(driver, predicate, timeout: float = 60, what: str = "grid rows"):
+    return e2e.wait_until(lambda: (lambda m: m if m and predicate(m) else None)(ids(data_rows(driver))), timeout=timeout, what=what)
+
+
+def scroll_to_row(driver, row: int) -> None:
+    driver.execute_script(
+        """
+        const [row] = arguments;
+        const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
+        const root = roots[roots.length - 1];
+        const vp = root.querySelector('.ag-body-viewport');
+        // AG Grid caps the scroll height (1,000,000 px) and stretches: scroll by fraction.
+        const total = (window.__buckaroo.model.get('df_meta') || {}).total_rows || 1;
+        vp.scrollTop = Math.round(row / total * (vp.scrollHeight - vp.clientHeight));
+        vp.dispatchEvent(new Event('scroll'));
+        """,
+        row,
+    )
+
+
+def click_header(driver, col_id: str) -> None:
+    driver.execute_script(
+        """
+        const [col] = arguments;
+        const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
+        const root = roots[roots.length - 1];
+        const header = root.querySelector(`.ag-header-cell[col-id="${col}"]`);
+        // Scroll the body (the header follows it), so the column's cells are rendered too.
+        const left = parseFloat(header.style.left || '0');
+        for (const sel of ['.ag-center-cols-viewport', '.ag-body-horizontal-scroll-viewport']) {
+          const vp = root.querySelector(sel);
+          if (vp) { vp.scrollLeft = Math.max(0, left - 200); vp.dispatchEvent(new Event('scroll')); }
+        }
+        (header.querySelector('.ag-header-cell-label') || header).click();
+        """,
+        col_id,
+    )
+
+
+def status_bar(driver) -> dict[str, str]:
+    """buckaroo's own status bar cells (total_rows, filtered_rows, …)."""
+    return driver.execute_script(
+        """
+        const out = {};
+        for (const c of document.querySelectorAll('.ag-cell[col-id]')) {
+          const id = c.getAttribute('col-id');
+          if (['total_rows', 'filtered_rows', 'columns'].includes(id)) out[id] = (c.textContent || '').trim();
+        }
+        return out;
+        """
+    )
+
+
+def settle(driver, seconds: float = 0.3) -> None:
+    time.sleep(seconds)

@@ -1,0 +1,230 @@
+"""The real example app, built with `tauri build --debug --no-bundle`, under Xvfb,
+through tauri-driver and WebKitWebDriver, with the real sidecar and real data.
+Expectations are computed with pandas from the same files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from buckaroo_tauri_dev import e2e
+
+from . import grid
+
+
+def start_env(data_dir, autoload="small_100k.parquet", **kw):
+    return e2e.app_env(autoload=data_dir / autoload if autoload else None, scope=[data_dir], **kw)
+
+
+def ready_pid(driver) -> int:
+    status = e2e.invoke(driver, "buckaroo_status")["ok"]
+    assert status["state"] == "ready", status
+    return status["pid"]
+
+
+def all_answered(driver) -> bool:
+    c = e2e.page_state(driver)["counters"]
+    return c["requests"] > 0 and c["requests"] == c["parquet"] + c["errors"]
+
+
+def test_page_loads_and_health_is_typed(display, data_dir, shots):
+    with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
+        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
+        assert d.find_element(By.ID, "open").is_displayed()
+        health = e2e.invoke(d, "buckaroo_health")
+        assert "err" not in health, health
+        h = health["ok"]
+        assert h["state"] == "ready" and h["ready"] is True
+        assert h["pluginVersion"] == "0.1.0"
+        assert isinstance(h["sessionId"], str) and len(h["sessionId"]) == 32
+        assert h["connected"] is True
+        assert h["server"]["status"] == "ok" and h["server"]["version"] == "0.15.11"
+        assert "port" not in str(h).lower(), "the port must never reach the page"
+        status = e2e.invoke(d, "buckaroo_status")["ok"]
+        assert status["state"] == "ready" and status["buckarooVersion"] == "0.15.11"
+        # Disallowed message types are refused with a code, through the real IPC.
+        err = e2e.invoke(d, "buckaroo_send", {"msg": {"type": "load", "path": "/etc/passwd"}})["err"]
+        assert err["code"] == "message_not_allowed"
+        err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": "/etc/passwd"}})["err"]
+        assert err["code"] == "path_not_allowed" and err["hint"]
+        shot = shots / "00-empty.png"
+        e2e.grab(display, shot)
+        assert e2e.screenshot_ok(shot, min_colors=3)
+
+
+def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        # 1. First rows equal the file's first rows.
+        first = grid.wait_ids(d, lambda m: 0 in m and len(m) >= 20, what="first rows")
+        assert all(first[i] == int(df100k["id"].iloc[i]) for i in first)
+        rows = grid.data_rows(d)
+        for i in range(5):
+            assert rows[i]["b"].replace(",", "") == str(df100k["count"].iloc[i])
+            city = df100k["city"].iloc[i]
+            assert rows[i]["f"] == ("" if city != city else city)
+        assert e2e.page_state(d)["file"].startswith("small_100k.parquet · 100,000 rows")
+        shot = shots / "01-autoload.png"
+        e2e.grab(display, shot)
+        assert e2e.screenshot_ok(shot)
+
+        # 2. Scroll to about row 50,000.
+        grid.scroll_to_row(d, 50_000)
+        mid = grid.wait_ids(d, lambda m: any(49_900 <= i <= 50_100 for i in m), what="rows near 50,000")
+        near = {i: v for i, v in mid.items() if 49_000 <= i <= 51_000}
+        assert near, mid
+        assert all(v == int(df100k["id"].iloc[i]) for i, v in near.items())
+
+        # 3. Sort by a numeric column (ratio: no nulls, no ties), both directions, then a string one.
+        grid.scroll_to_row(d, 0)
+        for direction, ascending in (("asc", True), ("desc", False)):
+            grid.click_header(d, "e")
+            want = df100k.sort_values("ratio", ascending=ascending, kind="stable")["id"].tolist()[:15]
+            got = grid.wait_ids(d, lambda m: [m.get(i) for i in range(15)] == want, timeout=30, what=f"ratio {direction}")
+            assert [got[i] for i in range(15)] == want
+        shot = shots / "03-sorted.png"
+        e2e.grab(display, shot)
+        assert e2e.screenshot_ok(shot)
+
+        grid.click_header(d, "e")  # third click: unsorted again
+        grid.wait_ids(d, lambda m: [m.get(i) for i in range(5)] == [0, 1, 2, 3, 4], what="unsorted")
+        grid.click_header(d, "i")  # code: strings
+        want_codes = sorted(df100k["code"].tolist())[:15]
+        codes = lambda: [grid.data_rows(d).get(i, {}).get("i") for i in range(15)]  # noqa: E731
+        try:
+            e2e.wait_until(lambda: codes() == want_codes, timeout=30, what="code asc")
+        except TimeoutError:
+            assert codes() == want_codes
+        e2e.wait_until(lambda: all_answered(d), timeout=30, what="every row request answered")
+
+
+def test_search_matches_pandas(display, data_dir, df100k):
+    term = "kilo lima"
+    cols = [c for c in df100k.columns if df100k[c].dtype == object]
+    mask = False
+    for c in cols:
+        mask = mask | df100k[c].astype("string").str.contains(term, regex=False).fillna(False)
+    expected = int(mask.sum())
+    assert 0 < expected < len(df100k)
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        box = e2e.wait_until(lambda: d.find_elements(By.CSS_SELECTOR, '.ag-cell[col-id="search"] input'), what="search box")[0]
+        box.click()
+        box.send_keys(term)
+        box.send_keys(Keys.ENTER)
+        e2e.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(expected), timeout=30,
+                       what=f"filtered == {expected}")
+        first = grid.wait_ids(d, lambda m: 0 in m and m[0] != 0, what="filtered rows")
+        assert first[0] == int(df100k[mask]["id"].iloc[0])
+
+
+def test_second_file_and_second_window(display, data_dir):
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        main = d.current_window_handle
+        session = e2e.page_state(d)["session"]
+        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
+        e2e.wait_until(lambda: e2e.page_state(d)["totalRows"] == 50, what="tiny loaded")
+        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", what="status bar says 50 rows")
+        e2e.wait_until(lambda: (m := grid.ids(grid.data_rows(d))) and 0 in m and max(m) < 50, what="tiny's rows shown")
+        assert e2e.page_state(d)["session"] == session, "same window, same session"
+
+        d.find_element(By.ID, "new-window").click()
+        e2e.wait_until(lambda: len(d.window_handles) == 2, timeout=30, what="a second window")
+        other = next(h for h in d.window_handles if h != main)
+        d.switch_to.window(other)
+        e2e.wait_until(lambda: e2e.page_state(d)["session"], timeout=30, what="second window attached")
+        second_session = e2e.page_state(d)["session"]
+        assert second_session != session
+        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "small_100k.parquet"))
+        e2e.wait_until(lambda: e2e.page_state(d)["totalRows"] == 100_000, what="100k in the second window")
+        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "100,000", what="second window's status bar")
+        grid.wait_ids(d, lambda m: 0 in m and len(m) > 10, what="second window rows")
+        d.switch_to.window(main)
+        assert e2e.page_state(d)["totalRows"] == 50
+        assert grid.status_bar(d).get("total_rows") == "50"
+        assert max(grid.ids(grid.data_rows(d))) < 50
+
+
+def test_sidecar_kill_9_recovers_without_user_action(display, data_dir, df100k, shots):
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        pid = ready_pid(d)
+        # Scroll while the sidecar dies.
+        for row in (10_000, 20_000, 30_000):
+            grid.scroll_to_row(d, row)
+            if row == 20_000:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        seen = set()
+        t0 = time.monotonic()
+
+        def back():
+            s = e2e.page_state(d)
+            seen.add(s["sidecar"])
+            return s["sidecar"] == "ready" and ready_pid(d) != pid
+
+        e2e.wait_until(back, timeout=60, what="ready again")
+        assert "restarting" in seen or "starting" in seen, seen
+        grid.scroll_to_row(d, 40_000)
+        rows = grid.wait_ids(d, lambda m: any(39_000 <= i <= 41_000 for i in m), timeout=60, what="rows after restart")
+        assert all(v == int(df100k["id"].iloc[i]) for i, v in rows.items())
+        recovered_ms = (time.monotonic() - t0) * 1000
+        e2e.wait_until(lambda: all_answered(d), timeout=30, what="no row request left unanswered")
+        shot = shots / "06-after-restart.png"
+        e2e.grab(display, shot)
+        assert e2e.screenshot_ok(shot)
+        print(f"kill -9 → rows again: {recovered_ms:.0f} ms")
+
+
+def _sidecar_and_app(driver) -> tuple[psutil.Process, psutil.Process]:
+    sidecar = psutil.Process(ready_pid(driver))
+    return sidecar, sidecar.parent()
+
+
+def test_no_orphans_when_the_app_closes_or_is_killed(display, data_dir):
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        sidecar, app = _sidecar_and_app(d)
+        assert "buckaroo-tauri-example" in app.name()
+        d.quit()  # closes the window; the app exits normally
+        psutil.wait_procs([app, sidecar], timeout=15)
+        assert not sidecar.is_running(), "sidecar outlived a normal exit"
+
+    with e2e.running_app(display, start_env(data_dir)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        sidecar, app = _sidecar_and_app(d)
+        group = [p for p in psutil.process_iter() if _pgid(p) == sidecar.pid]
+        app.send_signal(signal.SIGKILL)  # no exit hooks run: only the held-open stdin tells the sidecar
+        gone, alive = psutil.wait_procs(group + [sidecar], timeout=15)
+        assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], alive
+
+
+def _pgid(p: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(p.pid)
+    except (ProcessLookupError, psutil.Error):
+        return None
+
+
+@pytest.mark.parametrize(
+    "name, code",
+    [("missing.parquet", "file_not_found"), ("corrupt.parquet", "invalid_file"), ("notes.txt", "invalid_file")],
+)
+def test_bad_files_show_an_error_and_the_app_stays_usable(display, data_dir, name, code):
+    with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
+        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / name))
+        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["error"] and s, what="error shown")
+        assert state["errorCode"] == code
+        assert name in state["error"] or "format" in state["error"] or "magic" in state["error"].lower() or "File not found" in state["error"]
+        el = d.find_element(By.ID, "error")
+        assert el.is_displayed()
+        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
+        grid.wait_ids(d, lambda m: 0 in m, what="good file after the bad one")
+        assert e2e.page_state(d)["error"] is None
