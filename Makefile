@@ -48,7 +48,7 @@ $(STAMPS)/venv: python/pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e python
 	@# Bytecode for the sidecar's imports: 0.5 s start instead of 2 s.
-	$(PY) -m compileall -q -j 0 $(VENV)/lib python/src crates/buckaroo-tauri/python >/dev/null
+	$(PY) -m compileall -q -j 0 $(VENV)/lib python/src >/dev/null
 	@touch $@
 
 node: $(STAMPS)/node

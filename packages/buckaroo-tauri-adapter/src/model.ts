@@ -162,11 +162,6 @@ export class TauriIPCModel implements IModel {
     }
   }
 
-  /** The sidecar restarted: whatever half-received reply we held is void. */
-  handleRestart(): void {
-    this.pendingRow = null;
-  }
-
   /** Grid height in px (the widget sizes itself from component_config.dfvHeight). */
   setDisplayHeight(px: number): void {
     const h = Math.max(120, Math.floor(px));

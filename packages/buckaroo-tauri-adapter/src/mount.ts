@@ -50,6 +50,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
   el.replaceChildren(host);
 
   let renderedFunc: string | undefined;
+  let inner: HTMLElement | undefined;
   let widgetHandlers: Array<[string, (...a: unknown[]) => void]> = [];
   let resolveRendered!: () => void;
   const rendered = new Promise<void>((r) => (resolveRendered = r));
@@ -75,7 +76,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
     for (const [e, h] of widgetHandlers) model.off(e, h);
     widgetHandlers = [];
     const mod = await modulePromise;
-    const inner = el.ownerDocument.createElement("div");
+    inner = el.ownerDocument.createElement("div");
     inner.className = "buckaroo-tauri-grid";
     host.replaceChildren(inner);
     const widget = await mod.default();
@@ -97,7 +98,9 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
   // chrome (status bar, stats) is measured, not guessed.
   function fit(): void {
     const current = model.displayHeight ?? 0;
-    const chrome = current ? Math.max(0, host.scrollHeight - current) : 0;
+    // The grid element is as tall as its content (the host clips), so its height minus
+    // the grid's own height is the chrome.
+    const chrome = current && inner ? Math.max(0, inner.offsetHeight - current) : 0;
     const target = el.clientHeight - chrome - 4;
     if (target > 0 && Math.abs(target - current) > 2) model.setDisplayHeight(target);
   }
@@ -108,16 +111,19 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
   model.on("initial_state", (state: Record<string, unknown>) => {
     options.onState?.(state);
     renderIfNeeded(state.reply_seq === undefined)
-      .then(() => requestAnimationFrame(() => fit()))
+      .then(() => {
+        // React lays out asynchronously: measure again once it has.
+        requestAnimationFrame(() => fit());
+        setTimeout(fit, 250);
+      })
       .catch((e) => options.onError?.(toBuckarooError(e, "widget_failed")));
   });
 
   let unlistenStatus: UnlistenFn | undefined;
   try {
-    unlistenStatus = await commands.onStatus((s) => {
-      if (s.state === "restarting") model.handleRestart();
-      options.onStatus?.(s);
-    });
+    // Nothing to reset on "restarting": the plugin delivers a parquet header only together
+    // with its bytes, and answers every request the dead sidecar left unanswered.
+    unlistenStatus = await commands.onStatus((s) => options.onStatus?.(s));
   } catch (e) {
     options.onError?.(toBuckarooError(e));
   }

@@ -150,14 +150,4 @@ describe("row replies", () => {
     expect(errors[1].serverCode).toBe("file_not_found");
     expect(onErr).toHaveBeenCalledTimes(2);
   });
-
-  it("a restart voids a half-received reply", () => {
-    const { m } = model();
-    const got = vi.fn();
-    m.on("msg:custom", got);
-    m.handleFrame(fixture("infinite_resp_parquet"));
-    m.handleRestart();
-    m.handleFrame(parquetFixture());
-    expect(got).not.toHaveBeenCalled();
-  });
 });

@@ -155,6 +155,7 @@ def test_sidecar_kill_9_recovers_without_user_action(display, data_dir, df100k, 
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
         pid = ready_pid(d)
+        d.execute_script("document.querySelector('.buckaroo-tauri-grid').dataset.generation = 'old'")
         # Scroll while the sidecar dies.
         for row in (10_000, 20_000, 30_000):
             grid.scroll_to_row(d, row)
@@ -171,8 +172,13 @@ def test_sidecar_kill_9_recovers_without_user_action(display, data_dir, df100k, 
 
         e2e.wait_until(back, timeout=60, what="ready again")
         assert "restarting" in seen or "starting" in seen, seen
+        # The replayed load mounts a fresh grid by itself: rows with no user action.
+        e2e.wait_until(lambda: d.execute_script("return document.querySelector('.buckaroo-tauri-grid').dataset.generation !== 'old'"),
+                       timeout=60, what="fresh grid after the replay")
+        top = grid.wait_ids(d, lambda m: 0 in m, timeout=60, what="rows after restart")
+        assert all(v == int(df100k["id"].iloc[i]) for i, v in top.items())
         grid.scroll_to_row(d, 40_000)
-        rows = grid.wait_ids(d, lambda m: any(39_000 <= i <= 41_000 for i in m), timeout=60, what="rows after restart")
+        rows = grid.wait_ids(d, lambda m: any(39_000 <= i <= 41_000 for i in m), timeout=60, what="scrolling after restart")
         assert all(v == int(df100k["id"].iloc[i]) for i, v in rows.items())
         recovered_ms = (time.monotonic() - t0) * 1000
         e2e.wait_until(lambda: all_answered(d), timeout=30, what="no row request left unanswered")

@@ -5,7 +5,10 @@ use buckaroo_tauri::{BuckarooConfig, LoadMode};
 fn config() -> BuckarooConfig {
     let mut cfg = BuckarooConfig::xorq();
     if let Some(path) = std::env::var_os("BUCKAROO_AUTOLOAD_PARQUET").filter(|v| !v.is_empty()) {
-        let mode = std::env::var("BUCKAROO_AUTOLOAD_MODE").ok().and_then(|m| LoadMode::parse(&m)).unwrap_or(LoadMode::Buckaroo);
+        let mode = std::env::var("BUCKAROO_AUTOLOAD_MODE")
+            .ok()
+            .and_then(|m| LoadMode::parse(&m))
+            .unwrap_or(LoadMode::Buckaroo);
         cfg = cfg.with_autoload(path, mode);
     }
     // Folders the page may load from without a dialog or a drop (colon-separated).
