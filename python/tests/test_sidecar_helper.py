@@ -1,0 +1,75 @@
+"""The probe the plugin runs (with `python -c`) before spawning the sidecar."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+HELPER = Path(__file__).resolve().parents[2] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
+
+
+def run_probe(python: str, *extra: str) -> dict:
+    # Exactly how the plugin runs it: the source as -c, no file on sys.path.
+    out = subprocess.run([python, "-c", HELPER.read_text(), "--probe", *extra], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_probe_on_the_project_venv_is_ok():
+    report = run_probe(sys.executable)
+    assert report["ok"] is True, report
+    assert report["buckaroo"] == "0.15.11" and report["pandas"].startswith("2.")
+    assert report["problems"] == [] and report["warnings"] == []
+
+
+def test_deep_probe_imports_the_server():
+    assert run_probe(sys.executable, "--deep")["ok"] is True
+
+
+def test_probe_on_a_bare_venv_names_what_is_missing(tmp_path):
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "bare")
+    report = run_probe(str(tmp_path / "bare" / "bin" / "python"))
+    assert report["ok"] is False
+    assert {"six is not installed", "tornado is not installed", "pandas is not installed"} <= set(report["problems"])
+    assert any("buckaroo is not installed" in p for p in report["problems"])
+    assert "pandas<3" in report["pip"] and "buckaroo[server" in report["pip"]
+
+
+@pytest.fixture
+def helper_module():
+    spec = importlib.util.spec_from_file_location("buckaroo_tauri_sidecar", HELPER)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_pandas_3_and_untested_buckaroo_are_reported(helper_module, monkeypatch):
+    versions = {"six": "1.17.0", "tornado": "6.6.1", "pandas": "3.1.1", "buckaroo": "0.16.0"}
+    monkeypatch.setattr(helper_module, "_version", versions.get)
+    report = helper_module.probe()
+    assert report["ok"] is False
+    assert any("pandas 3.1.1" in p and "pandas<3" in p for p in report["problems"])
+    assert any("0.16.0" in w for w in report["warnings"])
+
+
+def test_copy_assets_copies_and_checks_the_bundle(tmp_path):
+    repo = HELPER.parents[3]
+    cmd = ["node", str(repo / "packages/buckaroo-tauri-adapter/bin/copy-assets.mjs")]
+    out = subprocess.run([*cmd, "--python", sys.executable, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "a/widget.js").stat().st_size > 1_000_000
+    assert (tmp_path / "a/compiled.css").exists()
+    assert json.loads((tmp_path / "a/buckaroo-version.json").read_text())["buckaroo"] == "0.15.11"
+
+    fake = tmp_path / "fake-python"
+    fake.write_text('#!/bin/sh\necho \'{"version": "0.9.0", "static": "/nowhere"}\'\n')
+    fake.chmod(0o755)
+    out = subprocess.run([*cmd, "--python", str(fake), "--out", str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "0.9.0 is not supported" in out.stderr
