@@ -73,13 +73,16 @@ demo: app
 	$(PY) -m buckaroo_tauri_dev.demo
 
 test: setup
+	@# The app first: its front end (dist/) must exist before clippy expands generate_context!.
+	$(MAKE) app
 	$(MAKE) test-rust
 	$(MAKE) test-ts
 	$(MAKE) test-python
 	$(MAKE) test-e2e
 	@echo "[test] all suites passed"
 
-test-rust:
+test-rust: adapter
+	@test -d examples/tauri-app/dist || $(MAKE) app
 	cargo fmt --all --check
 	cargo clippy $(CARGO_FEATURES) --all-targets -- -D warnings
 	BUCKAROO_TEST_PYTHON=$(abspath $(PY)) cargo test $(CARGO_FEATURES)

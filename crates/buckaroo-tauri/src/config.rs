@@ -75,8 +75,20 @@ pub struct Autoload {
     pub mode: LoadMode,
 }
 
+/// What runs in the user's Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launcher {
+    /// The crate's launcher around buckaroo's app: per-launch token on every request,
+    /// TCP_NODELAY, no tracebacks to clients, stderr logs.
+    Secure,
+    /// `python -m buckaroo.server` as shipped: any local process can use it. For
+    /// buckaroo versions the launcher does not support.
+    Plain,
+}
+
 #[derive(Debug, Clone)]
 pub struct BuckarooConfig {
+    pub launcher: Launcher,
     pub backend: BackendKind,
     pub python: Option<PathBuf>,
     pub venv: Option<PathBuf>,
@@ -95,6 +107,7 @@ pub struct BuckarooConfig {
 impl BuckarooConfig {
     fn new(backend: BackendKind) -> Self {
         Self {
+            launcher: Launcher::Secure,
             backend,
             python: None,
             venv: None,
@@ -183,6 +196,12 @@ impl BuckarooConfig {
     pub fn with_autoload_path(self, path: impl Into<PathBuf>) -> Self {
         let mode = self.default_mode;
         self.with_autoload(path, mode)
+    }
+
+    /// Run `python -m buckaroo.server` itself instead of the secure launcher (logged as insecure).
+    pub fn with_plain_server(mut self) -> Self {
+        self.launcher = Launcher::Plain;
+        self
     }
 
     pub fn with_server_arg(mut self, arg: impl Into<String>) -> Self {

@@ -60,8 +60,19 @@ pub const LOST: &str = "buckaroo-tauri: the connection to the sidecar was lost (
 
 impl Connection {
     pub async fn open(ep: &Endpoint, session: &str, sink: Arc<dyn FrameSink>, max_in_flight: usize) -> Result<Self> {
-        let url = format!("ws://127.0.0.1:{}/ws/{session}", ep.port);
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://127.0.0.1:{}/ws/{session}", ep.port).into_client_request()?;
+        if let Some(token) = &ep.token {
+            let value = token
+                .parse()
+                .map_err(|_| Error::InvalidMessage("token is not a header value".into()))?;
+            request.headers_mut().insert(crate::sidecar::TOKEN_HEADER, value);
+        }
+        // Parquet windows of 10,000 rows are ~1 MB; allow up to 256 MiB per frame.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(256 << 20))
+            .max_frame_size(Some(256 << 20));
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
         let _ = ws.get_ref().get_ref().set_nodelay(true);
         log::info!("[buckaroo-tauri] internal WS open: session={session} generation={}", ep.generation);
         let (mut write, mut read) = ws.split();

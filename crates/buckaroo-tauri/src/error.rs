@@ -16,6 +16,8 @@ pub enum Error {
     HandshakeTimeout(Duration),
     #[error("the sidecar printed {line:?} before its BUCKAROO_PORT handshake")]
     HandshakeInvalid { line: String },
+    #[error("this buckaroo is not supported by the secure launcher: {0}")]
+    LauncherUnsupported(String),
     #[error("the sidecar exited ({status}){}", stderr_suffix(.stderr_tail))]
     SidecarExited { status: String, stderr_tail: String },
     #[error("the buckaroo sidecar is not ready ({0})")]
@@ -68,6 +70,7 @@ impl Error {
             Error::BuckarooMissing { .. } => "buckaroo_missing",
             Error::HandshakeTimeout(_) => "handshake_timeout",
             Error::HandshakeInvalid { .. } => "handshake_invalid",
+            Error::LauncherUnsupported(_) => "launcher_unsupported",
             Error::SidecarExited { .. } => "sidecar_exited",
             Error::SidecarNotReady(_) => "sidecar_not_ready",
             Error::SidecarFailed(_) => "sidecar_failed",
@@ -98,6 +101,10 @@ impl Error {
                 "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout."
                     .into(),
             ),
+            Error::LauncherUnsupported(_) => Some(format!(
+                "Install a supported buckaroo ({}), or run the plain server with BuckarooConfig::with_plain_server() (no per-launch token).",
+                crate::sidecar::TESTED_BUCKAROO
+            )),
             Error::LoadFailed { server_code, .. } => match server_code.as_str() {
                 "file_not_found" => Some("Check the path; the file does not exist.".into()),
                 "invalid_file" => Some("Supported files: .parquet, .csv, .tsv, .json.".into()),

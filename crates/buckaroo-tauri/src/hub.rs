@@ -300,7 +300,7 @@ impl Hub {
 
     async fn post(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
         let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        let resp = self.http.post(url).json(body).timeout(LOAD_TIMEOUT).send().await?;
+        let resp = self.authed(self.http.post(url), ep).json(body).timeout(LOAD_TIMEOUT).send().await?;
         let status = resp.status();
         let text = resp.text().await?;
         let reply: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -331,15 +331,15 @@ impl Hub {
             .endpoint()
             .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
         let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        Ok(self
-            .http
-            .get(url)
-            .timeout(QUICK_TIMEOUT)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        let resp = self.authed(self.http.get(url), &ep).timeout(QUICK_TIMEOUT).send().await?;
+        Ok(resp.error_for_status()?.json().await?)
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder, ep: &Endpoint) -> reqwest::RequestBuilder {
+        match &ep.token {
+            Some(token) => req.header(crate::sidecar::TOKEN_HEADER, token),
+            None => req,
+        }
     }
 
     pub fn send(&self, label: &str, msg: &Value) -> Result<()> {
@@ -356,10 +356,12 @@ impl Hub {
     pub async fn follow_restarts(self: Arc<Self>) {
         let mut endpoints = self.sup.endpoints();
         while endpoints.changed().await.is_ok() {
-            let Some(ep) = *endpoints.borrow_and_update() else { continue };
+            let Some(ep) = endpoints.borrow_and_update().clone() else {
+                continue;
+            };
             let entries: Vec<(String, Arc<WindowEntry>)> = lock(&self.windows).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             for (label, entry) in entries {
-                let hub = self.clone();
+                let (hub, ep) = (self.clone(), ep.clone());
                 tokio::spawn(async move {
                     if let Err(e) = hub.reconnect(&entry, &ep).await {
                         log::error!("[buckaroo-tauri] reconnect of window {label} failed: {e}");

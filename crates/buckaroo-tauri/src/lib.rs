@@ -33,7 +33,7 @@ use tauri::{
     DragDropEvent, Emitter, Manager, RunEvent, Runtime, WindowEvent,
 };
 
-pub use config::{Autoload, BackendKind, BuckarooConfig, LoadMode, RestartPolicy};
+pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, RestartPolicy};
 pub use error::{Error, Result};
 pub use hub::Hub;
 pub use supervisor::{Status, Supervisor};

@@ -16,6 +16,24 @@ use tokio::process::{Child, ChildStdin, Command};
 /// is written to disk and nothing must be pip-installed.
 pub const HELPER_PY: &str = include_str!("../python/buckaroo_tauri_sidecar.py");
 
+/// buckaroo versions the launcher and the adapter were tested against.
+pub const TESTED_BUCKAROO: &str = "0.15.11";
+
+/// The launcher's exit code for "buckaroo internals not recognised".
+const EXIT_UNSUPPORTED: i32 = 3;
+
+/// Header carrying the per-launch secret on every request to the secure launcher.
+pub const TOKEN_HEADER: &str = "X-Buckaroo-Token";
+/// Environment variable the launcher reads the secret from (never argv: argv is public).
+pub const TOKEN_ENV: &str = "BUCKAROO_TAURI_TOKEN";
+
+/// A fresh 256-bit secret, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("OS random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct ProbeReport {
     pub python: String,
@@ -73,6 +91,21 @@ pub struct SpawnSpec {
 }
 
 impl SpawnSpec {
+    /// The crate's secure launcher, with `token` passed through the environment.
+    pub fn secure_launcher(python: PathBuf, extra_args: &[String], token: &str) -> Self {
+        let mut args: Vec<String> = vec!["-c".into(), HELPER_PY.into()];
+        args.extend(["--port", "0", "--no-browser", "--stdio-control"].map(String::from));
+        args.extend(extra_args.iter().cloned());
+        let env = vec![(TOKEN_ENV.to_string(), token.to_string())];
+        Self {
+            python,
+            args,
+            env,
+            working_dir: None,
+            handshake_timeout: Duration::from_secs(30),
+        }
+    }
+
     pub fn buckaroo_server(python: PathBuf, extra_args: &[String]) -> Self {
         let mut args: Vec<String> = ["-m", "buckaroo.server", "--port", "0", "--no-browser", "--stdio-control"]
             .map(String::from)
@@ -172,9 +205,13 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
             }
         },
         Ok(Ok(None)) | Ok(Err(_)) => {
-            let status = child.wait().await.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+            let status = child.wait().await;
             // Give the stderr reader a moment to collect the traceback.
             tokio::time::sleep(Duration::from_millis(50)).await;
+            if status.as_ref().ok().and_then(|s| s.code()) == Some(EXIT_UNSUPPORTED) {
+                return Err(Error::LauncherUnsupported(tail.text()));
+            }
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
             return Err(Error::SidecarExited {
                 status,
                 stderr_tail: tail.text(),

@@ -1,7 +1,7 @@
 //! Keeps one sidecar running: resolve + probe + spawn, restart with backoff,
 //! publish lifecycle status, shut down on request. No Tauri types here.
 
-use crate::config::BuckarooConfig;
+use crate::config::{BuckarooConfig, Launcher};
 use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
 use crate::sidecar::{self, ProbeReport, SpawnSpec};
@@ -67,11 +67,24 @@ impl Status {
 }
 
 /// Where the running sidecar listens. Never leaves Rust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub port: u16,
     pub generation: u64,
     pub pid: u32,
+    /// The per-launch secret (secure launcher); sent as `X-Buckaroo-Token`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Endpoint")
+            .field("port", &self.port)
+            .field("generation", &self.generation)
+            .field("pid", &self.pid)
+            .finish()
+    }
 }
 
 pub struct Supervisor {
@@ -116,7 +129,7 @@ impl Supervisor {
     }
 
     pub fn endpoint(&self) -> Option<Endpoint> {
-        *self.endpoint.borrow()
+        self.endpoint.borrow().clone()
     }
 
     pub fn probe_report(&self) -> Option<ProbeReport> {
@@ -151,7 +164,7 @@ impl Supervisor {
         self.status.send_replace(s);
     }
 
-    async fn start_once(&self) -> Result<sidecar::Sidecar> {
+    async fn start_once(&self) -> Result<(sidecar::Sidecar, Option<String>)> {
         let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
         let (python, source) =
             discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
@@ -168,11 +181,20 @@ impl Supervisor {
             report.tornado.as_deref().unwrap_or("?")
         );
         *self.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
-        let mut spec = SpawnSpec::buckaroo_server(python, &self.cfg.server_args);
-        spec.env = self.cfg.env.clone();
+        let (mut spec, token) = match self.cfg.launcher {
+            Launcher::Secure => {
+                let token = sidecar::new_token();
+                (SpawnSpec::secure_launcher(python, &self.cfg.server_args, &token), Some(token))
+            }
+            Launcher::Plain => {
+                log::warn!("[buckaroo-tauri] running the plain buckaroo server: no token, any local process can read through it");
+                (SpawnSpec::buckaroo_server(python, &self.cfg.server_args), None)
+            }
+        };
+        spec.env.extend(self.cfg.env.iter().cloned());
         spec.working_dir = self.cfg.working_dir.clone();
         spec.handshake_timeout = self.cfg.handshake_timeout;
-        sidecar::spawn(&spec).await
+        Ok((sidecar::spawn(&spec).await?, token))
     }
 
     /// The supervision loop; spawn it once on the async runtime.
@@ -195,7 +217,7 @@ impl Supervisor {
                 _ = shutdown.changed() => { stopped_by_request = true; break; }
             };
             let err = match started {
-                Ok(mut sc) => {
+                Ok((mut sc, token)) => {
                     generation += 1;
                     self.pid.store(sc.pid, Ordering::SeqCst);
                     log::info!(
@@ -209,6 +231,7 @@ impl Supervisor {
                         port: sc.port,
                         generation,
                         pid: sc.pid,
+                        token,
                     }));
                     self.set(Status::Ready {
                         generation,
@@ -246,7 +269,10 @@ impl Supervisor {
             };
             log::warn!("[buckaroo-tauri] sidecar down: {err}");
             // Retrying cannot fix a missing interpreter or package.
-            let permanent = matches!(err, Error::PythonNotFound(_) | Error::BuckarooMissing { .. });
+            let permanent = matches!(
+                err,
+                Error::PythonNotFound(_) | Error::BuckarooMissing { .. } | Error::LauncherUnsupported(_)
+            );
             failures += 1;
             if permanent || failures > policy.max_restarts {
                 log::error!("[buckaroo-tauri] sidecar failed after {attempt} attempts: {err}");

@@ -298,7 +298,7 @@ fn fake_python(name: &str, server_body: &str) -> PathBuf {
     let probe = r#"{"python":"fake","python_version":"3.11.0","buckaroo":"0.15.11","pandas":"2.3.3","tornado":"6.6","problems":[],"warnings":[],"pip":"x","ok":true}"#;
     std::fs::write(
         &p,
-        format!("#!/bin/sh\ncase \"$*\" in *--probe*) echo '{probe}'; exit 0;; esac\n{server_body}\n"),
+        format!("#!/bin/sh\ncase \"$*\" in *--probe) echo '{probe}'; exit 0;; esac\n{server_body}\n"),
     )
     .unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -347,9 +347,14 @@ async fn startup_failures_have_codes() {
     assert_eq!(e["code"], "handshake_invalid");
     assert!(e["message"].as_str().unwrap().contains("hello there"));
 
-    let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("crash", "echo 'Traceback: boom' >&2; exit 3"))).await;
+    let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("crash", "echo 'Traceback: boom' >&2; exit 1"))).await;
     assert_eq!(e["code"], "sidecar_exited");
     assert!(e["message"].as_str().unwrap().contains("boom"), "{e}");
+
+    // The launcher's "internals not recognised" exit: permanent, with the way out as the hint.
+    let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("old", "echo 'buckaroo 0.9 not supported' >&2; exit 3"))).await;
+    assert_eq!(e["code"], "launcher_unsupported");
+    assert!(e["hint"].as_str().unwrap().contains("with_plain_server"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
