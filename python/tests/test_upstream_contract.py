@@ -12,12 +12,14 @@ import uuid
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
-from buckaroo_tauri_dev.server import BuckarooServer
+from buckaroo_tauri_dev.server import BuckarooServer, server_of_kind
 
 
-def test_handshake_is_the_only_stdout_line_and_stdin_eof_ends_the_server():
-    srv = BuckarooServer().start()
+@pytest.mark.parametrize("kind", ["plain", "launcher"])
+def test_handshake_is_the_only_stdout_line_and_stdin_eof_ends_the_server(kind):
+    srv = server_of_kind(kind).start()
     try:
         assert srv.stdout_lines == [f"BUCKAROO_PORT={srv.port}\n"]
         status, health = srv.request("GET", "/health")

@@ -108,6 +108,12 @@ def build_app(token: str):
         raise Unsupported("DataStreamHandler.on_message is missing")
 
     class SafeDataStreamHandler(DataStreamHandler):
+        def open(self, *args, **kwargs):
+            # Here, not when the connection is accepted: Tornado turns Nagle back on after
+            # every HTTP response, the 101 upgrade included.
+            self.set_nodelay(True)
+            return super().open(*args, **kwargs)
+
         def on_message(self, message):
             if isinstance(message, str):
                 try:
@@ -179,15 +185,6 @@ def serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     sys.stdout.reconfigure(line_buffering=True)
-    if args.stdio_control:
-        def watchdog():
-            try:
-                while sys.stdin.read(1):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
-
     handlers = [logging.StreamHandler(sys.stderr)]
     if args.log_file:
         handlers.append(logging.FileHandler(args.log_file))
@@ -213,13 +210,23 @@ def serve(argv: list[str]) -> int:
               "use the plain server (BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
 
+    # After the checks above, so their exit codes are never pre-empted by stdin EOF.
+    if args.stdio_control:
+        def watchdog():
+            try:
+                while sys.stdin.read(1):
+                    pass
+            finally:
+                os._exit(0)
+        threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
+
     import tornado.httpserver
     import tornado.ioloop
     import tornado.netutil
 
     class NoDelayServer(tornado.httpserver.HTTPServer):
         def handle_stream(self, stream, address):
-            stream.set_nodelay(True)
+            stream.set_nodelay(True)  # HTTP replies (/load, /health); WebSockets: see open()
             return super().handle_stream(stream, address)
 
     sockets = tornado.netutil.bind_sockets(args.port, address="127.0.0.1")

@@ -20,6 +20,27 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 HANDSHAKE_PREFIX = "BUCKAROO_PORT="
+LAUNCHER = Path(__file__).resolve().parents[3] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
+TOKEN_HEADER = "X-Buckaroo-Token"
+
+
+def server_of_kind(kind: str) -> "BuckarooServer":
+    """`plain`: buckaroo's own `python -m buckaroo.server`; `launcher`: ours."""
+    return BuckarooServer() if kind == "plain" else launcher_server()
+
+
+def launcher_server(**kw: Any) -> "BuckarooServer":
+    """The crate's secure launcher, run exactly as the plugin runs it (`python -c <source>`)
+    with a fresh token in the environment and on every request."""
+    import secrets
+
+    token = secrets.token_hex(32)
+    return BuckarooServer(
+        module_args=["-c", LAUNCHER.read_text()],
+        extra_env={"BUCKAROO_TAURI_TOKEN": token, **kw.pop("extra_env", {})},
+        headers={TOKEN_HEADER: token},
+        **kw,
+    )
 
 
 @dataclass
