@@ -20,13 +20,13 @@ APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librs
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 
-.PHONY: help setup apt toolchain venv node data adapter app demo test test-rust test-ts test-python test-e2e bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app demo test test-rust test-ts test-python test-e2e bench clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
 	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end"
 
-setup: apt toolchain venv node data
+setup: apt toolchain venv venv-pandas3 node data
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -49,6 +49,14 @@ $(STAMPS)/venv: python/pyproject.toml
 	$(PY) -m pip install -q -e python
 	@# Bytecode for the sidecar's imports: 0.5 s start instead of 2 s.
 	$(PY) -m compileall -q -j 0 $(VENV)/lib python/src >/dev/null
+	@touch $@
+
+# A deliberately broken environment (pandas 3) for the sidecar probe's tests.
+venv-pandas3: $(STAMPS)/venv-pandas3
+$(STAMPS)/venv-pandas3:
+	@mkdir -p $(STAMPS)
+	@test -x python/.venv-pandas3/bin/python || python3 -m venv python/.venv-pandas3
+	python/.venv-pandas3/bin/python -m pip install -q "pandas>=3" six tornado
 	@touch $@
 
 node: $(STAMPS)/node

@@ -71,10 +71,7 @@ def test_rejected_requests_never_create_sessions(samples):
 
 
 def test_non_object_message_gets_an_error_and_the_socket_stays_open(srv, samples):
-    session = uuid.uuid4().hex
-    srv.load(samples["tiny.parquet"], mode="buckaroo", session=session)
-    with srv.ws(session) as ws:
-        ws.next_of_type("initial_state")
+    with srv.loaded(samples["tiny.parquet"]) as ws:
         ws.send("[1, 2]")
         err = ws.next_of_type("error")
         assert err["error_code"] == "invalid_message"
@@ -85,10 +82,7 @@ def test_non_object_message_gets_an_error_and_the_socket_stays_open(srv, samples
 
 
 def test_no_tracebacks_reach_the_client(srv, samples):
-    session = uuid.uuid4().hex
-    srv.load(samples["tiny.parquet"], mode="buckaroo", session=session)
-    with srv.ws(session) as ws:
-        ws.next_of_type("initial_state")
+    with srv.loaded(samples["tiny.parquet"]) as ws:
         resp, _ = ws.rows(0, 10, sort="zz")
     assert "Traceback" not in resp["error_info"]
     assert resp["error_info"] == "KeyError: 'zz'"
@@ -96,10 +90,7 @@ def test_no_tracebacks_reach_the_client(srv, samples):
 
 def test_tracebacks_with_debug_flag(samples):
     with launcher_server(extra_env={"BUCKAROO_DEBUG": "1"}) as s:
-        session = uuid.uuid4().hex
-        s.load(samples["tiny.parquet"], mode="buckaroo", session=session)
-        with s.ws(session) as ws:
-            ws.next_of_type("initial_state")
+        with s.loaded(samples["tiny.parquet"]) as ws:
             resp, _ = ws.rows(0, 10, sort="zz")
     assert "Traceback" in resp["error_info"]
 

@@ -73,3 +73,13 @@ def test_copy_assets_copies_and_checks_the_bundle(tmp_path):
     out = subprocess.run([*cmd, "--python", str(fake), "--out", str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "0.9.0 is not supported" in out.stderr
+
+
+def test_probe_on_a_real_pandas_3_env_reports_it():
+    python = HELPER.parents[3] / "python" / ".venv-pandas3" / "bin" / "python"
+    assert python.exists(), f"{python} missing: run `make setup`"
+    report = run_probe(str(python))
+    assert report["ok"] is False
+    assert report["pandas"].startswith("3.")
+    assert any("breaks buckaroo" in p and "pandas<3" in p for p in report["problems"]), report["problems"]
+    assert report["tornado"] and report["six"]

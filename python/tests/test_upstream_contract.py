@@ -85,10 +85,7 @@ def _ids_from_parquet(raw: bytes) -> list[int]:
 
 def test_row_window_is_json_then_exactly_one_parquet_frame(server, samples):
     expected = pd.read_parquet(samples["small_100k.parquet"])
-    session = uuid.uuid4().hex
-    server.load(samples["small_100k.parquet"], mode="buckaroo", session=session)
-    with server.ws(session) as ws:
-        ws.next_of_type("initial_state")
+    with server.loaded(samples["small_100k.parquet"]) as ws:
         key_extra = {"sourceName": "probe", "request_time": 1}
         resp, parquet = ws.rows(500, 1500, **key_extra)
         assert resp["type"] == "infinite_resp"
@@ -103,10 +100,7 @@ def test_row_window_is_json_then_exactly_one_parquet_frame(server, samples):
 
 def test_sorted_window_matches_pandas(server, samples):
     expected = pd.read_parquet(samples["small_100k.parquet"])
-    session = uuid.uuid4().hex
-    server.load(samples["small_100k.parquet"], mode="buckaroo", session=session)
-    with server.ws(session) as ws:
-        ws.next_of_type("initial_state")
+    with server.loaded(samples["small_100k.parquet"]) as ws:
         # `ratio` is column e (id=a, count=b, amount=c, score=d, ratio=e) and has no nulls or ties.
         resp, parquet = ws.rows(0, 50, sort="e", sort_direction="desc")
     want = expected.sort_values("ratio", ascending=False)["id"].iloc[:50].tolist()
@@ -114,10 +108,7 @@ def test_sorted_window_matches_pandas(server, samples):
 
 
 def test_error_reply_has_no_binary_frame(server, samples):
-    session = uuid.uuid4().hex
-    server.load(samples["small_100k.parquet"], mode="buckaroo", session=session)
-    with server.ws(session) as ws:
-        ws.next_of_type("initial_state")
+    with server.loaded(samples["small_100k.parquet"]) as ws:
         resp, parquet = ws.rows(0, 100, sort="zz")
         assert resp["length"] == 0
         assert "error_info" in resp and "payload" not in resp

@@ -173,9 +173,16 @@ impl Hub {
                         mode: Some(a.mode),
                         ..Default::default()
                     };
-                    if let Err(e) = hub.load_path(&label, args).await {
-                        log::error!("[buckaroo-tauri] autoload failed: {e}");
-                        hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                    match hub.load_path(&label, args).await {
+                        Ok(r) => log::info!(
+                            "[buckaroo-tauri] autoload /load ok: session={} rows={}",
+                            r.session_id,
+                            r.rows.map_or("?".into(), |n| n.to_string())
+                        ),
+                        Err(e) => {
+                            log::error!("[buckaroo-tauri] autoload failed: {e}");
+                            hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                        }
                     }
                 });
             }

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import uuid
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,14 @@ class BuckarooServer:
             raise RuntimeError(f"/load {status}: {reply}")
         return reply
 
+    def loaded(self, path: str | Path, mode: str = "buckaroo") -> "Session":
+        """A fresh session with `path` loaded, its socket open and initial_state consumed."""
+        session = uuid.uuid4().hex
+        self.load(path, mode=mode, session=session)
+        ws = self.ws(session)
+        ws.initial_state = ws.next_of_type("initial_state")
+        return ws
+
     def ws(self, session: str, timeout: float = 30.0) -> "Session":
         conn = connect(
             f"ws://127.0.0.1:{self.port}/ws/{session}",
@@ -146,6 +155,7 @@ class BuckarooServer:
 class Session:
     conn: ClientConnection
     timeout: float
+    initial_state: dict | None = None
 
     def recv(self) -> str | bytes:
         return self.conn.recv(timeout=self.timeout)
