@@ -107,8 +107,10 @@ test-python:
 test-e2e: app
 	$(PY) -m pytest python/tests -m e2e -q
 
+# A benchmark, not a test: it fails on errors and wrong rows, never on slowness.
 bench: app
-	$(PY) -m buckaroo_tauri_dev.bench_sidecar --json out/bench/sidecar.json
+	$(PY) -m buckaroo_tauri_dev.bench_sidecar --json out/bench/sidecar.json | tee out/bench-sidecar.md
+	$(PY) -m buckaroo_tauri_dev.bench
 
 clean-stamps:
 	rm -rf $(STAMPS)

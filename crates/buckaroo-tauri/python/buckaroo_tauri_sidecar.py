@@ -92,7 +92,7 @@ def _short_error(text: str) -> str:
     return str(text) if len(lines) <= 1 else lines[-1].strip()
 
 
-def build_app(token: str):
+def build_app(token: str, allow_query_token: bool = False):
     """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler."""
     import hmac
 
@@ -151,6 +151,9 @@ def build_app(token: str):
     class AuthedApplication(tornado.web.Application):
         def find_handler(self, request, **kwargs):
             given = request.headers.get(TOKEN_HEADER, "")
+            if not given and allow_query_token:
+                # Benchmark builds only: a page's WebSocket cannot send headers.
+                given = request.query_arguments.get("token", [b""])[0].decode(errors="replace")
             if not hmac.compare_digest(given.encode(), token.encode()):
                 logging.getLogger("buckaroo_tauri").warning(
                     "403 %s %s from %s (bad token)", request.method, request.path, request.remote_ip)
@@ -193,6 +196,7 @@ def serve(argv: list[str]) -> int:
 
     # Read and drop the secret: nothing this process starts inherits it.
     token = os.environ.pop(TOKEN_ENV, "")
+    allow_query_token = os.environ.pop("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "") == "1"
     if len(token) < 32:
         print(f"buckaroo-tauri-sidecar: {TOKEN_ENV} must hold a secret of 32+ characters", file=sys.stderr)
         return 2
@@ -204,7 +208,7 @@ def serve(argv: list[str]) -> int:
               f"(BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
     try:
-        app = build_app(token)
+        app = build_app(token, allow_query_token)
     except Unsupported as exc:
         print(f"buckaroo-tauri-sidecar: buckaroo {info['buckaroo']} internals not recognised ({exc}); "
               "use the plain server (BuckarooConfig::with_plain_server)", file=sys.stderr)

@@ -124,10 +124,10 @@ class TauriDriver:
         wait_port(self.port, 20, self.proc)
         return self
 
-    def session(self, args: list[str] | None = None, timeout: float = 90) -> webdriver.Remote:
+    def session(self, args: list[str] | None = None, timeout: float = 90, binary: Path | None = None) -> webdriver.Remote:
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(APP_BINARY), "args": args or []})
+        opts.set_capability("tauri:options", {"application": str(binary or APP_BINARY), "args": args or []})
         url = f"http://127.0.0.1:{self.port}"
         # A session against an app that does not allow automation hangs forever: bound it.
         # No urllib3 retries: a hung command must fail once, not three times over.
@@ -156,11 +156,11 @@ def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Pa
 
 
 @contextlib.contextmanager
-def running_app(display: str, env: dict[str, str]) -> Iterator[tuple[webdriver.Remote, TauriDriver]]:
+def running_app(display: str, env: dict[str, str], binary: Path | None = None) -> Iterator[tuple[webdriver.Remote, TauriDriver]]:
     driver_proc = TauriDriver(display, env).start()
     driver = None
     try:
-        driver = driver_proc.session()
+        driver = driver_proc.session(binary=binary)
         driver.set_script_timeout(120)
         yield driver, driver_proc
     finally:

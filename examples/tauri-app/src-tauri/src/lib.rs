@@ -17,13 +17,31 @@ fn config() -> BuckarooConfig {
             cfg = cfg.with_scope(dir);
         }
     }
+    #[cfg(feature = "bench")]
+    {
+        cfg = cfg.with_env("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "1");
+    }
     cfg
 }
 
+/// Bench builds only: where the sidecar listens, so the bench page can compare a
+/// direct WebSocket with the plugin path.
+#[cfg(feature = "bench")]
+#[tauri::command]
+fn bench_endpoint(app: tauri::AppHandle) -> Option<serde_json::Value> {
+    use buckaroo_tauri::BuckarooExt;
+    let ep = app.buckaroo().supervisor().endpoint()?;
+    Some(serde_json::json!({"port": ep.port, "token": ep.token, "pid": ep.pid}))
+}
+
 pub fn run() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    tauri::Builder::default()
-        .plugin(buckaroo_tauri::init(config()))
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let builder = tauri::Builder::default().plugin(buckaroo_tauri::init(config()));
+    #[cfg(feature = "bench")]
+    let builder = builder.invoke_handler(tauri::generate_handler![bench_endpoint]);
+    builder
         .run(tauri::generate_context!())
         .expect("error while running the buckaroo-tauri example");
 }
