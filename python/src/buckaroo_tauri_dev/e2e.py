@@ -276,3 +276,18 @@ def screenshot_ok(path: Path, min_colors: int = 8) -> bool:
 def dump_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, default=str))
+
+
+def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeout: float = 20) -> None:
+    """Type `path` into the native GTK open dialog (as a user would: Ctrl+L, path, Enter)."""
+    import subprocess as sp
+
+    env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    wid = wait_until(lambda: sp.run(["xdotool", "search", "--name", f"^{title}$"], env=env, capture_output=True, text=True).stdout.split(),
+                     timeout=timeout, what=f"the '{title}' dialog")[0]
+    sp.run(["xdotool", "windowfocus", "--sync", wid], env=env, capture_output=True)
+    sp.run(["xdotool", "key", "--window", wid, "ctrl+l"], env=env, check=True)
+    time.sleep(0.4)
+    sp.run(["xdotool", "type", "--delay", "5", str(path)], env=env, check=True)
+    time.sleep(0.3)
+    sp.run(["xdotool", "key", "Return"], env=env, check=True)

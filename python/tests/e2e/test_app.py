@@ -234,3 +234,17 @@ def test_bad_files_show_an_error_and_the_app_stays_usable(display, data_dir, nam
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="good file after the bad one")
         assert e2e.page_state(d)["error"] is None
+
+
+def test_open_dialog_grants_a_file_outside_the_scope(display, data_dir):
+    # No scope at all: the page may load only what the user picks.
+    with e2e.running_app(display, e2e.app_env(scope=None)) as (d, _):
+        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        tiny = data_dir / "tiny.parquet"
+        err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": str(tiny)}})["err"]
+        assert err["code"] == "path_not_allowed"
+        d.find_element(By.ID, "open").click()  # the page's Open… → buckaroo_pick_file → native dialog
+        e2e.answer_file_dialog(display, tiny)
+        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", timeout=30, what="picked file shown")
+        assert e2e.page_state(d)["file"].startswith("tiny.parquet")
+        grid.wait_ids(d, lambda m: 0 in m, what="picked file's rows")
