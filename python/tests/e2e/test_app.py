@@ -248,3 +248,19 @@ def test_open_dialog_grants_a_file_outside_the_scope(display, data_dir):
         e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", timeout=30, what="picked file shown")
         assert e2e.page_state(d)["file"].startswith("tiny.parquet")
         grid.wait_ids(d, lambda m: 0 in m, what="picked file's rows")
+
+
+@pytest.mark.parametrize("theme, dark", [("Adwaita", False), ("Adwaita:dark", True)])
+def test_follows_the_os_theme(display, data_dir, theme, dark):
+    with e2e.running_app(display, start_env(data_dir, autoload="tiny.parquet", GTK_THEME=theme)) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="rows")
+        matches, body, grid_bg = d.execute_script(
+            "return [matchMedia('(prefers-color-scheme: dark)').matches, getComputedStyle(document.body).backgroundColor,"
+            " getComputedStyle([...document.querySelectorAll('.ag-root-wrapper')].pop()).backgroundColor]")
+
+        def luminance(css: str) -> float:
+            r, g, b = (int(v) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+        assert matches is dark
+        assert (luminance(body) < 80) is dark and (luminance(grid_bg) < 80) is dark, (body, grid_bg)
