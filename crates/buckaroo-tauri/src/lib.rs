@@ -13,6 +13,16 @@
 //!     .plugin(buckaroo_tauri::init(buckaroo_tauri::BuckarooConfig::xorq()))
 //! # ;
 //! ```
+//!
+//! The earlier quick-start, which also registered the shell plugin, keeps working
+//! unchanged; this plugin does not use it (it spawns with `tokio::process`):
+//!
+//! ```no_run
+//! tauri::Builder::default()
+//!     .plugin(tauri_plugin_shell::init())
+//!     .plugin(buckaroo_tauri::init(buckaroo_tauri::BuckarooConfig::xorq()))
+//! # ;
+//! ```
 
 mod commands;
 pub mod config;
