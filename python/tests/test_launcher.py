@@ -52,12 +52,13 @@ def test_the_right_token_reaches_buckaroo(srv):
 
 @pytest.mark.parametrize("headers", [{}, {TOKEN_HEADER: "wrong"}])
 def test_websocket_upgrade_needs_the_token(srv, headers):
+    _, before = srv.request("GET", "/diagnostics")
     with pytest.raises(InvalidStatus) as info:
         connect(f"ws://127.0.0.1:{srv.port}/ws/{uuid.uuid4().hex}", additional_headers=headers, open_timeout=10)
     assert info.value.response.status_code == 403
-    # Nothing reached buckaroo: no session was created by the attempt.
-    _, diag = srv.request("GET", "/diagnostics")
-    assert diag["sessions"]["active"] == 0 or all(True for _ in [diag])
+    # Nothing reached buckaroo: an accepted upgrade to an unknown id would create a session.
+    _, after = srv.request("GET", "/diagnostics")
+    assert after["sessions"]["active"] == before["sessions"]["active"]
 
 
 def test_rejected_requests_never_create_sessions(samples):
@@ -101,9 +102,7 @@ def test_logs_go_to_stderr_not_stdout_and_token_is_not_in_argv(samples):
         s.load(samples["tiny.parquet"], mode="viewer")
         status_of(s.base + "/health")  # a 403, logged
         with open(f"/proc/{s.proc.pid}/cmdline", "rb") as f:
-            assert s.headers[TOKEN_HEADER].encode() not in f.read()
-        with open(f"/proc/{s.proc.pid}/environ", "rb") as f:
-            assert s.headers[TOKEN_HEADER].encode() not in f.read() or True  # environ is the start-time copy
+            assert s.headers[TOKEN_HEADER].encode() not in f.read(), "the token must never be in argv"
     finally:
         s.proc.stdin.close()
         s.proc.wait(timeout=10)
