@@ -381,3 +381,37 @@ async fn crash_after_handshake_uses_the_budget() {
     assert_eq!(seen.iter().filter(|s| **s == "ready").count(), 3, "{seen:?}");
     assert_eq!(seen.iter().filter(|s| **s == "restarting").count(), 2, "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_in_flight_cap_requests_fail_fast_and_the_rest_are_answered() {
+    let (sup, hub) = start(config().with_max_in_flight(8)).await;
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("small_100k.parquet"))).await.unwrap();
+    w.next_json("initial_state").await;
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..40u64 {
+        match hub.send(
+            "main",
+            &json!({"type":"infinite_request","payload_args":{"start": i * 100, "end": i * 100 + 1000, "sort": "c"}}),
+        ) {
+            Ok(()) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e.code(), "backpressure");
+                refused += 1;
+            }
+        }
+    }
+    assert!(accepted >= 8 && refused > 0, "accepted {accepted}, refused {refused}");
+    // Every accepted request gets exactly one reply, in order, with its parquet frame.
+    let mut starts = Vec::new();
+    for _ in 0..accepted {
+        let (h, p) = w.row_reply().await;
+        assert!(p.is_some(), "{h}");
+        starts.push(h["key"]["start"].as_u64().unwrap());
+    }
+    assert!(starts.windows(2).all(|s| s[0] < s[1]), "{starts:?}");
+    // Once answered, capacity is back.
+    hub.send("main", &rows(0, 1)).unwrap();
+    assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 1);
+    sup.shutdown().await;
+}
