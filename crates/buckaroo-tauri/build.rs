@@ -1,5 +1,6 @@
 const COMMANDS: &[&str] = &[
     "buckaroo_status",
+    "buckaroo_retry",
     "buckaroo_health",
     "buckaroo_diagnostics",
     "buckaroo_attach",

@@ -40,6 +40,14 @@ pub(crate) async fn buckaroo_status(state: State<'_, BuckarooState>) -> Result<S
     Ok(state.hub.supervisor().status())
 }
 
+/// Start over after `failed`; returns the status right after the request.
+#[command]
+pub(crate) async fn buckaroo_retry(state: State<'_, BuckarooState>) -> Result<Status> {
+    let sup = state.hub.supervisor();
+    sup.retry();
+    Ok(sup.status())
+}
+
 #[command]
 pub(crate) async fn buckaroo_health<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<HealthInfo> {
     let hub = &state.hub;

@@ -81,6 +81,7 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
     Builder::new("buckaroo-tauri")
         .invoke_handler(tauri::generate_handler![
             commands::buckaroo_status,
+            commands::buckaroo_retry,
             commands::buckaroo_health,
             commands::buckaroo_diagnostics,
             commands::buckaroo_attach,

@@ -6,7 +6,7 @@ use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
 use crate::sidecar::{self, ProbeReport, SpawnSpec};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -94,6 +94,8 @@ pub struct Supervisor {
     shutdown: watch::Sender<bool>,
     done: watch::Sender<bool>,
     pid: AtomicU32,
+    /// Sidecar starts over the supervisor's life, retries included: sockets compare it.
+    generation: AtomicU64,
     probe: Mutex<Option<ProbeReport>>,
 }
 
@@ -108,6 +110,7 @@ impl Supervisor {
             shutdown: watch::channel(false).0,
             done: watch::channel(false).0,
             pid: AtomicU32::new(0),
+            generation: AtomicU64::new(0),
             probe: Mutex::new(None),
         })
     }
@@ -201,7 +204,7 @@ impl Supervisor {
     pub async fn run(self: Arc<Self>) {
         let mut shutdown = self.shutdown.subscribe();
         let policy = self.cfg.restart.clone();
-        let (mut attempt, mut failures, mut generation) = (0u32, 0u32, 0u64);
+        let (mut attempt, mut failures) = (0u32, 0u32);
         let mut stopped_by_request = false;
         loop {
             if *shutdown.borrow() {
@@ -218,7 +221,7 @@ impl Supervisor {
             };
             let err = match started {
                 Ok((mut sc, token)) => {
-                    generation += 1;
+                    let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
                     self.pid.store(sc.pid, Ordering::SeqCst);
                     log::info!(
                         "[buckaroo-tauri] sidecar listening on 127.0.0.1:{} pid={} generation={generation} ({} ms)",
@@ -294,6 +297,18 @@ impl Supervisor {
             self.set(Status::Stopped);
         }
         self.done.send_replace(true);
+    }
+
+    /// After `failed` (say, the user installed what the hint said): start over with a
+    /// fresh restart budget. Returns false when the supervisor is not in `failed`.
+    pub fn retry(self: &Arc<Self>) -> bool {
+        if !matches!(self.status(), Status::Failed { .. }) || *self.shutdown.borrow() {
+            return false;
+        }
+        self.done.send_replace(false);
+        self.set(Status::Starting { attempt: 0 });
+        tokio::spawn(self.clone().run());
+        true
     }
 
     /// Stop the sidecar and wait for it (close stdin, SIGTERM, SIGKILL after a grace).

@@ -415,3 +415,35 @@ async fn over_the_in_flight_cap_requests_fail_fast_and_the_rest_are_answered() {
     assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 1);
     sup.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_the_user_fixes_the_environment() {
+    let python = std::env::temp_dir().join(format!("bt-retry-{}/python", std::process::id()));
+    std::fs::create_dir_all(python.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&python);
+    let sup = Supervisor::new(config().with_python(&python).with_max_restarts(0));
+    let hub = Hub::new(sup.clone());
+    tokio::spawn(sup.clone().run());
+    tokio::spawn(hub.clone().follow_restarts());
+    let mut rx = sup.subscribe();
+    tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| matches!(s, Status::Failed { .. })))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(sup.status(), Status::Failed { error } if error.code == "python_not_found"));
+    assert!(!Arc::new(Supervisor::new(config())).retry(), "retry only from failed");
+
+    // "Installed it": a wrapper (a symlink would make Python miss the venv's pyvenv.cfg).
+    std::fs::write(&python, format!("#!/bin/sh\nexec {} \"$@\"\n", venv_python().display())).unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert!(sup.retry());
+    tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| matches!(s, Status::Ready { .. })))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    assert_eq!(w.next_json("initial_state").await["df_meta"]["total_rows"], 50);
+    sup.shutdown().await;
+    std::fs::remove_file(&python).ok();
+}

@@ -1,6 +1,6 @@
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { WebviewWindow } from "@tauri-apps/api/webviewWindow";
-import { mountBuckaroo, type BuckarooError, type BuckarooHandle, type LoadPathArgs, type SidecarStatus } from "buckaroo-tauri-adapter";
+import { mountBuckaroo, retry, type BuckarooError, type BuckarooHandle, type LoadPathArgs, type SidecarStatus } from "buckaroo-tauri-adapter";
 import "./app.css";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -21,7 +21,9 @@ function showStatus(s: SidecarStatus): void {
           : s.state === "failed"
             ? "Sidecar failed"
             : "Sidecar stopped";
+  $("retry").hidden = s.state !== "failed";
   if (s.state === "failed") showError(s.error);
+  if (s.state === "starting" || s.state === "ready") showError(null);
   if (s.state === "restarting") showProgress("Reconnecting…");
 }
 
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
     }
   };
   $("open").addEventListener("click", open);
+  $("retry").addEventListener("click", () => retry().catch((e) => showError(e as BuckarooError)));
   window.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key === "o") {
       e.preventDefault();

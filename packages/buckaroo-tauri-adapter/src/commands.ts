@@ -16,6 +16,8 @@ import {
 const call = <T>(cmd: string, args?: Record<string, unknown>) => invoke<T>(`${PLUGIN}|${cmd}`, args);
 
 export const status = () => call<SidecarStatus>("buckaroo_status");
+/** After `failed` (the user fixed their Python): start over with a fresh restart budget. */
+export const retry = () => call<SidecarStatus>("buckaroo_retry");
 export const health = () => call<HealthInfo>("buckaroo_health");
 export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnostics");
 /** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */

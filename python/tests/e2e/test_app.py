@@ -291,3 +291,19 @@ def test_sidecar_failure_is_shown_with_the_fix(display, data_dir):
         # Still a working window: commands answer with coded errors instead of hanging.
         err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": str(data_dir / "tiny.parquet")}})["err"]
         assert err["code"] == "sidecar_failed"
+
+
+def test_retry_after_fixing_python(display, data_dir, tmp_path):
+    python = tmp_path / "python"  # does not exist yet: the sidecar fails with python_not_found
+    with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_PYTHON=str(python))) as (d, _):
+        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
+        assert state["errorCode"] == "python_not_found"
+        retry = d.find_element(By.ID, "retry")
+        assert retry.is_displayed()
+        python.write_text(f'#!/bin/sh\nexec {e2e.VENV_PYTHON} "$@"\n')  # the user fixes it
+        python.chmod(0o755)
+        retry.click()
+        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready after retry")
+        assert not retry.is_displayed() and e2e.page_state(d)["error"] is None
+        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
+        grid.wait_ids(d, lambda m: 0 in m, what="rows after retry")
