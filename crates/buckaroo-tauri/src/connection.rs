@@ -144,6 +144,11 @@ impl Connection {
     /// error the caller turns into a failed request; it is never silently dropped.
     pub fn send(&self, msg: &Value) -> Result<()> {
         let kind = validate(msg)?;
+        self.send_validated(kind, msg)
+    }
+
+    /// `send` for a message `validate` already accepted as `kind` (no second check on the hot path).
+    pub(crate) fn send_validated(&self, kind: &str, msg: &Value) -> Result<()> {
         let text = msg.to_string();
         let row_args = (kind == "infinite_request").then(|| &msg["payload_args"]);
         {

@@ -181,7 +181,7 @@ impl Hub {
                         ),
                         Err(e) => {
                             log::error!("[buckaroo-tauri] autoload failed: {e}");
-                            hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                            hub.notify_error(&label, &e);
                         }
                     }
                 });
@@ -194,10 +194,11 @@ impl Hub {
         })
     }
 
-    /// Send a plugin-originated notice down a window's channel (same path as server frames).
-    fn notify(&self, label: &str, msg: Value) {
+    /// A load the plugin started by itself failed: tell the window, down its channel.
+    fn notify_error(&self, label: &str, error: &Error) {
         if let Ok(entry) = self.entry(label) {
             let sink = lock(&entry.sink).clone();
+            let msg = json!({"type": "buckaroo_tauri_error", "error": error});
             sink.deliver(crate::pairing::Outgoing::Json(msg.to_string()));
         }
     }
@@ -350,12 +351,13 @@ impl Hub {
     }
 
     pub fn send(&self, label: &str, msg: &Value) -> Result<()> {
-        crate::connection::validate(msg)?;
+        // Checked before anything else, so a bad message is reported as such in every state.
+        let kind = crate::connection::validate(msg)?;
         let entry = self.entry(label)?;
         let conn = lock(&entry.conn)
             .clone()
             .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
-        conn.send(msg)
+        conn.send_validated(kind, msg)
     }
 
     /// Follow the supervisor: when a (new) sidecar is ready, reconnect every window and
@@ -372,7 +374,7 @@ impl Hub {
                 tokio::spawn(async move {
                     if let Err(e) = hub.reconnect(&entry, &ep).await {
                         log::error!("[buckaroo-tauri] reconnect of window {label} failed: {e}");
-                        hub.notify(&label, json!({"type": "buckaroo_tauri_error", "error": e}));
+                        hub.notify_error(&label, &e);
                     }
                 });
             }

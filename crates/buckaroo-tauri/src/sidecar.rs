@@ -91,12 +91,16 @@ pub struct SpawnSpec {
 }
 
 impl SpawnSpec {
-    /// The crate's secure launcher, with `token` passed through the environment.
-    pub fn secure_launcher(python: PathBuf, extra_args: &[String], token: &str) -> Self {
-        let mut args: Vec<String> = vec!["-c".into(), HELPER_PY.into()];
-        args.extend(["--port", "0", "--no-browser", "--stdio-control"].map(String::from));
-        args.extend(extra_args.iter().cloned());
-        let env = vec![(TOKEN_ENV.to_string(), token.to_string())];
+    /// The server's CLI contract, shared by the launcher and `python -m buckaroo.server`.
+    const SERVER_ARGS: [&'static str; 4] = ["--port", "0", "--no-browser", "--stdio-control"];
+
+    fn new(python: PathBuf, program: [&str; 2], extra_args: &[String], env: Vec<(String, String)>) -> Self {
+        let args = program
+            .into_iter()
+            .chain(Self::SERVER_ARGS)
+            .map(String::from)
+            .chain(extra_args.iter().cloned())
+            .collect();
         Self {
             python,
             args,
@@ -106,18 +110,14 @@ impl SpawnSpec {
         }
     }
 
+    /// The crate's secure launcher, with `token` passed through the environment.
+    pub fn secure_launcher(python: PathBuf, extra_args: &[String], token: &str) -> Self {
+        let env = vec![(TOKEN_ENV.to_string(), token.to_string())];
+        Self::new(python, ["-c", HELPER_PY], extra_args, env)
+    }
+
     pub fn buckaroo_server(python: PathBuf, extra_args: &[String]) -> Self {
-        let mut args: Vec<String> = ["-m", "buckaroo.server", "--port", "0", "--no-browser", "--stdio-control"]
-            .map(String::from)
-            .to_vec();
-        args.extend(extra_args.iter().cloned());
-        Self {
-            python,
-            args,
-            env: Vec::new(),
-            working_dir: None,
-            handshake_timeout: Duration::from_secs(30),
-        }
+        Self::new(python, ["-m", "buckaroo.server"], extra_args, Vec::new())
     }
 }
 
@@ -242,18 +242,15 @@ impl Sidecar {
     /// Close stdin, SIGTERM the group, SIGKILL after `grace`.
     pub async fn shutdown(&mut self, grace: Duration) {
         self.stdin.take();
-        if tokio::time::timeout(grace / 2, self.child.wait()).await.is_ok() {
-            kill_group(self.pid); // the leader is gone; sweep anything it left in the group
-            return;
-        }
-        #[cfg(unix)]
-        signal_group(self.pid, nix::sys::signal::Signal::SIGTERM);
         if tokio::time::timeout(grace / 2, self.child.wait()).await.is_err() {
-            kill_group(self.pid);
-            let _ = self.child.wait().await;
-        } else {
-            kill_group(self.pid);
+            #[cfg(unix)]
+            signal_group(self.pid, nix::sys::signal::Signal::SIGTERM);
+            if tokio::time::timeout(grace / 2, self.child.wait()).await.is_err() {
+                kill_group(self.pid);
+                let _ = self.child.wait().await;
+            }
         }
+        kill_group(self.pid); // sweep anything the leader left in its group
     }
 }
 
