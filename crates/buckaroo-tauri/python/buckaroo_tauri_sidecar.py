@@ -87,9 +87,7 @@ def _debug() -> bool:
 def _short_error(text: str) -> str:
     """The last line of a traceback ('KeyError: 'zz''), never the frames."""
     lines = [line for line in str(text).strip().splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].startswith("Traceback"):
-        return lines[-1].strip()
-    return str(text) if len(lines) <= 1 else lines[-1].strip()
+    return lines[-1].strip() if len(lines) > 1 else str(text)
 
 
 def build_app(token: str, allow_query_token: bool = False):
@@ -129,8 +127,8 @@ def build_app(token: str, allow_query_token: bool = False):
             return super().on_message(message)
 
         def write_message(self, message, binary=False):
-            if not binary and not _debug() and isinstance(message, (str, bytes)) and b"Traceback" in (
-                    message if isinstance(message, bytes) else message.encode()):
+            needle = "Traceback" if isinstance(message, str) else b"Traceback"
+            if not binary and not _debug() and isinstance(message, (str, bytes)) and needle in message:
                 try:
                     msg = json.loads(message)
                 except ValueError:
@@ -201,16 +199,17 @@ def serve(argv: list[str]) -> int:
         print(f"buckaroo-tauri-sidecar: {TOKEN_ENV} must hold a secret of 32+ characters", file=sys.stderr)
         return 2
 
-    info = probe()
-    if info["buckaroo"] is None or not info["buckaroo"].startswith("0.15."):
-        print(f"buckaroo-tauri-sidecar: buckaroo {info['buckaroo']} is not supported by this launcher "
+    # The plugin ran the full probe before spawning us; only the version matters here.
+    version = _version("buckaroo")
+    if version is None or not version.startswith("0.15."):
+        print(f"buckaroo-tauri-sidecar: buckaroo {version} is not supported by this launcher "
               f"(tested: {', '.join(TESTED_BUCKAROO)}); use the plain server "
               f"(BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
     try:
         app = build_app(token, allow_query_token)
     except Unsupported as exc:
-        print(f"buckaroo-tauri-sidecar: buckaroo {info['buckaroo']} internals not recognised ({exc}); "
+        print(f"buckaroo-tauri-sidecar: buckaroo {version} internals not recognised ({exc}); "
               "use the plain server (BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
 
