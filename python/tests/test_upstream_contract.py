@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from buckaroo_tauri_dev.server import BuckarooServer, server_of_kind
+from buckaroo_tauri_dev.server import server_of_kind
 
 
 @pytest.mark.parametrize("kind", ["plain", "launcher"])

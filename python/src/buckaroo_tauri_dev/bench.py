@@ -29,13 +29,6 @@ from .server import BuckarooServer
 OUT = e2e.REPO / "out" / "bench"
 BENCH_BINARY = OUT / "buckaroo-tauri-example-bench"
 
-PAINTED_JS = """
-const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
-const root = roots[roots.length - 1];
-if (!root) return null;
-const cells = [...root.querySelectorAll('.ag-center-cols-container .ag-row .ag-cell[col-id="a"]')].filter(c => c.textContent.trim());
-return cells.length ? cells.map(c => c.textContent.trim()).slice(0, 3) : null;
-"""
 
 # One page-side script: times `send` → DataView delivered, through the plugin (the page's
 # TauriIPCModel) or through a direct WebSocket from the same page to the same sidecar.
@@ -168,7 +161,7 @@ def cold_start_app(display: str, sample: Path, runs: int) -> tuple[list[float], 
             t0 = time.time()
             d = drv.session(binary=BENCH_BINARY)
             try:
-                e2e.wait_until(lambda: d.execute_script(PAINTED_JS), timeout=90, what="rows painted")
+                e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
                 t_rows = time.time()
                 origin = d.execute_script("return performance.timeOrigin") / 1000
             finally:
@@ -207,7 +200,7 @@ def cold_start_browser(sample: Path, runs: int) -> list[float]:
             try:
                 reply = srv.load(sample, mode="buckaroo")
                 browser.get(f"{srv.base}/s/{reply['session']}")
-                e2e.wait_until(lambda: browser.execute_script(PAINTED_JS), timeout=90, what="rows painted (browser)")
+                e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted (browser)")
                 totals.append((time.time() - t0) * 1000)
             finally:
                 srv.stop()
@@ -284,7 +277,7 @@ def main() -> None:
         env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
         with e2e.running_app(x.display, env, binary=BENCH_BINARY) as (d, _):
             d.set_script_timeout(600)
-            e2e.wait_until(lambda: d.execute_script(PAINTED_JS), timeout=90, what="rows painted")
+            e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
             ep = e2e.wait_until(lambda: d.execute_async_script(
                 "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('bench_endpoint').then(done, () => done(null));"),
                 what="bench endpoint")
@@ -315,7 +308,7 @@ def main() -> None:
             d.switch_to.window(other)
             e2e.wait_until(lambda: d.execute_script("return !!(window.__buckaroo && window.__buckaroo.sessionId)"), what="attach")
             d.execute_script("window.__buckarooApp.load(arguments[0])", str(sample))
-            e2e.wait_until(lambda: d.execute_script(PAINTED_JS), timeout=90, what="second window rows")
+            e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="second window rows")
             web = [c.pid for c in app.children(recursive=True) if c.pid != sidecar.pid]
             before = {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
             per_window = args.scroll_requests // 2
@@ -333,14 +326,14 @@ def main() -> None:
         recoveries = []
         for _ in range(args.runs):
             with e2e.running_app(x.display, env, binary=BENCH_BINARY) as (d, _):
-                e2e.wait_until(lambda: d.execute_script(PAINTED_JS), timeout=90, what="rows painted")
+                e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
                 pid = e2e.invoke(d, "buckaroo_status")["ok"]["pid"]
                 d.execute_script("document.querySelector('.buckaroo-tauri-grid').dataset.generation = 'old'")
                 t0 = time.time()
                 os.kill(pid, signal.SIGKILL)
                 e2e.wait_until(lambda: d.execute_script(
                     "const g = document.querySelector('.buckaroo-tauri-grid'); return g && g.dataset.generation !== 'old'")
-                    and d.execute_script(PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
+                    and d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
                 recoveries.append((time.time() - t0) * 1000)
         results["restart_ms"] = stats(recoveries)
     finally:

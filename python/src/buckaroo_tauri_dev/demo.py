@@ -19,12 +19,6 @@ from .sample_data import DEFAULT_DIR, write_all
 
 OUT = e2e.REPO / "out" / "demo.png"
 
-ROWS_PAINTED_JS = """
-const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
-const root = roots[roots.length - 1];
-if (!root) return 0;
-return [...root.querySelectorAll('.ag-center-cols-container .ag-row .ag-cell[col-id="a"]')].filter(c => c.textContent.trim()).length;
-"""
 
 
 def headless(sample: Path, out: Path) -> int:
@@ -33,7 +27,7 @@ def headless(sample: Path, out: Path) -> int:
     try:
         env = e2e.app_env(autoload=sample, scope=[sample.parent])
         with e2e.running_app(x.display, env) as (driver, _):
-            painted = e2e.wait_until(lambda: driver.execute_script(ROWS_PAINTED_JS), timeout=90, what="rows painted")
+            painted = e2e.wait_until(lambda: driver.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
             first_rows = time.monotonic() - t0
             time.sleep(0.3)  # let the histograms finish drawing
             e2e.grab(x.display, out)

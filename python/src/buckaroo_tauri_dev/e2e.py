@@ -4,7 +4,6 @@ WebKitWebDriver → the app. Every process started here is tracked and ended."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -195,41 +194,20 @@ def wait_until(fn, timeout: float = 60, interval: float = 0.1, what: str = "cond
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
-VISIBLE_ROWS_JS = """
-// textContent, not WebDriver text: every grid cell is under overflow:hidden.
-const out = {};
-for (const row of document.querySelectorAll('.ag-center-cols-container .ag-row, .ag-center-cols-viewport .ag-row')) {
-  const idx = row.getAttribute('row-index');
-  if (idx === null) continue;
-  const cells = {};
-  for (const c of row.querySelectorAll('.ag-cell')) cells[c.getAttribute('col-id')] = (c.textContent || '').trim();
-  out[idx] = Object.assign(out[idx] || {}, cells);
-}
-for (const row of document.querySelectorAll('.ag-pinned-left-cols-container .ag-row')) {
-  const idx = row.getAttribute('row-index');
-  if (idx === null || !out[idx]) continue;
-  for (const c of row.querySelectorAll('.ag-cell')) out[idx]['__pinned_' + c.getAttribute('col-id')] = (c.textContent || '').trim();
-}
-return out;
+# buckaroo's data grid is the AG Grid with the pinned `index` column (its own columns are
+# renamed a, b, c… and virtualised); the status bar above it is an AG Grid too. Cell text
+# is read as textContent: every cell is under overflow:hidden, where WebDriver's text is "".
+DATA_GRID_JS = """
+const dataGrid = () => [...document.querySelectorAll('.ag-root-wrapper')]
+  .filter(r => r.querySelector('.ag-header-cell[col-id="index"]')).pop();
 """
 
-
-def visible_rows(driver: webdriver.Remote) -> dict[int, dict[str, str]]:
-    raw = driver.execute_script(VISIBLE_ROWS_JS) or {}
-    return {int(k): v for k, v in raw.items()}
-
-
-def header_names(driver: webdriver.Remote) -> dict[str, str]:
-    """col-id → header text."""
-    return driver.execute_script(
-        """
-        const out = {};
-        for (const h of document.querySelectorAll('.ag-header-cell')) {
-          out[h.getAttribute('col-id')] = (h.querySelector('.ag-header-cell-text')?.textContent || h.textContent || '').trim();
-        }
-        return out;
-        """
-    )
+# How many data rows show a value in column `a` (0 until the first rows are painted).
+ROWS_PAINTED_JS = DATA_GRID_JS + """
+const root = dataGrid();
+if (!root) return 0;
+return [...root.querySelectorAll('.ag-center-cols-container .ag-row .ag-cell[col-id="a"]')].filter(c => c.textContent.trim()).length;
+"""
 
 
 def page_state(driver: webdriver.Remote) -> dict:
@@ -271,11 +249,6 @@ def screenshot_ok(path: Path, min_colors: int = 8) -> bool:
         colors = small.getcolors(maxcolors=1 << 16) or []
         extrema = small.convert("L").getextrema()
     return len(colors) >= min_colors and extrema[1] - extrema[0] > 50
-
-
-def dump_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, default=str))
 
 
 def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeout: float = 20) -> None:

@@ -6,13 +6,8 @@ import time
 
 from buckaroo_tauri_dev import e2e
 
-DATA_GRID_ROWS_JS = """
-// The data grid is the AG Grid with the pinned `index` column (columns themselves are
-// renamed a, b, c… and virtualised); the status bar above it is a grid too. textContent, because every cell is
-// under overflow:hidden and WebDriver's text is then "".
-const roots = [...document.querySelectorAll('.ag-root-wrapper')]
-  .filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
-const root = roots[roots.length - 1];
+DATA_GRID_ROWS_JS = e2e.DATA_GRID_JS + """
+const root = dataGrid();
 if (!root) return null;
 const out = {};
 for (const row of root.querySelectorAll('.ag-center-cols-container .ag-row')) {
@@ -47,10 +42,9 @@ def wait_ids(driver, predicate, timeout: float = 60, what: str = "grid rows"):
 
 def scroll_to_row(driver, row: int) -> None:
     driver.execute_script(
-        """
+        e2e.DATA_GRID_JS + """
         const [row] = arguments;
-        const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
-        const root = roots[roots.length - 1];
+        const root = dataGrid();
         const vp = root.querySelector('.ag-body-viewport');
         // AG Grid caps the scroll height (1,000,000 px) and stretches: scroll by fraction.
         const total = (window.__buckaroo.model.get('df_meta') || {}).total_rows || 1;
@@ -63,10 +57,9 @@ def scroll_to_row(driver, row: int) -> None:
 
 def click_header(driver, col_id: str) -> None:
     driver.execute_script(
-        """
+        e2e.DATA_GRID_JS + """
         const [col] = arguments;
-        const roots = [...document.querySelectorAll('.ag-root-wrapper')].filter(r => r.querySelector('.ag-header-cell[col-id="index"]'));
-        const root = roots[roots.length - 1];
+        const root = dataGrid();
         const header = root.querySelector(`.ag-header-cell[col-id="${col}"]`);
         // Scroll the body (the header follows it), so the column's cells are rendered too.
         const left = parseFloat(header.style.left || '0');
