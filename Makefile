@@ -20,11 +20,11 @@ APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librs
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 
-.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app demo test test-rust test-ts test-python test-e2e bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app demo test test-rust test-ts test-python test-e2e test-scaffold bench clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
-	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end"
+	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end, scaffolded app"
 
 setup: apt toolchain venv venv-pandas3 node data
 
@@ -62,8 +62,9 @@ $(STAMPS)/venv-pandas3:
 node: $(STAMPS)/node
 $(STAMPS)/node: package-lock.json package.json packages/buckaroo-tauri-adapter/package.json examples/tauri-app/package.json
 	@mkdir -p $(STAMPS)
-	@# Not `npm ci`: the registry here lacks some other-platform optional packages
-	@# (darwin/win32 CLI binaries), so the lockfile cannot list them and `ci` refuses it.
+	@# Not `npm ci`: the registry here lacks @crabnebula/tauri-driver's darwin/win32
+	@# optional packages, so the lockfile cannot list them and `ci` refuses it. The
+	@# lockfile lists every @tauri-apps/cli platform, so `install` leaves it unchanged.
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -87,6 +88,7 @@ test: setup
 	$(MAKE) test-ts
 	$(MAKE) test-python
 	$(MAKE) test-e2e
+	$(MAKE) test-scaffold
 	@echo "[test] all suites passed"
 
 test-rust: adapter
@@ -102,10 +104,14 @@ test-ts: adapter
 	cd packages/buckaroo-tauri-adapter && npm pack --dry-run --silent >/dev/null
 
 test-python:
-	$(PY) -m pytest python/tests -m "not e2e" -q
+	$(PY) -m pytest python/tests -m "not e2e and not scaffold" -q
 
 test-e2e: app
-	$(PY) -m pytest python/tests -m e2e -q
+	$(PY) -m pytest python/tests -m "e2e and not scaffold" -q
+
+# An outside user's path: create-tauri-app → init → tauri build and tauri dev (docs/embedding-guide.md).
+test-scaffold: app
+	$(PY) -m pytest python/tests -m scaffold -q -s --timeout=3600
 
 # A benchmark, not a test: it fails on errors and wrong rows, never on slowness.
 bench: app

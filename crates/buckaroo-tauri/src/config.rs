@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Which data stack the host expects; it picks the default load mode and backend
-/// and the wording of diagnostics. The sidecar is the same buckaroo server for all.
+/// Which data stack the host expects. Today it only picks the `/load` backend when the
+/// page names none (polars for `Polars`, buckaroo's pandas default otherwise); the
+/// sidecar is the same buckaroo server for all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     Xorq,
@@ -123,15 +124,18 @@ impl BuckarooConfig {
         }
     }
 
-    /// The seed's default: xorq-capable buckaroo, full UI.
+    /// The quick-start's name, for apps that also open xorq expressions (`load_expr`,
+    /// an opt-in permission). Files load exactly as with [`pandas()`](Self::pandas).
     pub fn xorq() -> Self {
         Self::new(BackendKind::Xorq)
     }
 
+    /// Files load through pandas (buckaroo's default backend), full UI.
     pub fn pandas() -> Self {
         Self::new(BackendKind::Pandas)
     }
 
+    /// Files load through polars unless the page asks for another backend.
     pub fn polars() -> Self {
         Self::new(BackendKind::Polars)
     }

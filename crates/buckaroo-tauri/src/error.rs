@@ -111,9 +111,9 @@ impl Error {
                 _ => None,
             },
             Error::PathNotAllowed(_) => Some(
-                "Pick the file with buckaroo_pick_file, drop it on the window, or add its folder to BuckarooConfig::with_scope.".into(),
+                "Let the user pick it (pickAndLoad() in the adapter) or drop it on the window, or add its folder with BuckarooConfig::with_scope.".into(),
             ),
-            Error::NotAttached => Some("Call buckaroo_attach with a Channel before loading or sending.".into()),
+            Error::NotAttached => Some("Mount the grid (mountBuckaroo) before loading or sending; it attaches this window.".into()),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ import { Channel } from "@tauri-apps/api/core";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as commands from "./commands.js";
 import { TauriIPCModel } from "./model.js";
-import { toBuckarooError, type BuckarooError, type LoadPathArgs, type LoadResult, type SidecarStatus } from "./protocol.js";
+import { toBuckarooError, type AttachInfo, type BuckarooError, type LoadPathArgs, type LoadResult, type SidecarStatus } from "./protocol.js";
 
 /** What `await import("widget.js")` gives: an anywidget ESM module with an async factory. */
 export interface WidgetModule {
@@ -16,11 +16,27 @@ export interface WidgetModule {
   }>;
 }
 
+/** Where `buckarooAssets()` (Vite) and `copy-assets` put the grid's files. */
+export const DEFAULT_WIDGET_URL = "/buckaroo/widget.js";
+
 export interface MountOptions {
-  /** URL of the bundled widget.js (e.g. "/buckaroo/widget.js"), or the imported module. */
-  widget: string | WidgetModule;
+  /**
+   * URL of buckaroo's widget.js, or the imported module. Default "/buckaroo/widget.js",
+   * where the Vite plugin (`buckaroo-tauri-adapter/vite`) and `copy-assets` put it.
+   */
+  widget?: string | WidgetModule;
+  /**
+   * URL of buckaroo's compiled.css, linked into the document unless already there.
+   * Default: next to a widget URL; `false` when the page links it itself.
+   */
+  css?: string | false;
   /** Load this right after attaching. */
   load?: string | LoadPathArgs;
+  /**
+   * Every failure the user should see: a rejected handle call (it also rejects), a
+   * failed sidecar (with its fix in `hint`), a load the plugin started, a grid that
+   * could not render. Show `formatError(err)` as is.
+   */
   onError?: (err: BuckarooError) => void;
   onStatus?: (status: SidecarStatus) => void;
   /** Called after each initial_state (a load, a reload, a restart replay, a search). */
@@ -32,17 +48,50 @@ export interface BuckarooHandle {
   sessionId: string;
   /** Resolves after the grid first rendered. */
   rendered: Promise<void>;
+  /** Load a file inside the scope. A rejection is also passed to `onError`. */
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
-  /** Native open dialog, then load; null when the user cancelled. */
+  /** Native open dialog, then load; null when the user cancelled. A rejection is also passed to `onError`. */
   pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
   dispose(): void;
 }
 
-export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Promise<BuckarooHandle> {
+/** Link buckaroo's stylesheet once per document. */
+function linkStylesheet(doc: Document, href: string): void {
+  const present = [...doc.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].some((l) => l.getAttribute("href") === href);
+  if (present) return;
+  const link = doc.createElement("link");
+  link.rel = "stylesheet";
+  link.href = href;
+  doc.head.append(link);
+}
+
+function importWidget(url: string): Promise<WidgetModule> {
+  return import(/* @vite-ignore */ url).catch((e: unknown) => {
+    throw {
+      code: "widget_failed",
+      message: `buckaroo's grid (${url}) could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
+      hint: 'Serve buckaroo\'s widget.js there: add buckarooAssets() from "buckaroo-tauri-adapter/vite" to vite.config, or run `npx buckaroo-tauri-adapter copy-assets --out <static folder>/buckaroo`.',
+    } satisfies BuckarooError;
+  });
+}
+
+/**
+ * Mount buckaroo's grid in `el` for this window: attach to the plugin, load the
+ * widget (and its CSS), keep the grid filling `el`. One per window.
+ */
+export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {}): Promise<BuckarooHandle> {
+  const report = (e: unknown, fallbackCode?: string): BuckarooError => {
+    const err = toBuckarooError(e, fallbackCode);
+    options.onError?.(err);
+    return err;
+  };
   const model = new TauriIPCModel({ onError: options.onError });
   const channel = new Channel<unknown>((m) => model.handleFrame(m));
-  const modulePromise: Promise<WidgetModule> =
-    typeof options.widget === "string" ? import(/* @vite-ignore */ options.widget) : Promise.resolve(options.widget);
+  const widget = options.widget ?? DEFAULT_WIDGET_URL;
+  const css = options.css ?? (typeof widget === "string" ? widget.replace(/[^/]*$/, "compiled.css") : false);
+  if (css) linkStylesheet(el.ownerDocument, css);
+  const modulePromise: Promise<WidgetModule> = typeof widget === "string" ? importWidget(widget) : Promise.resolve(widget);
+  modulePromise.catch(() => {}); // reported when a grid is first needed
 
   const host = el.ownerDocument.createElement("div");
   host.className = "buckaroo-tauri-host";
@@ -116,25 +165,38 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
         requestAnimationFrame(() => fit());
         setTimeout(fit, 250);
       })
-      .catch((e) => options.onError?.(toBuckarooError(e, "widget_failed")));
+      .catch((e) => report(e, "widget_failed"));
   });
 
   let unlistenStatus: UnlistenFn | undefined;
+  let lastState: SidecarStatus["state"] | undefined;
   try {
     // Nothing to reset on "restarting": the plugin delivers a parquet header only together
     // with its bytes, and answers every request the dead sidecar left unanswered.
-    unlistenStatus = await commands.onStatus((s) => options.onStatus?.(s));
+    unlistenStatus = await commands.onStatus((s) => {
+      options.onStatus?.(s);
+      // The failed sidecar's cause and fix (the pip command) reach onError once.
+      if (s.state === "failed" && lastState !== "failed") report(s.error);
+      lastState = s.state;
+    });
   } catch (e) {
-    options.onError?.(toBuckarooError(e));
+    report(e);
   }
 
-  const info = await commands.attach(channel);
+  let info: AttachInfo;
+  try {
+    info = await commands.attach(channel);
+  } catch (e) {
+    resize?.disconnect();
+    unlistenStatus?.();
+    throw report(e);
+  }
   model.sessionId = info.sessionId;
 
-  const loadPath = (p: string | LoadPathArgs) => commands.loadPath(typeof p === "string" ? { path: p } : p);
-  if (options.load) {
-    loadPath(options.load).catch((e) => options.onError?.(toBuckarooError(e)));
-  }
+  // Every rejection also reaches onError, so a page without try/catch still shows it.
+  const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
+  const loadPath = (p: string | LoadPathArgs) => reported(commands.loadPath(typeof p === "string" ? { path: p } : p));
+  if (options.load) loadPath(options.load).catch(() => {});
 
   return {
     model,
@@ -142,7 +204,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions): Pro
     rendered,
     loadPath,
     async pickAndLoad(args) {
-      const path = await commands.pickFile();
+      const path = await reported(commands.pickFile());
       return path ? loadPath({ ...args, path }) : null;
     },
     dispose() {

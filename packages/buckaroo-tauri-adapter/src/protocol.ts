@@ -101,3 +101,8 @@ export function toBuckarooError(err: unknown, fallbackCode = "invoke_failed"): B
   if (err instanceof Error) return { code: fallbackCode, message: err.message };
   return { code: fallbackCode, message: String(err) };
 }
+
+/** One line a page can show as is: the message, then the fix when there is one. */
+export function formatError(err: BuckarooError | ErrorInfo): string {
+  return err.hint ? `${err.message} — ${err.hint}` : err.message;
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { mountBuckaroo, type WidgetModule } from "../src/index.js";
+import { formatError, mountBuckaroo, type WidgetModule } from "../src/index.js";
 import { channelSend, fixture, parquetFixture } from "./helpers.js";
 
 afterEach(() => clearMocks());
@@ -79,5 +79,81 @@ describe("mountBuckaroo", () => {
     expect(log).toHaveLength(6);
     handle.dispose();
     expect(el.childElementCount).toBe(0);
+  });
+});
+
+describe("errors never vanish", () => {
+  const ready = { state: "ready", generation: 1, pid: 1, python: "p", buckarooVersion: "0.15.11" };
+
+  it("a rejected loadPath and pickAndLoad reach onError and still reject", async () => {
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return ready;
+      if (cmd.endsWith("buckaroo_attach")) return { sessionId: "s", connected: true, autoload: null };
+      if (cmd.endsWith("buckaroo_load_path")) throw { code: "path_not_allowed", message: "path not allowed: /x.parquet", hint: "Open it with pickAndLoad()." };
+      if (cmd.endsWith("buckaroo_pick_file")) throw { code: "dialog_failed", message: "no dialog" };
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const errors: string[] = [];
+    const handle = await mountBuckaroo(document.createElement("div"), { widget: fakeWidget().mod, onError: (e) => errors.push(e.code) });
+    await expect(handle.loadPath("/x.parquet")).rejects.toMatchObject({ code: "path_not_allowed" });
+    await expect(handle.pickAndLoad()).rejects.toMatchObject({ code: "dialog_failed" });
+    expect(errors).toEqual(["path_not_allowed", "dialog_failed"]);
+  });
+
+  it("the load given to mount reports its failure without an unhandled rejection", async () => {
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return ready;
+      if (cmd.endsWith("buckaroo_attach")) return { sessionId: "s", connected: true, autoload: null };
+      throw { code: "load_failed", message: "Not a parquet file", serverCode: "invalid_file" };
+    }, { shouldMockEvents: true });
+    const errors: unknown[] = [];
+    await mountBuckaroo(document.createElement("div"), { widget: fakeWidget().mod, load: "/d/bad.parquet", onError: (e) => errors.push(e) });
+    await vi.waitFor(() => expect(errors).toEqual([{ code: "load_failed", message: "Not a parquet file", hint: undefined, serverCode: "invalid_file" }]));
+  });
+
+  it("a failed sidecar reaches onError once, with its fix", async () => {
+    const failed = { state: "failed", error: { code: "buckaroo_missing", message: "buckaroo is not installed", hint: "python -m pip install buckaroo" } };
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return failed;
+      if (cmd.endsWith("buckaroo_attach")) return { sessionId: "s", connected: false, autoload: null };
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const errors: string[] = [];
+    const states: string[] = [];
+    await mountBuckaroo(document.createElement("div"), {
+      widget: fakeWidget().mod,
+      onStatus: (s) => states.push(s.state),
+      onError: (e) => errors.push(formatError(e)),
+    });
+    expect(states).toEqual(["failed"]);
+    expect(errors).toEqual(["buckaroo is not installed — python -m pip install buckaroo"]);
+  });
+
+  it("a widget URL that does not load is a coded error with the fix, and the CSS is linked once", async () => {
+    let channel: any;
+    mockIPC((cmd, args: any) => {
+      if (cmd.endsWith("buckaroo_status")) return ready;
+      if (cmd.endsWith("buckaroo_attach")) return (channel ??= args.onEvent), { sessionId: "s", connected: true, autoload: null };
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const errors: Array<{ code: string; hint?: string }> = [];
+    await mountBuckaroo(document.createElement("div"), { widget: "/nowhere/widget.js", onError: (e) => errors.push(e) });
+    await mountBuckaroo(document.createElement("div"), { widget: "/nowhere/widget.js" });
+    expect([...document.querySelectorAll('link[href="/nowhere/compiled.css"]')]).toHaveLength(1);
+    channelSend(channel, fixture("initial_state_buckaroo"), 0);
+    await vi.waitFor(() => expect(errors.map((e) => e.code)).toEqual(["widget_failed"]));
+    expect(errors[0].hint).toContain("buckarooAssets()");
+  });
+
+  it("a failed attach rejects mountBuckaroo and reaches onError", async () => {
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return ready;
+      throw { code: "not_ready", message: "sidecar not ready" };
+    }, { shouldMockEvents: true });
+    const errors: string[] = [];
+    await expect(mountBuckaroo(document.createElement("div"), { widget: fakeWidget().mod, onError: (e) => errors.push(e.code) })).rejects.toMatchObject({
+      code: "not_ready",
+    });
+    expect(errors).toEqual(["not_ready"]);
   });
 });
