@@ -14,7 +14,23 @@ contract of `python -m buckaroo.server` (`--port 0 --no-browser --stdio-control`
 - logs to stderr, one line per event, level from --log-level; a file only with --log-file;
 - a WebSocket message that is valid JSON but not an object gets an error reply
   instead of a dropped connection; tracebacks never reach the client unless
-  BUCKAROO_DEBUG=1.
+  BUCKAROO_DEBUG=1;
+- `/load` runs buckaroo's own load handler in a worker thread (one per load), so a
+  slow or stuck file never stalls other windows or /health; replies and WebSocket
+  pushes stay on the event loop. A load times out after BUCKAROO_TAURI_LOAD_TIMEOUT
+  seconds (default 120; 504 `load_timeout`), is cancelled by a newer load of the
+  same session or by its window closing (409 `load_cancelled`), and a FIFO, device
+  or socket is refused before anything opens it (400 `invalid_file`). A load that
+  did not finish in time never touches the session;
+- CSV/TSV read as a spreadsheet shows them: UTF-8 BOM dropped, `,` `;` or tab
+  sniffed, decimal commas (`1,5`, `-2.000,25`) turned into numbers in `;` and tab
+  files; `.jsonl`/`.ndjson` read as JSON lines;
+- every failed row window carries an `error_code` (`serialization_failed` with the
+  offending `column`, else `row_request_failed`).
+
+Test seam: with BUCKAROO_TAURI_TEST_LOAD_GATE=1, a load of `<path>` first reads
+`<path>.gate` (when it exists) to EOF in its worker, so tests can hold a load the way
+a FIFO or a hung network mount holds open().
 """
 
 from __future__ import annotations
@@ -23,6 +39,8 @@ import json
 import logging
 import os
 import sys
+from contextvars import ContextVar
+from types import SimpleNamespace
 
 TESTED_BUCKAROO = ("0.15.11",)
 PIP_SPEC = '"buckaroo[server,polars]==0.15.11" six "pandas<3"'
@@ -74,6 +92,12 @@ def probe(deep: bool = False) -> dict:
 TOKEN_ENV = "BUCKAROO_TAURI_TOKEN"
 TOKEN_HEADER = "X-Buckaroo-Token"
 EXIT_UNSUPPORTED = 3
+LOAD_TIMEOUT_ENV = "BUCKAROO_TAURI_LOAD_TIMEOUT"
+DEFAULT_LOAD_TIMEOUT = 120.0
+TEST_LOAD_GATE_ENV = "BUCKAROO_TAURI_TEST_LOAD_GATE"
+LOADS_SETTING = "buckaroo_tauri_loads"  # application setting holding the PendingLoads
+
+log = logging.getLogger("buckaroo_tauri")
 
 
 class Unsupported(RuntimeError):
@@ -90,18 +114,475 @@ def _short_error(text: str) -> str:
     return lines[-1].strip() if len(lines) > 1 else str(text)
 
 
-def build_app(token: str, allow_query_token: bool = False):
-    """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler."""
-    import hmac
+def _error(code: str, message: str) -> dict:
+    """buckaroo's own shape for a refused HTTP request."""
+    return {"error_code": code, "message": message}
 
-    import tornado.web
-    import tornado.websocket
 
+def _replace(module, name: str, wrap) -> None:
+    """Swap `module.name` (a buckaroo function, looked up at call time by its callers)
+    for `wrap(original)`: the hook points below, without touching buckaroo's files."""
+    original = getattr(module, name, None)
+    if not callable(original):
+        raise Unsupported(f"{module.__name__}.{name} not found")
+    if not getattr(original, "_buckaroo_tauri_hook", False):
+        hooked = wrap(original)
+        hooked._buckaroo_tauri_hook = True
+        setattr(module, name, hooked)
+
+
+# -- Reading files --------------------------------------------------------------------
+# buckaroo reads CSV with pd.read_csv defaults: a `;` file (what spreadsheets export in
+# most of Europe) comes out as one column, and its serializer then fails on every row
+# window. The readers below replace buckaroo's `load_file` (and the polars ones) where
+# its load handler calls them, so the session's frame, and so every sort, search and
+# stat computed from it later, is the sniffed one.
+
+SNIFF_BYTES = 64 * 1024
+DELIMITED = (".csv", ".tsv")
+JSON_LINES = (".jsonl", ".ndjson")
+# A number written with a decimal comma: `1,5`, `-2.000,25` (`.` thousands), `7`.
+DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+
+
+def sniff_separator(path: str) -> str:
+    """`,`, `;` or tab, from csv.Sniffer on the first 64 KiB; the extension when the
+    sample says nothing (one column, empty file)."""
+    import csv
+
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    # errors="replace": a multi-byte character cut at 64 KiB must not stop the sniffing.
+    text = head.decode("utf-8-sig", errors="replace")
+    if len(head) == SNIFF_BYTES and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # whole lines only
     try:
-        from buckaroo.server.app import make_app
-        from buckaroo.server.websocket_handler import DataStreamHandler
-    except ImportError as exc:
-        raise Unsupported(f"buckaroo.server.app.make_app / websocket_handler.DataStreamHandler not found: {exc}") from exc
+        return csv.Sniffer().sniff(text, delimiters=",;\t").delimiter
+    except csv.Error:
+        return "\t" if path.lower().endswith(".tsv") else ","
+
+
+def _decimal_comma_to_float(df):
+    """Text columns whose every value is a decimal-comma number become floats. Only
+    for `;` and tab files: there a comma cannot be a separator, so `1,5` is 1.5."""
+    import pandas as pd
+
+    for name in df.columns[df.dtypes == object]:
+        text = df[name].dropna()
+        if text.empty or not all(isinstance(v, str) for v in text.iloc[:100]):
+            continue
+        text = text.str.strip()
+        # The first 100 values reject almost every text column before the full scan.
+        if not text.iloc[:100].str.fullmatch(DECIMAL_COMMA).all():
+            continue
+        if not text.str.fullmatch(DECIMAL_COMMA).all() or not text.str.contains(",", regex=False).any():
+            continue  # `1.000` alone could be one or a thousand: leave it as written
+        plain = df[name].str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        df[name] = pd.to_numeric(plain).astype(float)
+    return df
+
+
+def read_delimited(path: str):
+    import pandas as pd
+
+    sep = sniff_separator(path)
+    # utf-8-sig: a UTF-8 BOM is not part of the first column's name.
+    df = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+    return _decimal_comma_to_float(df) if sep in (";", "\t") else df
+
+
+def read_json_lines(path: str):
+    """One JSON object per line. Python's json rather than pandas': pandas' reader drops
+    a lone UTF-16 surrogate (half an emoji, as a JavaScript slice() leaves it) without
+    a word and refuses integers wider than 64 bits; this keeps the values as written."""
+    import pandas as pd
+
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"line {number} is not JSON: {exc}") from exc
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            records.append(record)
+    if not records:
+        raise ValueError("No JSON records in file")  # ValueError: buckaroo answers 400 invalid_file
+    return pd.DataFrame(records)
+
+
+def _extension(path) -> str:
+    return os.path.splitext(path)[1].lower() if isinstance(path, str) else ""
+
+
+def _pandas_reader(load_file):
+    def load_file_sniffed(path):
+        ext = _extension(path)
+        if ext in DELIMITED:
+            return read_delimited(path)
+        if ext in JSON_LINES:
+            return read_json_lines(path)
+        return load_file(path)
+    return load_file_sniffed
+
+
+def _polars_reader(read_csv, load):
+    """A polars loader that gets the sniffed separator (polars drops a BOM itself; it has
+    no per-column decimal-comma rule, so those columns stay text in lazy/polars modes)."""
+    def load_sniffed(path):
+        if _extension(path) in DELIMITED:
+            return read_csv(path, separator=sniff_separator(path))
+        return load(path)
+    return load_sniffed
+
+
+def install_readers() -> None:
+    from buckaroo.server import handlers
+
+    _replace(handlers, "load_file", _pandas_reader)
+    try:
+        import polars as pl
+        from buckaroo.server import data_loading_polars
+    except ImportError:
+        return  # no polars: lazy mode and backend=polars answer missing_dependency themselves
+    _replace(handlers, "load_file_lazy", lambda load: _polars_reader(pl.scan_csv, load))
+    _replace(data_loading_polars, "load_file_polars", lambda load: _polars_reader(pl.read_csv, load))
+
+
+# -- Row windows ----------------------------------------------------------------------
+# buckaroo answers a window it cannot serialize with `length: 0` and a traceback, which
+# the grid shows as empty rows. The serializer hook below names the column (tried one by
+# one, only once the whole window failed), and the dispatch hook turns that into a coded
+# error frame; SafeDataStreamHandler.write_message codes every other failed window.
+
+
+class WindowSerializationError(ValueError):
+    def __init__(self, column, reason: str):
+        self.column = None if column is None else str(column)
+        where = "this row window" if column is None else f"column {self.column!r}"
+        super().__init__(f"{where} cannot be serialized: {reason}")
+
+
+def _reason(exc: Exception) -> str:
+    # fastparquet names the column by its wire name ("b"); keep only its cause.
+    return str(exc).split("Original error: ", 1)[-1] or type(exc).__name__
+
+
+def _blame_column(df, to_parquet):
+    """(column, reason) of the first column that fails on its own; column None when the
+    index alone fails too (then no column is to blame)."""
+    for column in [None, *df.columns]:
+        try:
+            to_parquet(df[[]] if column is None else df[[column]])
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the whole window
+            return column, _reason(exc)
+    return None, None
+
+
+_WINDOW_FAILURE: ContextVar = ContextVar("buckaroo_tauri_window_failure", default=None)
+
+
+def _window_serializer(to_parquet):
+    def to_parquet_or_blame(df):
+        try:
+            return to_parquet(df)
+        except Exception as exc:
+            column, reason = _blame_column(df, to_parquet)
+            failure = WindowSerializationError(column, reason or _reason(exc))
+            _WINDOW_FAILURE.set(failure)  # buckaroo mode swallows the exception; see _coded_dispatch
+            raise failure from exc
+    return to_parquet_or_blame
+
+
+def _coded_dispatch(dispatch):
+    """A row-window handler (`(frame_or_dataflow, payload_args, ...)`) whose serialization
+    failure comes back as buckaroo's error frame plus error_code and column."""
+    def dispatch_coded(*args, **kwargs):
+        token = _WINDOW_FAILURE.set(None)
+        try:
+            try:
+                resp, parquet = dispatch(*args, **kwargs)
+            except WindowSerializationError:
+                resp, parquet = None, b""  # viewer mode lets it escape
+            failure = _WINDOW_FAILURE.get()
+        finally:
+            _WINDOW_FAILURE.reset(token)
+        if failure is None:
+            return resp, parquet
+        log.warning("row window not sent: %s", failure)
+        return {"type": "infinite_resp", "key": args[1], "length": 0, "error_info": str(failure),
+                "error_code": "serialization_failed", "column": failure.column}, b""
+    return dispatch_coded
+
+
+def install_window_errors() -> None:
+    from buckaroo.server import data_loading, websocket_handler
+
+    _replace(data_loading, "to_parquet", _window_serializer)
+    for name in ("handle_infinite_request", "handle_infinite_request_buckaroo"):
+        _replace(websocket_handler, name, _coded_dispatch)
+
+
+def _tidy_frame(message):
+    """A text frame as the page gets it: tracebacks cut to their last line (unless
+    BUCKAROO_DEBUG), and an error_code on every failed row window. Parsed only when
+    one of the two applies (buckaroo writes str frames; bytes are decoded only then)."""
+    if isinstance(message, bytes):
+        if b"Traceback" not in message and b'"error_info"' not in message:
+            return message
+        text = message.decode(errors="replace")
+    else:
+        text = message
+    uncoded = text.startswith('{"type": "infinite_resp"') and '"error_info"' in text
+    traceback_inside = "Traceback" in text and not _debug()
+    if not (uncoded or traceback_inside):
+        return message
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return message
+    if not isinstance(msg, dict):
+        return message
+    if traceback_inside:
+        for key in ("error_info", "message", "details"):
+            if isinstance(msg.get(key), str):
+                msg[key] = _short_error(msg[key])
+    if msg.get("type") == "infinite_resp" and "error_info" in msg:
+        msg.setdefault("error_code", "row_request_failed")
+    return json.dumps(msg)
+
+
+# -- Loads off the event loop ---------------------------------------------------------
+# buckaroo's LoadHandler.post is an `async def` with no await: the file is read and the
+# stats computed on the loop, so one slow file (or a FIFO whose open() never returns)
+# freezes every window. ThreadedLoadHandler runs that same post() in a thread against a
+# staged copy of the session, then applies the staged fields and pushes initial_state
+# on the loop, where everything Tornado and the sessions need stays.
+
+
+class _StagedSession:
+    """The session as buckaroo's post sees it in the worker. Reads fall through to the
+    live session (as it is); writes are kept aside for apply_to, on the loop. A load that
+    is cancelled, times out or fails is never applied, so the session keeps its data."""
+
+    def __init__(self, base):
+        object.__setattr__(self, "_base", base)
+        object.__setattr__(self, "_changes", {})
+        object.__setattr__(self, "_release_xorq", False)
+
+    def __getattr__(self, name):
+        changes = object.__getattribute__(self, "_changes")
+        return changes[name] if name in changes else getattr(self._base, name)
+
+    def __setattr__(self, name, value):
+        self._changes[name] = value
+
+    def release_xorq_state(self):
+        object.__setattr__(self, "_release_xorq", True)  # the live session still serves rows
+
+    def apply_to(self, session) -> None:
+        if self._release_xorq:
+            session.release_xorq_state()
+        changes = dict(self._changes)
+        new_generation = changes.pop("stats_gen", None) is not None
+        for name, value in changes.items():
+            setattr(session, name, value)
+        if new_generation:
+            session.stats_gen += 1  # the worker bumped a snapshot; count changes made since
+
+
+class _StagedSessions:
+    """The `sessions` setting buckaroo's post gets in the worker."""
+
+    def __init__(self, live, new_session):
+        self._live, self._new_session = live, new_session
+        self.staged = None
+
+    def get_or_create(self, session_id, path):
+        self.staged = _StagedSession(self._live or self._new_session(session_id=session_id, path=path))
+        self.staged.path = path
+        return self.staged
+
+
+class _BuckarooLoad:
+    """Stands in for the request handler while buckaroo's LoadHandler.post runs in a
+    worker: post only reads the body and the settings and calls set_status/write and its
+    own helper methods, so those are captured here and nothing touches a socket."""
+
+    def __init__(self, handler_cls, body: bytes, settings: dict, sessions: _StagedSessions):
+        self.handler_cls = handler_cls
+        self.request = SimpleNamespace(body=body)
+        self.sessions = sessions
+        self.application = SimpleNamespace(settings={**settings, "sessions": sessions})
+        self.status, self.chunks, self.pushed_metadata = 200, [], None
+
+    def __getattr__(self, name):
+        # buckaroo's helpers (_validate_request, _load_file_with_error_handling, ...),
+        # bound to this stand-in.
+        if name.startswith("__") or name == "handler_cls":
+            raise AttributeError(name)
+        return getattr(self.handler_cls, name).__get__(self)
+
+    def set_status(self, status, reason=None):
+        self.status = status
+
+    def write(self, chunk):
+        self.chunks.append(chunk)
+
+    def _push_state_to_clients(self, session, metadata):
+        self.pushed_metadata = metadata  # pushed on the loop, once the load is applied
+
+    def run(self) -> None:
+        post = self.handler_cls.post(self)
+        try:
+            post.send(None)
+        except StopIteration:
+            return
+        post.close()
+        raise Unsupported("buckaroo's LoadHandler.post awaits; it cannot run in a worker")
+
+    def crashed(self, tb: str) -> None:
+        log.error("load crashed: %s", tb)
+        self.status, self.chunks = 500, [{**_error("load_error", "Failed to load file"),
+                                          **({"details": tb} if _debug() else {})}]
+
+
+class PendingLoad:
+    """One /load between its start and its reply. Decided once: by the worker's result,
+    the timeout, or a cancellation; whatever comes later is dropped."""
+
+    def __init__(self, session_id: str, path: str):
+        import asyncio
+
+        self.session_id, self.path = session_id, path
+        self.outcome = asyncio.get_running_loop().create_future()
+        self.verdict = None
+
+    def decide(self, verdict: str, status: int, chunks: list) -> bool:
+        if self.outcome.done():
+            return False
+        self.verdict = verdict
+        self.outcome.set_result((status, chunks))
+        return True
+
+
+class PendingLoads:
+    """The load each session is waiting for (at most one: a newer load cancels it)."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._by_session: dict[str, PendingLoad] = {}
+
+    def start(self, session_id: str, path: str) -> PendingLoad:
+        import tornado.ioloop
+
+        self.cancel(session_id, "a newer load of this session replaced it")
+        load = PendingLoad(session_id, path)
+        self._by_session[session_id] = load
+        loop = tornado.ioloop.IOLoop.current()
+        message = f"loading {path} did not finish within {self.timeout:g} s; the session keeps its previous data"
+        timer = loop.call_later(self.timeout, load.decide, "timed out", 504, [_error("load_timeout", message)])
+
+        def forget(_):
+            loop.remove_timeout(timer)
+            if self._by_session.get(session_id) is load:
+                del self._by_session[session_id]
+        load.outcome.add_done_callback(forget)
+        return load
+
+    def cancel(self, session_id: str, why: str) -> None:
+        load = self._by_session.get(session_id)
+        if load is None:
+            return
+        if load.decide("cancelled", 409, [_error("load_cancelled", f"load of {load.path} cancelled: {why}")]):
+            log.info("load of %s for session=%s cancelled: %s", load.path, session_id, why)
+
+
+def _special_file_refusal(path):
+    """400 for a FIFO, device or socket: open() on a FIFO blocks until a writer comes,
+    and a device never ends. Missing paths and the rest are buckaroo's to answer."""
+    import stat
+
+    if not isinstance(path, str):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return _error("invalid_file", f"{path} is not a regular file")
+
+
+def _wait_for_test_gate(path: str) -> None:
+    if os.environ.get(TEST_LOAD_GATE_ENV) == "1" and isinstance(path, str) and os.path.exists(path + ".gate"):
+        with open(path + ".gate", "rb") as gate:
+            gate.read()
+
+
+def make_load_handler(LoadHandler, SessionState):
+    import asyncio
+    import threading
+    import traceback
+
+    class ThreadedLoadHandler(LoadHandler):
+        async def post(self):
+            # Validation stays on the loop and is buckaroo's own (same 400 replies).
+            body = self._parse_request_body()
+            if body is None:
+                return
+            session_id, path, *_ = self._validate_request(body)
+            if session_id is None:
+                return
+            refusal = _special_file_refusal(path)
+            if refusal is not None:
+                self.set_status(400)
+                self.write(refusal)
+                return
+            load = self.settings[LOADS_SETTING].start(session_id, path)
+            sessions = _StagedSessions(self.settings["sessions"].get(session_id), SessionState)
+            run = _BuckarooLoad(LoadHandler, json.dumps({**body, "session": session_id}).encode(),
+                                self.settings, sessions)
+            threading.Thread(target=self._work, args=(load, run, asyncio.get_running_loop()),
+                             name=f"load-{session_id[:12]}", daemon=True).start()
+            status, chunks = await load.outcome
+            self.set_status(status)
+            for chunk in chunks:
+                self.write(chunk)
+
+        def _work(self, load, run, loop):
+            # In this thread IOLoop.current() (buckaroo builds its telemetry sink with it)
+            # must find the server's loop, not make a new one that never runs.
+            asyncio.set_event_loop(loop)
+            try:
+                _wait_for_test_gate(load.path)
+                run.run()
+            except BaseException:  # noqa: BLE001 - the reply must come whatever happened
+                run.crashed(traceback.format_exc())
+            loop.call_soon_threadsafe(self._settle, load, run)
+
+        def _settle(self, load, run):
+            """On the loop: apply and push a load that is still wanted, drop any other."""
+            if load.outcome.done():
+                log.info("load of %s for session=%s finished after it was %s; result discarded",
+                         load.path, load.session_id, load.verdict)
+                return
+            try:
+                if run.status == 200 and run.sessions.staged is not None:
+                    session = self.settings["sessions"].get_or_create(load.session_id, load.path)
+                    run.sessions.staged.apply_to(session)
+                    self._push_state_to_clients(session, run.pushed_metadata or session.metadata)
+            except Exception:  # noqa: BLE001 - the load must still be answered
+                run.crashed(traceback.format_exc())
+            load.decide("done", run.status, run.chunks)
+
+    return ThreadedLoadHandler
+
+
+def make_ws_handler(DataStreamHandler):
     if not callable(getattr(DataStreamHandler, "on_message", None)):
         raise Unsupported("DataStreamHandler.on_message is missing")
 
@@ -126,25 +607,47 @@ def build_app(token: str, allow_query_token: bool = False):
                         return None
             return super().on_message(message)
 
+        def on_close(self):
+            super().on_close()
+            # The window is gone: nobody is waiting for its pending load any more.
+            session_id = getattr(self, "session_id", None)
+            session = self.application.settings["sessions"].get(session_id)
+            if session_id is not None and (session is None or not session.ws_clients):
+                self.application.settings[LOADS_SETTING].cancel(session_id, "the session's window closed")
+
         def write_message(self, message, binary=False):
-            needle = "Traceback" if isinstance(message, str) else b"Traceback"
-            if not binary and not _debug() and isinstance(message, (str, bytes)) and needle in message:
-                try:
-                    msg = json.loads(message)
-                except ValueError:
-                    msg = None
-                if isinstance(msg, dict):
-                    for key in ("error_info", "message", "details"):
-                        if isinstance(msg.get(key), str):
-                            msg[key] = _short_error(msg[key])
-                    message = json.dumps(msg)
+            if not binary and isinstance(message, (str, bytes)):
+                message = _tidy_frame(message)
             return super().write_message(message, binary=binary)
+
+    return SafeDataStreamHandler
+
+
+def build_app(token: str, allow_query_token: bool = False, load_timeout: float = DEFAULT_LOAD_TIMEOUT):
+    """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
+    loads in worker threads, sniffed readers, coded row-window errors."""
+    import hmac
+
+    import tornado.web
+
+    try:
+        from buckaroo.server.app import make_app
+        from buckaroo.server.handlers import LoadHandler
+        from buckaroo.server.session import SessionState
+        from buckaroo.server.websocket_handler import DataStreamHandler
+    except ImportError as exc:
+        raise Unsupported(f"buckaroo.server.app.make_app / LoadHandler / DataStreamHandler not found: {exc}") from exc
+    for helper in ("_parse_request_body", "_validate_request", "_push_state_to_clients"):
+        if not callable(getattr(LoadHandler, helper, None)):
+            raise Unsupported(f"LoadHandler.{helper} is missing")
+    install_readers()
+    install_window_errors()
 
     class Forbidden(tornado.web.RequestHandler):
         def prepare(self):
             self.set_status(403)
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"error_code": "forbidden", "message": "missing or wrong sidecar token"}))
+            self.finish(json.dumps(_error("forbidden", "missing or wrong sidecar token")))
 
     class AuthedApplication(tornado.web.Application):
         def find_handler(self, request, **kwargs):
@@ -153,23 +656,36 @@ def build_app(token: str, allow_query_token: bool = False):
                 # Benchmark builds only: a page's WebSocket cannot send headers.
                 given = request.query_arguments.get("token", [b""])[0].decode(errors="replace")
             if not hmac.compare_digest(given.encode(), token.encode()):
-                logging.getLogger("buckaroo_tauri").warning(
-                    "403 %s %s from %s (bad token)", request.method, request.path, request.remote_ip)
+                log.warning("403 %s %s from %s (bad token)", request.method, request.path, request.remote_ip)
                 return self.get_handler_delegate(request, Forbidden)
             return super().find_handler(request, **kwargs)
 
     inner = make_app(port=0, open_browser=False)
-    replaced = 0
-    for rule in inner.wildcard_router.rules:
-        if getattr(rule, "target", None) is DataStreamHandler:
-            rule.target = SafeDataStreamHandler
-            replaced += 1
-    if replaced != 1:
-        raise Unsupported(f"expected one /ws/ route using DataStreamHandler, found {replaced}")
+    ours = {DataStreamHandler: make_ws_handler(DataStreamHandler),
+            LoadHandler: make_load_handler(LoadHandler, SessionState)}
+    for original, replacement in ours.items():
+        rules = [rule for rule in inner.wildcard_router.rules if getattr(rule, "target", None) is original]
+        if len(rules) != 1:
+            raise Unsupported(f"expected one route using {original.__name__}, found {len(rules)}")
+        rules[0].target = replacement
+    # The routes' handlers get `inner` as their application, so its settings are theirs.
+    inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
     app = AuthedApplication(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router
     return app
+
+
+def _load_timeout() -> float:
+    raw = os.environ.get(LOAD_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_LOAD_TIMEOUT
+    except ValueError:
+        value = 0
+    if value > 0:
+        return value
+    log.warning("%s=%r is not a positive number of seconds; using %g", LOAD_TIMEOUT_ENV, raw, DEFAULT_LOAD_TIMEOUT)
+    return DEFAULT_LOAD_TIMEOUT
 
 
 def serve(argv: list[str]) -> int:
@@ -207,7 +723,7 @@ def serve(argv: list[str]) -> int:
               f"(BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
     try:
-        app = build_app(token, allow_query_token)
+        app = build_app(token, allow_query_token, _load_timeout())
     except Unsupported as exc:
         print(f"buckaroo-tauri-sidecar: buckaroo {version} internals not recognised ({exc}); "
               "use the plain server (BuckarooConfig::with_plain_server)", file=sys.stderr)
@@ -237,7 +753,7 @@ def serve(argv: list[str]) -> int:
     app.settings["port"] = port
     server = NoDelayServer(app, max_buffer_size=64 * 1024 * 1024)
     server.add_sockets(sockets)
-    logging.getLogger("buckaroo_tauri").info("listening on 127.0.0.1:%d", port)
+    log.info("listening on 127.0.0.1:%d", port)
     print(f"BUCKAROO_PORT={port}")
     tornado.ioloop.IOLoop.current().start()
     return 0

@@ -41,13 +41,20 @@ impl LoadMode {
     }
 }
 
-/// Restarts with exponential backoff. Crashes after the handshake count too; the
-/// budget is refilled only after the sidecar stayed up for `healthy_uptime`.
+/// When a sidecar that died is started again (the rule itself: [`crate::restart`]).
+///
+/// A sidecar that was *healthy* (it became ready, then answered a page's request or
+/// stayed up `healthy_uptime`) and then died is restarted at once, and its death
+/// uses none of the budget. Only a crash loop (dies before ready, or soon after it
+/// with nothing served) waits `initial_backoff`, doubling up to `max_backoff`, and
+/// after `max_restarts` such crashes in a row the supervisor goes to `failed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartPolicy {
+    /// Crash-loop restarts before `failed`; a healthy life resets the count.
     pub max_restarts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// Uptime after ready that makes a sidecar healthy even if it served nothing.
     pub healthy_uptime: Duration,
 }
 
@@ -57,7 +64,7 @@ impl Default for RestartPolicy {
             max_restarts: 5,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
-            healthy_uptime: Duration::from_secs(60),
+            healthy_uptime: Duration::from_secs(5),
         }
     }
 }
@@ -103,7 +110,12 @@ pub struct BuckarooConfig {
     pub default_mode: LoadMode,
     /// Row requests a window may have unanswered before new ones are failed.
     pub max_in_flight: usize,
+    /// How long the launcher lets one load read its file before answering `load_timeout`.
+    pub load_timeout: Duration,
 }
+
+/// The launcher reads its load timeout (seconds) from this variable.
+pub const LOAD_TIMEOUT_ENV: &str = "BUCKAROO_TAURI_LOAD_TIMEOUT";
 
 impl BuckarooConfig {
     fn new(backend: BackendKind) -> Self {
@@ -121,6 +133,7 @@ impl BuckarooConfig {
             server_args: Vec::new(),
             default_mode: LoadMode::Buckaroo,
             max_in_flight: 64,
+            load_timeout: Duration::from_secs(120),
         }
     }
 
@@ -174,11 +187,14 @@ impl BuckarooConfig {
         self
     }
 
+    /// How a sidecar that died is restarted; see [`RestartPolicy`].
     pub fn with_restart_policy(mut self, policy: RestartPolicy) -> Self {
         self.restart = policy;
         self
     }
 
+    /// Crash-loop restarts before `failed` (default 5). With 0 the first crash fails;
+    /// a sidecar that was healthy and then died is restarted whatever `n` is.
     pub fn with_max_restarts(mut self, n: u32) -> Self {
         self.restart.max_restarts = n;
         self
@@ -223,6 +239,19 @@ impl BuckarooConfig {
         self
     }
 
+    /// How long one load may read its file before the launcher gives up with
+    /// `load_timeout` (default 120 s). The plugin itself waits a little longer, so the
+    /// launcher's coded answer arrives first.
+    pub fn with_load_timeout(mut self, timeout: Duration) -> Self {
+        self.load_timeout = timeout;
+        self
+    }
+
+    /// The environment the launcher reads its settings from (before `with_env`'s, which win).
+    pub(crate) fn launcher_env(&self) -> Vec<(String, String)> {
+        vec![(LOAD_TIMEOUT_ENV.to_string(), self.load_timeout.as_secs_f64().to_string())]
+    }
+
     pub(crate) fn venv_python(venv: &Path) -> PathBuf {
         if cfg!(windows) {
             venv.join("Scripts").join("python.exe")
@@ -248,5 +277,15 @@ mod tests {
         assert_eq!(p.backoff(4), Duration::from_millis(800));
         assert_eq!(p.backoff(5), Duration::from_secs(1));
         assert_eq!(p.backoff(100), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn load_timeout_reaches_the_launcher_env() {
+        let env = BuckarooConfig::pandas().launcher_env();
+        assert_eq!(env, vec![(LOAD_TIMEOUT_ENV.to_string(), "120".to_string())]);
+        let env = BuckarooConfig::pandas()
+            .with_load_timeout(Duration::from_millis(2500))
+            .launcher_env();
+        assert_eq!(env[0].1, "2.5");
     }
 }

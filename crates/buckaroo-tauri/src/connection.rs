@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::pairing::{inspect, Incoming, Outgoing, Pairer};
+use crate::state::{Observed, SessionView};
 use crate::supervisor::Endpoint;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -19,11 +20,37 @@ pub trait FrameSink: Send + Sync + 'static {
 /// The only messages a page may send to the server.
 pub const ALLOWED_TYPES: &[&str] = &["infinite_request", "buckaroo_state_change", "stats_request"];
 
+/// buckaroo's own messages nest a handful of levels; anything this deep is not one of them.
+pub const MAX_DEPTH: usize = 32;
+
+/// Called with the number of page requests the server just answered.
+pub type OnServed = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Nesting depth of `v`, counted without recursion and only up to `limit + 1`.
+fn depth_exceeds(v: &Value, limit: usize) -> bool {
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if d > limit {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    false
+}
+
 /// Check a page message; returns its type.
 pub fn validate(msg: &Value) -> Result<&str> {
     let obj = msg
         .as_object()
         .ok_or_else(|| Error::InvalidMessage("must be a JSON object".into()))?;
+    if depth_exceeds(msg, MAX_DEPTH) {
+        return Err(Error::InvalidMessage(format!("nested deeper than {MAX_DEPTH} levels")));
+    }
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -35,9 +62,10 @@ pub fn validate(msg: &Value) -> Result<&str> {
         "infinite_request" if !obj.get("payload_args").is_some_and(Value::is_object) => {
             Err(Error::InvalidMessage("infinite_request needs an object `payload_args`".into()))
         }
-        "buckaroo_state_change" if !obj.get("new_state").is_some_and(Value::is_object) => {
-            Err(Error::InvalidMessage("buckaroo_state_change needs an object `new_state`".into()))
-        }
+        "buckaroo_state_change" => match obj.get("new_state").and_then(Value::as_object) {
+            Some(new_state) => crate::state::check_types(new_state).map(|()| kind),
+            None => Err(Error::InvalidMessage("buckaroo_state_change needs an object `new_state`".into())),
+        },
         _ => Ok(kind),
     }
 }
@@ -45,6 +73,8 @@ pub fn validate(msg: &Value) -> Result<&str> {
 struct Shared {
     pairer: Pairer,
     closed: bool,
+    /// What the server last said about this session's state.
+    view: SessionView,
 }
 
 pub struct Connection {
@@ -60,6 +90,18 @@ pub const LOST: &str = "buckaroo-tauri: the connection to the sidecar was lost (
 
 impl Connection {
     pub async fn open(ep: &Endpoint, session: &str, sink: Arc<dyn FrameSink>, max_in_flight: usize) -> Result<Self> {
+        Self::open_observed(ep, session, sink, max_in_flight, Arc::new(|_| {})).await
+    }
+
+    /// [`open`](Self::open), telling `on_served` about every reply the server sends
+    /// to a row request (the supervisor's restart rule counts them).
+    pub async fn open_observed(
+        ep: &Endpoint,
+        session: &str,
+        sink: Arc<dyn FrameSink>,
+        max_in_flight: usize,
+        on_served: OnServed,
+    ) -> Result<Self> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = format!("ws://127.0.0.1:{}/ws/{session}", ep.port).into_client_request()?;
         if let Some(token) = &ep.token {
@@ -75,11 +117,12 @@ impl Connection {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
         let _ = ws.get_ref().get_ref().set_nodelay(true);
         log::info!("[buckaroo-tauri] internal WS open: session={session} generation={}", ep.generation);
-        let (mut write, mut read) = ws.split();
+        let (mut write, read) = ws.split();
         let (tx, mut rx) = mpsc::channel::<String>(WRITE_QUEUE);
         let shared = Arc::new(Mutex::new(Shared {
             pairer: Pairer::default(),
             closed: false,
+            view: SessionView::default(),
         }));
 
         // Dropping the Connection drops `tx`: the writer then sends a close frame, the
@@ -93,35 +136,7 @@ impl Connection {
             let _ = write.close().await;
         });
 
-        let reader_shared = shared.clone();
-        let reader_session = session.to_string();
-        tokio::spawn(async move {
-            while let Some(msg) = read.next().await {
-                let incoming = match msg {
-                    Ok(Message::Text(t)) => Incoming::Text(t.as_str().to_owned()),
-                    Ok(Message::Binary(b)) => Incoming::Binary(b.into()),
-                    Ok(Message::Close(_)) | Err(_) => break,
-                    Ok(_) => continue,
-                };
-                let out = lock(&reader_shared).pairer.push(incoming);
-                for frame in out {
-                    log_frame(&frame);
-                    sink_deliver(&*sink, frame);
-                }
-            }
-            let failed = {
-                let mut s = lock(&reader_shared);
-                s.closed = true;
-                s.pairer.fail_all(LOST)
-            };
-            log::info!(
-                "[buckaroo-tauri] internal WS closed: session={reader_session} ({} requests failed)",
-                failed.len()
-            );
-            for frame in failed {
-                sink_deliver(&*sink, frame);
-            }
-        });
+        tokio::spawn(read_loop(read, shared.clone(), sink, on_served, session.to_string()));
 
         Ok(Self {
             generation: ep.generation,
@@ -148,21 +163,26 @@ impl Connection {
     }
 
     /// `send` for a message `validate` already accepted as `kind` (no second check on the hot path).
+    /// A state change is completed from, and checked against, the session's last state.
     pub(crate) fn send_validated(&self, kind: &str, msg: &Value) -> Result<()> {
-        let text = msg.to_string();
         let row_args = (kind == "infinite_request").then(|| &msg["payload_args"]);
-        {
+        let text = {
             let mut s = lock(&self.shared);
             if s.closed {
                 return Err(Error::ConnectionClosed);
             }
+            let text = match kind {
+                "buckaroo_state_change" => s.view.complete(msg)?.to_string(),
+                _ => msg.to_string(),
+            };
             if let Some(args) = row_args {
                 if s.pairer.in_flight() >= self.max_in_flight {
                     return Err(Error::Backpressure(self.max_in_flight));
                 }
                 s.pairer.request_sent(args);
             }
-        }
+            text
+        };
         match self.tx.try_send(text) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -175,6 +195,55 @@ impl Connection {
                 })
             }
         }
+    }
+}
+
+/// Server frames → pairer → the window's sink, until the socket closes; then every
+/// unanswered row request is failed, so none is left waiting.
+async fn read_loop<S>(mut read: S, shared: Arc<Mutex<Shared>>, sink: Arc<dyn FrameSink>, on_served: OnServed, session: String)
+where
+    S: futures_util::Stream<Item = std::result::Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(msg) = read.next().await {
+        let incoming = match msg {
+            Ok(Message::Text(t)) => Incoming::Text(t.as_str().to_owned()),
+            Ok(Message::Binary(b)) => Incoming::Binary(b.into()),
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        // Parsed before taking the lock: an initial_state can be large.
+        let observed = match &incoming {
+            Incoming::Text(t) => Observed::parse(t),
+            Incoming::Binary(_) => None,
+        };
+        let (out, served) = {
+            let mut s = lock(&shared);
+            if let Some(o) = observed {
+                s.view.observe(o);
+            }
+            let before = s.pairer.served;
+            let out = s.pairer.push(incoming);
+            (out, s.pairer.served - before)
+        };
+        if served > 0 {
+            on_served(served);
+        }
+        for frame in out {
+            log_frame(&frame);
+            sink_deliver(&*sink, frame);
+        }
+    }
+    let failed = {
+        let mut s = lock(&shared);
+        s.closed = true;
+        s.pairer.fail_all(LOST)
+    };
+    log::info!(
+        "[buckaroo-tauri] internal WS closed: session={session} ({} requests failed)",
+        failed.len()
+    );
+    for frame in failed {
+        sink_deliver(&*sink, frame);
     }
 }
 
@@ -226,5 +295,41 @@ mod tests {
                 .code(),
             "invalid_message"
         );
+        assert_eq!(
+            validate(&json!({"type":"buckaroo_state_change","new_state":{"df_display": 3}}))
+                .unwrap_err()
+                .code(),
+            "invalid_message"
+        );
+    }
+
+    fn nested(depth: usize) -> Value {
+        (1..depth).fold(json!(1), |v, _| json!([v]))
+    }
+
+    #[test]
+    fn deep_messages_are_refused_with_a_code() {
+        // The message (1) > payload_args (2) > x: nested(k) adds k - 1 levels.
+        let msg = |args: Value| json!({"type": "infinite_request", "payload_args": {"start": 0, "x": args}});
+        assert!(validate(&msg(nested(MAX_DEPTH - 1))).is_ok());
+        let e = validate(&msg(nested(MAX_DEPTH))).unwrap_err();
+        assert_eq!(e.code(), "invalid_message");
+        assert!(e.to_string().contains("nested deeper than 32 levels"), "{e}");
+        assert!(depth_exceeds(&nested(1000), MAX_DEPTH));
+    }
+
+    /// Tauri parses the IPC body (`{"msg": ...}`) with serde_json's default limit before
+    /// any command runs: a body of 128 levels or more (a `msg` of 127+) never reaches the
+    /// plugin, and Tauri rejects the call with a plain string. Everything shallower
+    /// does, and `validate` refuses what is deeper than ours with a code.
+    #[test]
+    fn the_ipc_body_parse_limit_is_above_ours() {
+        let body = |depth: usize| format!("{{\"msg\":{}}}", nested(depth));
+        assert!(serde_json::from_str::<Value>(&body(127)).is_ok());
+        assert!(serde_json::from_str::<Value>(&body(128))
+            .unwrap_err()
+            .to_string()
+            .contains("recursion limit exceeded"));
+        const { assert!(MAX_DEPTH < 127) };
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,6 +68,8 @@ pub struct AttachInfo {
 struct LastLoad {
     route: &'static str,
     body: Value,
+    /// Which of the window's page loads it was: only a newer one replaces it.
+    seq: u64,
 }
 
 struct WindowEntry {
@@ -75,7 +77,11 @@ struct WindowEntry {
     sink: Mutex<Arc<dyn FrameSink>>,
     conn: Mutex<Option<Arc<Connection>>>,
     last_load: Mutex<Option<LastLoad>>,
-    /// Serialises connect/load/replay for one window; row sends do not take it.
+    /// Page loads started in this window.
+    loads: AtomicU64,
+    /// Serialises socket (re)connects and replays for one window. Row sends do not
+    /// take it, and a load holds it only to connect: a newer load must not queue
+    /// behind a slow one (the launcher cancels the older with `load_cancelled`).
     op: tokio::sync::Mutex<()>,
 }
 
@@ -91,7 +97,9 @@ pub struct Hub {
     autoload_taken: AtomicBool,
 }
 
-const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// How much longer than the launcher's load timeout the plugin waits for a load, so
+/// the launcher's coded `load_timeout` answer arrives first.
+const LOAD_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
 const QUICK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Hub {
@@ -148,50 +156,59 @@ impl Hub {
                     sink: Mutex::new(sink.clone()),
                     conn: Mutex::default(),
                     last_load: Mutex::default(),
+                    loads: AtomicU64::new(0),
                     op: tokio::sync::Mutex::default(),
                 })
             });
             *lock(&entry.sink) = sink;
-            lock(&entry.conn).take(); // the old page's socket; its replies have nowhere to go
             entry.clone()
         };
+        // The old page's socket: its replies have nowhere to go, but it is closed only
+        // once the new one is open, since the launcher cancels a session's load in
+        // flight when the session's last socket closes.
+        let old_conn = lock(&entry.conn).take();
         let mut connected = false;
         if let Some(ep) = self.sup.endpoint() {
             let _op = entry.op.lock().await;
             self.ensure_conn(&entry, &ep).await?;
             connected = true;
         }
-        let mut autoload = None;
-        if let Some(a) = self.cfg().autoload.clone() {
-            if !self.autoload_taken.swap(true, Ordering::SeqCst) {
-                autoload = Some(a.path.display().to_string());
-                let hub = self.clone();
-                let label = label.to_string();
-                tokio::spawn(async move {
-                    let args = LoadPathArgs {
-                        path: a.path.display().to_string(),
-                        mode: Some(a.mode),
-                        ..Default::default()
-                    };
-                    match hub.load_path(&label, args).await {
-                        Ok(r) => log::info!(
-                            "[buckaroo-tauri] autoload /load ok: session={} rows={}",
-                            r.session_id,
-                            r.rows.map_or("?".into(), |n| n.to_string())
-                        ),
-                        Err(e) => {
-                            log::error!("[buckaroo-tauri] autoload failed: {e}");
-                            hub.notify_error(&label, &e);
-                        }
-                    }
-                });
-            }
-        }
+        drop(old_conn);
+        let autoload = self.start_autoload(label);
         Ok(AttachInfo {
             session_id: entry.session.clone(),
             connected,
             autoload,
         })
+    }
+
+    /// The first window to attach loads the autoload file, in the background.
+    fn start_autoload(self: &Arc<Self>, label: &str) -> Option<String> {
+        let a = self.cfg().autoload.clone()?;
+        if self.autoload_taken.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let (hub, label) = (self.clone(), label.to_string());
+        let path = a.path.display().to_string();
+        tokio::spawn(async move {
+            let args = LoadPathArgs {
+                path: a.path.display().to_string(),
+                mode: Some(a.mode),
+                ..Default::default()
+            };
+            match hub.load_path(&label, args).await {
+                Ok(r) => log::info!(
+                    "[buckaroo-tauri] autoload /load ok: session={} rows={}",
+                    r.session_id,
+                    r.rows.map_or("?".into(), |n| n.to_string())
+                ),
+                Err(e) => {
+                    log::error!("[buckaroo-tauri] autoload failed: {e}");
+                    hub.notify_error(&label, &e);
+                }
+            }
+        });
+        Some(path)
     }
 
     /// A load the plugin started by itself failed: tell the window, down its channel.
@@ -217,15 +234,15 @@ impl Hub {
             }
         }
         let sink = lock(&entry.sink).clone();
-        let conn = Arc::new(Connection::open(ep, &entry.session, sink, self.cfg().max_in_flight).await?);
+        let (sup, generation) = (self.sup.clone(), ep.generation);
+        let on_served: crate::connection::OnServed = Arc::new(move |n| sup.note_served(generation, n));
+        let conn = Arc::new(Connection::open_observed(ep, &entry.session, sink, self.cfg().max_in_flight, on_served).await?);
         *lock(&entry.conn) = Some(conn.clone());
         Ok(conn)
     }
 
     fn allowed(&self, path: &str) -> Result<PathBuf> {
-        self.scope
-            .check(Path::new(path))
-            .ok_or_else(|| Error::PathNotAllowed(PathBuf::from(path)))
+        self.scope.admit(Path::new(path))
     }
 
     pub async fn load_path(&self, label: &str, args: LoadPathArgs) -> Result<LoadResult> {
@@ -286,11 +303,24 @@ impl Hub {
         let ep = self.sup.ready(self.cfg().handshake_timeout + Duration::from_secs(10)).await?;
         body["session"] = json!(entry.session);
         body["no_browser"] = json!(true);
-        let _op = entry.op.lock().await;
-        // Socket first, then load: the server pushes initial_state to it.
-        self.ensure_conn(&entry, &ep).await?;
+        let seq = entry.loads.fetch_add(1, Ordering::SeqCst) + 1;
+        {
+            let _op = entry.op.lock().await;
+            // Socket first, then load: the server pushes initial_state to it.
+            self.ensure_conn(&entry, &ep).await?;
+        }
         let reply = self.post(&ep, route, &body).await?;
-        *lock(&entry.last_load) = Some(LastLoad { route, body: body.clone() });
+        self.sup.note_served(ep.generation, 1);
+        {
+            let mut last = lock(&entry.last_load);
+            if last.as_ref().is_none_or(|l| l.seq < seq) {
+                *last = Some(LastLoad {
+                    route,
+                    body: body.clone(),
+                    seq,
+                });
+            }
+        }
         let rows = reply.get("rows").and_then(Value::as_u64);
         log::info!(
             "[buckaroo-tauri] {route} ok: session={} rows={}",
@@ -308,9 +338,32 @@ impl Hub {
 
     async fn post(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
         let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        let resp = self.authed(self.http.post(url), ep).json(body).timeout(LOAD_TIMEOUT).send().await?;
+        let load_timeout = self.cfg().load_timeout;
+        let timed_out = |e: reqwest::Error| -> Error {
+            if !e.is_timeout() {
+                return e.into();
+            }
+            // The launcher should have answered `load_timeout` by now (an older one
+            // does not, or its event loop is stuck): the same code either way.
+            Error::LoadFailed {
+                server_code: "load_timeout".into(),
+                status: 504,
+                message: format!(
+                    "the sidecar did not answer {route} within {} s",
+                    (load_timeout + LOAD_TIMEOUT_MARGIN).as_secs()
+                ),
+                load_timeout,
+            }
+        };
+        let resp = self
+            .authed(self.http.post(url), ep)
+            .json(body)
+            .timeout(load_timeout + LOAD_TIMEOUT_MARGIN)
+            .send()
+            .await
+            .map_err(timed_out)?;
         let status = resp.status();
-        let text = resp.text().await?;
+        let text = resp.text().await.map_err(timed_out)?;
         let reply: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if status.is_success() {
             return Ok(reply);
@@ -330,6 +383,7 @@ impl Hub {
             server_code,
             status: status.as_u16(),
             message,
+            load_timeout,
         })
     }
 

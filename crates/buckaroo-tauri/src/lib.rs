@@ -29,12 +29,15 @@ pub mod config;
 pub mod connection;
 pub mod discovery;
 mod error;
+pub mod exit;
 pub mod handshake;
 pub mod hub;
 pub mod models;
 pub mod pairing;
+pub mod restart;
 pub mod scope;
 pub mod sidecar;
+pub mod state;
 pub mod supervisor;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
+use tokio::task::JoinHandle;
 
 /// The helper script shipped inside the crate; run with `python -c`, so nothing
 /// is written to disk and nothing must be pip-installed.
@@ -121,12 +122,13 @@ impl SpawnSpec {
     }
 }
 
-/// Last stderr lines, kept for error messages.
+/// Last stderr lines, kept for error messages. Enough for a typical traceback, so
+/// its header is usually still there when the exit is explained.
 #[derive(Debug, Default, Clone)]
 pub struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 impl StderrTail {
-    const KEEP: usize = 20;
+    const KEEP: usize = 40;
 
     fn push(&self, line: String) {
         let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -140,6 +142,26 @@ impl StderrTail {
         let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
         q.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join(" | ")
     }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+}
+
+/// How long to wait for the last stderr lines after the process is gone.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
+
+/// Wait for the stderr reader to reach EOF (the group is dead, so it will), then
+/// explain the exit from what it collected; the whole tail goes to the log.
+async fn explain_exit(status: std::io::Result<ExitStatus>, tail: &StderrTail, reader: Option<JoinHandle<()>>) -> Error {
+    if let Some(reader) = reader {
+        let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+    }
+    let lines = tail.lines();
+    if !lines.is_empty() {
+        log::warn!("[buckaroo-tauri] sidecar stderr before it exited:\n  {}", lines.join("\n  "));
+    }
+    crate::exit::exited(&status, &lines)
 }
 
 #[derive(Debug)]
@@ -152,9 +174,22 @@ pub struct Sidecar {
     pub pid: u32,
     pub started: Instant,
     pub stderr: StderrTail,
+    stderr_reader: Option<JoinHandle<()>>,
 }
 
-pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
+/// The child closed stdout without a handshake: it is exiting; say why.
+async fn exited_before_handshake(child: &mut Child, pid: u32, tail: &StderrTail, reader: Option<JoinHandle<()>>) -> Error {
+    let status = child.wait().await;
+    kill_group(pid); // anything it started holds stderr open
+    let unsupported = status.as_ref().ok().and_then(|s| s.code()) == Some(EXIT_UNSUPPORTED);
+    match explain_exit(status, tail, reader).await {
+        // The launcher's own message says which buckaroo and what to do.
+        Error::SidecarExited { cause, .. } if unsupported => Error::LauncherUnsupported(if cause.is_empty() { tail.text() } else { cause }),
+        other => other,
+    }
+}
+
+fn command(spec: &SpawnSpec) -> Command {
     let mut cmd = Command::new(&spec.python);
     cmd.args(&spec.args)
         .stdin(Stdio::piped())
@@ -171,8 +206,11 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
     // Own process group: shutdown signals reach anything the server starts.
     #[cfg(unix)]
     cmd.process_group(0);
+    cmd
+}
 
-    let mut child = cmd
+pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
+    let mut child = command(spec)
         .spawn()
         .map_err(|e| Error::PythonNotFound(format!("cannot start {}: {e}", spec.python.display())))?;
     let pid = child.id().unwrap_or_default();
@@ -182,13 +220,13 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
 
     let tail = StderrTail::default();
     let stderr_tail = tail.clone();
-    tokio::spawn(async move {
+    let mut stderr_reader = Some(tokio::spawn(async move {
         let mut lines = BufReader::new(stderr_pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             log::debug!("[buckaroo-tauri] sidecar stderr: {line}");
             stderr_tail.push(line);
         }
-    });
+    }));
 
     let mut lines = BufReader::new(stdout).lines();
     let handshake = tokio::time::timeout(spec.handshake_timeout, lines.next_line()).await;
@@ -204,19 +242,7 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
                 return Err(Error::HandshakeInvalid { line });
             }
         },
-        Ok(Ok(None)) | Ok(Err(_)) => {
-            let status = child.wait().await;
-            // Give the stderr reader a moment to collect the traceback.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if status.as_ref().ok().and_then(|s| s.code()) == Some(EXIT_UNSUPPORTED) {
-                return Err(Error::LauncherUnsupported(tail.text()));
-            }
-            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-            return Err(Error::SidecarExited {
-                status,
-                stderr_tail: tail.text(),
-            });
-        }
+        Ok(Ok(None)) | Ok(Err(_)) => return Err(exited_before_handshake(&mut child, pid, &tail, stderr_reader.take()).await),
     };
     // The contract says stdout stays silent; keep draining so the child never blocks on it.
     tokio::spawn(async move {
@@ -231,12 +257,19 @@ pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
         pid,
         started: Instant::now(),
         stderr: tail,
+        stderr_reader,
     })
 }
 
 impl Sidecar {
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.child.wait().await
+    }
+
+    /// After [`wait`](Self::wait) returned `status` and the group was killed: why it
+    /// exited (`SidecarExited` with the explaining stderr line).
+    pub async fn exit_error(&mut self, status: std::io::Result<ExitStatus>) -> Error {
+        explain_exit(status, &self.stderr, self.stderr_reader.take()).await
     }
 
     /// Close stdin, SIGTERM the group, SIGKILL after `grace`.

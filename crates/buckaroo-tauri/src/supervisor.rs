@@ -1,11 +1,13 @@
-//! Keeps one sidecar running: resolve + probe + spawn, restart with backoff,
-//! publish lifecycle status, shut down on request. No Tauri types here.
+//! Keeps one sidecar running: resolve + probe + spawn, restart it by the rule in
+//! [`crate::restart`], publish lifecycle status, shut down on request. No Tauri types here.
 
 use crate::config::{BuckarooConfig, Launcher};
 use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
+use crate::restart::{CrashLoop, Decision, Life};
 use crate::sidecar::{self, ProbeReport, SpawnSpec};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -96,7 +98,14 @@ pub struct Supervisor {
     pid: AtomicU32,
     /// Sidecar starts over the supervisor's life, retries included: sockets compare it.
     generation: AtomicU64,
-    probe: Mutex<Option<ProbeReport>>,
+    /// The last probe and the interpreter it was for.
+    probe: Mutex<Option<(PathBuf, ProbeReport)>>,
+    /// (generation, page requests it answered), for the restart rule.
+    served: Mutex<(u64, u64)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -112,6 +121,7 @@ impl Supervisor {
             pid: AtomicU32::new(0),
             generation: AtomicU64::new(0),
             probe: Mutex::new(None),
+            served: Mutex::new((0, 0)),
         })
     }
 
@@ -136,7 +146,7 @@ impl Supervisor {
     }
 
     pub fn probe_report(&self) -> Option<ProbeReport> {
-        self.probe.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.probe).as_ref().map(|(_, report)| report.clone())
     }
 
     /// Wait until the sidecar is ready, failed, or `timeout` passed.
@@ -167,12 +177,38 @@ impl Supervisor {
         self.status.send_replace(s);
     }
 
-    async fn start_once(&self) -> Result<(sidecar::Sidecar, Option<String>)> {
-        let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
-        let (python, source) =
-            discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
-        log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());
-        let report = sidecar::probe(&python, &self.cfg.env, self.cfg.handshake_timeout).await?;
+    /// The hub reports `requests` page requests the sidecar of `generation` answered:
+    /// its death will then be a healthy one ([`crate::restart`]).
+    pub fn note_served(&self, generation: u64, requests: u64) {
+        let mut served = lock(&self.served);
+        if served.0 == generation {
+            served.1 += requests;
+        }
+    }
+
+    fn served_by(&self, generation: u64) -> u64 {
+        let served = lock(&self.served);
+        if served.0 == generation {
+            served.1
+        } else {
+            0
+        }
+    }
+
+    /// The probe's report for `python`. After a healthy life the same interpreter
+    /// was just proven, so its report is reused (saves ~0.1 s and a process per
+    /// restart); after a crash, or for another interpreter, it runs again, since
+    /// the environment may have changed under it.
+    async fn probe_for(&self, python: &Path, reuse: bool) -> Result<ProbeReport> {
+        if reuse {
+            if let Some((probed, report)) = lock(&self.probe).clone() {
+                if probed == python {
+                    log::info!("[buckaroo-tauri] probe skipped: {} served before", python.display());
+                    return Ok(report);
+                }
+            }
+        }
+        let report = sidecar::probe(python, &self.cfg.env, self.cfg.handshake_timeout).await?;
         for w in &report.warnings {
             log::warn!("[buckaroo-tauri] probe: {w}");
         }
@@ -183,7 +219,16 @@ impl Supervisor {
             report.pandas.as_deref().unwrap_or("?"),
             report.tornado.as_deref().unwrap_or("?")
         );
-        *self.probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+        *lock(&self.probe) = Some((python.to_path_buf(), report.clone()));
+        Ok(report)
+    }
+
+    async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {
+        let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
+        let (python, source) =
+            discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
+        log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());
+        self.probe_for(&python, reuse_probe).await?;
         let (mut spec, token) = match self.cfg.launcher {
             Launcher::Secure => {
                 let token = sidecar::new_token();
@@ -194,105 +239,124 @@ impl Supervisor {
                 (SpawnSpec::buckaroo_server(python, &self.cfg.server_args), None)
             }
         };
+        spec.env.extend(self.cfg.launcher_env());
         spec.env.extend(self.cfg.env.iter().cloned());
         spec.working_dir = self.cfg.working_dir.clone();
         spec.handshake_timeout = self.cfg.handshake_timeout;
         Ok((sidecar::spawn(&spec).await?, token))
     }
 
-    /// The supervision loop; spawn it once on the async runtime.
+    /// Publish a freshly started sidecar as ready; returns its generation.
+    fn publish_ready(&self, sc: &sidecar::Sidecar, token: Option<String>, t0: Instant) -> u64 {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.pid.store(sc.pid, Ordering::SeqCst);
+        *lock(&self.served) = (generation, 0);
+        log::info!(
+            "[buckaroo-tauri] sidecar listening on 127.0.0.1:{} pid={} generation={generation} ({} ms)",
+            sc.port,
+            sc.pid,
+            t0.elapsed().as_millis()
+        );
+        let report = self.probe_report();
+        self.endpoint.send_replace(Some(Endpoint {
+            port: sc.port,
+            generation,
+            pid: sc.pid,
+            token,
+        }));
+        self.set(Status::Ready {
+            generation,
+            pid: sc.pid,
+            python: report.as_ref().map(|r| r.python.clone()).unwrap_or_default(),
+            buckaroo_version: report.and_then(|r| r.buckaroo),
+        });
+        generation
+    }
+
+    /// Start one sidecar and keep it until it ends: how its life went and why it
+    /// ended, or `None` once shutdown was requested (the sidecar is then stopped).
+    async fn one_life(&self, reuse_probe: bool, shutdown: &mut watch::Receiver<bool>) -> Option<(Life, Error)> {
+        let t0 = Instant::now();
+        let started = tokio::select! {
+            r = self.start_once(reuse_probe) => r,
+            _ = shutdown.changed() => return None,
+        };
+        let (mut sc, token) = match started {
+            Ok(started) => started,
+            Err(e) => {
+                // Retrying cannot fix a missing interpreter or package.
+                let permanent = matches!(
+                    e,
+                    Error::PythonNotFound(_) | Error::BuckarooMissing { .. } | Error::LauncherUnsupported(_)
+                );
+                return Some((Life::before_ready(permanent), e));
+            }
+        };
+        let generation = self.publish_ready(&sc, token, t0);
+        let ready_at = Instant::now();
+        let exit = tokio::select! {
+            st = sc.wait() => Some(st),
+            _ = shutdown.changed() => None,
+        };
+        self.endpoint.send_replace(None);
+        let Some(status) = exit else {
+            log::info!("[buckaroo-tauri] shutting down sidecar pid={}", sc.pid);
+            sc.shutdown(SHUTDOWN_GRACE).await;
+            return None;
+        };
+        sidecar::kill_group(sc.pid); // anything it left behind
+        let life = Life {
+            reached_ready: true,
+            up_after_ready: ready_at.elapsed(),
+            served: self.served_by(generation),
+            permanent: false,
+        };
+        Some((life, sc.exit_error(status).await))
+    }
+
+    /// The supervision loop; spawn it once on the async runtime. The restart rule
+    /// is [`CrashLoop::decide`].
     pub async fn run(self: Arc<Self>) {
         let mut shutdown = self.shutdown.subscribe();
         let policy = self.cfg.restart.clone();
-        let (mut attempt, mut failures) = (0u32, 0u32);
-        let mut stopped_by_request = false;
-        loop {
+        let mut crash_loop = CrashLoop::default();
+        let (mut attempt, mut reuse_probe) = (0u32, false);
+        let stopped_by_request = loop {
             if *shutdown.borrow() {
-                stopped_by_request = true;
-                break;
+                break true;
             }
             attempt += 1;
             self.set(Status::Starting { attempt });
             log::info!("[buckaroo-tauri] sidecar start attempt={attempt}");
-            let t0 = Instant::now();
-            let started = tokio::select! {
-                r = self.start_once() => r,
-                _ = shutdown.changed() => { stopped_by_request = true; break; }
+            let Some((life, err)) = self.one_life(reuse_probe, &mut shutdown).await else {
+                break true;
             };
-            let err = match started {
-                Ok((mut sc, token)) => {
-                    let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-                    self.pid.store(sc.pid, Ordering::SeqCst);
-                    log::info!(
-                        "[buckaroo-tauri] sidecar listening on 127.0.0.1:{} pid={} generation={generation} ({} ms)",
-                        sc.port,
-                        sc.pid,
-                        t0.elapsed().as_millis()
-                    );
-                    let report = self.probe_report();
-                    self.endpoint.send_replace(Some(Endpoint {
-                        port: sc.port,
-                        generation,
-                        pid: sc.pid,
-                        token,
-                    }));
-                    self.set(Status::Ready {
-                        generation,
-                        pid: sc.pid,
-                        python: report.as_ref().map(|r| r.python.clone()).unwrap_or_default(),
-                        buckaroo_version: report.and_then(|r| r.buckaroo),
-                    });
-                    let exit = tokio::select! {
-                        st = sc.wait() => Some(st),
-                        _ = shutdown.changed() => None,
-                    };
-                    self.endpoint.send_replace(None);
-                    match exit {
-                        None => {
-                            log::info!("[buckaroo-tauri] shutting down sidecar pid={}", sc.pid);
-                            sc.shutdown(SHUTDOWN_GRACE).await;
-                            stopped_by_request = true;
-                            break;
-                        }
-                        Some(st) => {
-                            sidecar::kill_group(sc.pid); // anything it left behind
-                            if sc.started.elapsed() >= policy.healthy_uptime {
-                                failures = 0;
-                            }
-                            let status = st.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                            tokio::time::sleep(Duration::from_millis(20)).await; // let stderr drain
-                            Error::SidecarExited {
-                                status,
-                                stderr_tail: sc.stderr.text(),
-                            }
-                        }
-                    }
-                }
-                Err(e) => e,
-            };
-            log::warn!("[buckaroo-tauri] sidecar down: {err}");
-            // Retrying cannot fix a missing interpreter or package.
-            let permanent = matches!(
-                err,
-                Error::PythonNotFound(_) | Error::BuckarooMissing { .. } | Error::LauncherUnsupported(_)
+            let healthy = life.was_healthy(&policy);
+            log::warn!(
+                "[buckaroo-tauri] sidecar down: {err} (ready: {}, up {} ms after ready, served {}, healthy: {healthy})",
+                life.reached_ready,
+                life.up_after_ready.as_millis(),
+                life.served
             );
-            failures += 1;
-            if permanent || failures > policy.max_restarts {
-                log::error!("[buckaroo-tauri] sidecar failed after {attempt} attempts: {err}");
-                self.set(Status::Failed { error: (&err).into() });
-                break;
-            }
-            let delay = policy.backoff(failures);
+            let (delay, n) = match crash_loop.decide(&policy, &life) {
+                Decision::Restart { delay, attempt } => (delay, attempt),
+                Decision::GiveUp => {
+                    log::error!("[buckaroo-tauri] sidecar failed after {attempt} attempts: {err}");
+                    self.set(Status::Failed { error: (&err).into() });
+                    break false;
+                }
+            };
+            reuse_probe = healthy;
             self.set(Status::Restarting {
-                attempt: failures,
+                attempt: n,
                 retry_in_ms: delay.as_millis() as u64,
                 error: (&err).into(),
             });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.changed() => { stopped_by_request = true; break; }
+                _ = shutdown.changed() => break true,
             }
-        }
+        };
         if stopped_by_request {
             self.set(Status::Stopped);
         }

@@ -290,18 +290,42 @@ async fn kill_9_restarts_reconnects_and_replays() {
     assert!(!pid_alive(new));
 }
 
+/// A server that dies at start the way a broken environment does: a warning, the
+/// traceback, then an unrelated line printed on the way out.
+const CRASH_AT_START: &str = r#"cat >&2 <<'TRACE'
+/venv/lib/python3.11/site-packages/pandas/__init__.py:1: UserWarning: an unrelated import warning
+Traceback (most recent call last):
+  File "<string>", line 250, in <module>
+    from buckaroo.server.app import make_app
+ModuleNotFoundError: No module named 'pyarrow'
+/venv/lib/python3.11/site-packages/x.py:7: DeprecationWarning: printed at shutdown
+TRACE
+exit 1"#;
+
+/// Write an executable script through `sh`, so this process never holds it open for
+/// writing: another test thread forking at that moment would make exec fail with
+/// ETXTBSY ("Text file busy").
+fn write_executable(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$0\" && chmod 755 \"$0\""])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
 fn fake_python(name: &str, server_body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!("bt-fake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     let probe = r#"{"python":"fake","python_version":"3.11.0","buckaroo":"0.15.11","pandas":"2.3.3","tornado":"6.6","problems":[],"warnings":[],"pip":"x","ok":true}"#;
-    std::fs::write(
+    write_executable(
         &p,
-        format!("#!/bin/sh\ncase \"$*\" in *--probe) echo '{probe}'; exit 0;; esac\n{server_body}\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        &format!("#!/bin/sh\ncase \"$*\" in *--probe) echo '{probe}'; exit 0;; esac\n{server_body}\n"),
+    );
     p
 }
 
@@ -347,9 +371,12 @@ async fn startup_failures_have_codes() {
     assert_eq!(e["code"], "handshake_invalid");
     assert!(e["message"].as_str().unwrap().contains("hello there"));
 
-    let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("crash", "echo 'Traceback: boom' >&2; exit 1"))).await;
+    let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("crash", CRASH_AT_START))).await;
     assert_eq!(e["code"], "sidecar_exited");
-    assert!(e["message"].as_str().unwrap().contains("boom"), "{e}");
+    assert_eq!(
+        e["message"],
+        "the sidecar exited with code 1: ModuleNotFoundError: No module named 'pyarrow'"
+    );
 
     // The launcher's "internals not recognised" exit: permanent, with the way out as the hint.
     let e = failure_of(BuckarooConfig::xorq().with_python(fake_python("old", "echo 'buckaroo 0.9 not supported' >&2; exit 3"))).await;
@@ -434,8 +461,7 @@ async fn retry_after_the_user_fixes_the_environment() {
     assert!(!Arc::new(Supervisor::new(config())).retry(), "retry only from failed");
 
     // "Installed it": a wrapper (a symlink would make Python miss the venv's pyvenv.cfg).
-    std::fs::write(&python, format!("#!/bin/sh\nexec {} \"$@\"\n", venv_python().display())).unwrap();
-    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&python, &format!("#!/bin/sh\nexec {} \"$@\"\n", venv_python().display()));
     assert!(sup.retry());
     tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| matches!(s, Status::Ready { .. })))
         .await
@@ -446,4 +472,315 @@ async fn retry_after_the_user_fixes_the_environment() {
     assert_eq!(w.next_json("initial_state").await["df_meta"]["total_rows"], 50);
     sup.shutdown().await;
     std::fs::remove_file(&python).ok();
+}
+
+/// Every status the supervisor publishes, in order (a watch channel alone can skip some).
+fn record_statuses(sup: &Arc<Supervisor>) -> Arc<std::sync::Mutex<Vec<Status>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (mut rx, out) = (sup.subscribe(), seen.clone());
+    tokio::spawn(async move {
+        loop {
+            out.lock().unwrap().push(rx.borrow_and_update().clone());
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    seen
+}
+
+const BIG_ROWS: u64 = 3_000_000;
+
+/// A CSV that takes the sidecar seconds to read (~180 MB, 3 M rows, 8 columns),
+/// written once per machine and reused.
+fn big_csv() -> PathBuf {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join("bt-big-csv");
+    let path = dir.join(format!("big-{BIG_ROWS}-v1.csv"));
+    if path.is_file() {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = dir.join(format!("big.{}.tmp", std::process::id()));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    writeln!(f, "id,b,c,name,e,day,flag,text").unwrap();
+    for i in 0..BIG_ROWS {
+        writeln!(
+            f,
+            "{i},{},{}.5,name{},{},2024-01-{:02},{},text {} here",
+            i * 7 % 1000,
+            i % 13,
+            i % 9973,
+            i * 31 % 100_003,
+            i % 28 + 1,
+            i % 2 == 0,
+            i % 577
+        )
+        .unwrap();
+    }
+    f.into_inner().unwrap().sync_all().unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_load_in_one_window_does_not_hold_up_another() {
+    let big = big_csv();
+    let (sup, hub) = start(config().with_scope(big.parent().unwrap())).await;
+    let mut fast = attach(&hub, "fast").await;
+    let _slow = attach(&hub, "slow").await;
+    hub.load_path("fast", load(&data("small_100k.parquet"))).await.unwrap();
+    fast.next_json("initial_state").await;
+
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let slow = {
+        let (hub, order, big) = (hub.clone(), order.clone(), big.clone());
+        tokio::spawn(async move {
+            let r = hub.load_path("slow", load(&big)).await;
+            order.lock().unwrap().push("slow load answered");
+            r
+        })
+    };
+    // A head start so the slow /load is being read when the other window asks (not a
+    // measurement: the assertion is only about which answer comes first).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hub.send("fast", &rows(0, 100)).unwrap();
+    let (_, parquet) = fast.row_reply().await;
+    assert_eq!(parquet_rows(&parquet.unwrap()), 100);
+    order.lock().unwrap().push("other window's rows");
+    let health = hub.get("/health").await.unwrap();
+    assert!(health.is_object(), "{health}");
+    order.lock().unwrap().push("health");
+
+    let loaded = slow.await.unwrap().unwrap();
+    assert_eq!(loaded.rows, Some(BIG_ROWS));
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["other window's rows", "health", "slow load answered"],
+        "the slow load held up the other window"
+    );
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_over_the_load_timeout_is_answered_with_its_code_and_hint() {
+    let big = big_csv();
+    let cfg = config()
+        .with_scope(big.parent().unwrap())
+        .with_load_timeout(Duration::from_millis(200));
+    let (sup, hub) = start(cfg).await;
+    let _w = attach(&hub, "main").await;
+    let err = hub.load_path("main", load(&big)).await.unwrap_err();
+    let v = serde_json::to_value(&err).unwrap();
+    assert_eq!(
+        (v["code"].as_str(), v["serverCode"].as_str()),
+        (Some("load_failed"), Some("load_timeout")),
+        "{v}"
+    );
+    assert!(
+        v["hint"].as_str().unwrap().starts_with("The file took longer than 0.2 s to read;"),
+        "{v}"
+    );
+    // An answer, not a crash: the same sidecar is still up and serving.
+    assert!(hub.get("/health").await.unwrap().is_object());
+    assert!(matches!(sup.status(), Status::Ready { generation: 1, .. }), "{:?}", sup.status());
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_in_scope_is_refused_and_the_sidecar_keeps_serving() {
+    let dir = std::env::temp_dir().join(format!("bt-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("x.parquet");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (sup, hub) = start(config().with_scope(&dir)).await;
+    let mut w = attach(&hub, "main").await;
+
+    let err = hub.load_path("main", load(&fifo)).await.unwrap_err();
+    let v = serde_json::to_value(&err).unwrap();
+    assert_eq!(v["code"], "path_not_allowed");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("x.parquet is a FIFO (named pipe), not a regular file"),
+        "{v}"
+    );
+    assert!(v["hint"].as_str().unwrap().contains("Only regular files"), "{v}");
+    // Picking or dropping it does not make it readable either.
+    hub.scope.allow_file(&fifo);
+    assert_eq!(hub.load_path("main", load(&fifo)).await.unwrap_err().code(), "path_not_allowed");
+
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    w.next_json("initial_state").await;
+    hub.send("main", &rows(0, 5)).unwrap();
+    assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 5);
+    sup.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_that_served_is_restarted_every_time_it_is_killed() {
+    // The default policy: 5 crash-loop restarts. Seven kills of a serving sidecar use none.
+    let (sup, hub) = start(
+        BuckarooConfig::pandas()
+            .with_python(venv_python())
+            .with_scope(repo().join("python/data")),
+    )
+    .await;
+    let seen = record_statuses(&sup);
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    w.next_json("initial_state").await;
+    for round in 1..=7u64 {
+        hub.send("main", &rows(0, 5)).unwrap();
+        assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 5, "round {round}");
+        let pid = ready_pid(&sup);
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+        // The replayed load's initial_state: the next sidecar is up and has the file.
+        assert_eq!(w.next_json("initial_state").await["df_meta"]["total_rows"], 50, "round {round}");
+        assert!(
+            matches!(sup.status(), Status::Ready { generation, .. } if generation == round + 1),
+            "round {round}: {:?}",
+            sup.status()
+        );
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.iter().any(|s| matches!(s, Status::Failed { .. })), "{seen:?}");
+    let restarts: Vec<_> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Status::Restarting {
+                attempt,
+                retry_in_ms,
+                error,
+            } => Some((*attempt, *retry_in_ms, error.message.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restarts.len(), 7, "{seen:?}");
+    for r in &restarts {
+        assert_eq!(r, &(1, 0, "the sidecar was killed by signal 9 (SIGKILL)".to_string()));
+    }
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loop_backs_off_and_fails_with_the_tracebacks_last_line() {
+    let py = fake_python("crash-loop", CRASH_AT_START);
+    let sup = Supervisor::new(BuckarooConfig::xorq().with_python(py).with_restart_policy(RestartPolicy {
+        max_restarts: 2,
+        initial_backoff: Duration::from_millis(10),
+        ..Default::default()
+    }));
+    let seen = record_statuses(&sup);
+    tokio::time::timeout(Duration::from_secs(60), sup.clone().run())
+        .await
+        .expect("supervisor gives up");
+    let seen = seen.lock().unwrap().clone();
+    let delays: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Status::Restarting { retry_in_ms, .. } => Some(*retry_in_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays, vec![10, 20], "{seen:?}");
+    let Status::Failed { error } = sup.status() else {
+        panic!("not failed: {seen:?}")
+    };
+    assert_eq!(error.code, "sidecar_exited");
+    assert_eq!(
+        error.message,
+        "the sidecar exited with code 1: ModuleNotFoundError: No module named 'pyarrow'"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_life_skips_the_next_probe_and_a_crash_runs_it_again() {
+    // Up 0.5 s after its handshake: healthy under a 100 ms grace, though it serves
+    // nothing. Once `broken` exists it dies before its handshake instead.
+    let dir = std::env::temp_dir().join(format!("bt-probes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (probes, broken) = (dir.join("probes"), dir.join("broken"));
+    let py = fake_python(
+        "healthy-then-broken",
+        &format!(
+            "[ -e {} ] && {{ echo 'ValueError: broken now' >&2; exit 1; }}\necho BUCKAROO_PORT=9; sleep 0.5; exit 1",
+            broken.display()
+        ),
+    );
+    // Count the probes: the fake answers them before its server body runs.
+    let script = std::fs::read_to_string(&py).unwrap();
+    let script = script.replacen("*--probe) ", &format!("*--probe) echo probe >> {}; ", probes.display()), 1);
+    write_executable(&py, &script);
+    let sup = Supervisor::new(BuckarooConfig::xorq().with_python(&py).with_restart_policy(RestartPolicy {
+        max_restarts: 1,
+        initial_backoff: Duration::from_millis(10),
+        healthy_uptime: Duration::from_millis(100),
+        ..Default::default()
+    }));
+    let mut rx = sup.subscribe();
+    let run = tokio::spawn(sup.clone().run());
+    let count = || std::fs::read_to_string(&probes).unwrap_or_default().lines().count();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        rx.wait_for(|s| matches!(s, Status::Ready { generation: 3, .. })),
+    )
+    .await
+    .expect("restarted without giving up")
+    .unwrap();
+    assert_eq!(count(), 1, "probed again after a healthy life");
+
+    // Broken from now on: the start after the healthy life reuses the probe, crashes,
+    // and the retry after that crash probes again before failing too.
+    std::fs::write(&broken, "").unwrap();
+    tokio::time::timeout(Duration::from_secs(30), run).await.expect("gives up").unwrap();
+    let Status::Failed { error } = sup.status() else {
+        panic!("not failed: {:?}", sup.status())
+    };
+    assert_eq!(error.message, "the sidecar exited with code 1: ValueError: broken now");
+    assert_eq!(count(), 2, "a crash must be followed by a fresh probe");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_change_that_would_blank_the_grid_is_refused() {
+    let (sup, hub) = start(config()).await;
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    let state = w.next_json("initial_state").await;
+    assert_eq!(state["buckaroo_state"]["df_display"], "main");
+
+    let bad = json!({"type": "buckaroo_state_change", "new_state": {"df_display": "nope"}});
+    let err = hub.send("main", &bad).unwrap_err();
+    let v = serde_json::to_value(&err).unwrap();
+    assert_eq!(v["code"], "invalid_message");
+    assert!(v["message"].as_str().unwrap().contains("\"nope\""), "{v}");
+    assert!(v["hint"].as_str().unwrap().contains("main, summary"), "{v}");
+    let err = hub
+        .send(
+            "main",
+            &json!({"type": "buckaroo_state_change", "new_state": {"cleaning_method": 5}}),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_message");
+
+    // A partial change is completed from the session's state: the reply still has every key.
+    hub.send(
+        "main",
+        &json!({"type": "buckaroo_state_change", "new_state": {"df_display": "summary"}, "state_seq": 1}),
+    )
+    .unwrap();
+    let reply = w.next_json("initial_state").await;
+    assert_eq!(reply["reply_seq"], 1);
+    assert_eq!(reply["buckaroo_state"]["df_display"], "summary");
+    assert_eq!(reply["buckaroo_state"]["cleaning_method"], "", "{}", reply["buckaroo_state"]);
+    assert!(reply["buckaroo_state"]["quick_command_args"].is_object());
+
+    hub.send("main", &rows(0, 5)).unwrap();
+    assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 5);
+    sup.shutdown().await;
 }

@@ -52,34 +52,31 @@ let handle: BuckarooHandle;
 // Not toLocaleString: WebKitGTK without ICU locale data prints no separators at all.
 const groupDigits = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
+const baseName = (path: string) => path.split(/[\\/]/).pop() ?? path;
+
+/** Progress comes from onLoading, errors from onError: both cover every load path. */
 async function load(target: string | LoadPathArgs): Promise<void> {
-  const args = typeof target === "string" ? { path: target } : target;
-  const name = args.path.split(/[\\/]/).pop() ?? args.path;
   showError(null);
-  showProgress(`Loading ${name}…`);
-  try {
-    await handle.loadPath(args);
-  } catch (e) {
-    showProgress(null);
-    showError(e as BuckarooError);
-  }
+  await handle.loadPath(target).catch(() => {});
 }
 
 async function main(): Promise<void> {
   handle = await mountBuckaroo(grid, {
     widget: "/buckaroo/widget.js",
     onStatus: showStatus,
-    onError: (e) => {
-      showProgress(null);
-      showError(e);
+    onError: showError,
+    // From the first moment of every load (autoload, Open…, drop, CLI) until rows are painted.
+    onLoading: (l) => {
+      if (l) $("empty").hidden = true;
+      showProgress(l ? `Loading ${baseName(l.path)}…` : null);
     },
     onState: (state) => {
-      showProgress(null);
+      if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
       $("empty").hidden = true;
       // Also covers loads the page did not start itself: autoload, restart replays.
       const meta = state.metadata as { path?: string; rows?: number } | undefined;
       if (meta?.path) {
-        const name = meta.path.split(/[\\/]/).pop() ?? meta.path;
+        const name = baseName(meta.path);
         $("file").textContent = `${name} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows`;
         $("file").title = meta.path;
         document.title = `${name} — buckaroo`;

@@ -2,6 +2,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
+  toBuckarooError,
   EVENTS,
   PLUGIN,
   type AttachInfo,
@@ -13,7 +14,9 @@ import {
   type SidecarStatus,
 } from "./protocol.js";
 
-const call = <T>(cmd: string, args?: Record<string, unknown>) => invoke<T>(`${PLUGIN}|${cmd}`, args);
+/** Every rejection as a BuckarooError: the few Tauri refuses before the plugin sees them arrive as plain strings. */
+const call = <T>(cmd: string, args?: Record<string, unknown>) =>
+  invoke<T>(`${PLUGIN}|${cmd}`, args).catch((e: unknown) => Promise.reject(toBuckarooError(e, "invalid_request")));
 
 export const status = () => call<SidecarStatus>("buckaroo_status");
 /** After `failed` (the user fixed their Python): start over with a fresh restart budget. */

@@ -1,5 +1,5 @@
-export { TauriIPCModel, RENDER_FUNC, type IModel, type TauriIPCModelOptions, type Handler } from "./model.js";
-export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type WidgetModule } from "./mount.js";
+export { TauriIPCModel, RENDER_FUNC, rowWindowError, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
+export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type LoadInProgress, type WidgetModule } from "./mount.js";
 export * as commands from "./commands.js";
 export { onStatus, whenReady, retry, attach, loadPath, loadExpr, loadCompare, pickFile, send, status, health, diagnostics } from "./commands.js";
 export * from "./protocol.js";

@@ -41,6 +41,32 @@ export const RENDER_FUNC: Record<LoadMode, string> = {
   lazy: "DFViewerInfinite",
 };
 
+/** What a page shows for a row window the server could not answer. */
+export function rowWindowError(msg: Record<string, unknown>): BuckarooError {
+  const key = (msg.key ?? {}) as { start?: number; end?: number };
+  const where = typeof key.start === "number" ? ` ${key.start}–${key.end}` : "";
+  const code = typeof msg.error_code === "string" ? msg.error_code : undefined;
+  const column = typeof msg.column === "string" ? msg.column : undefined;
+  return {
+    code: "rows_failed",
+    serverCode: code,
+    message: `Rows${where} could not be shown: ${String(msg.error_info ?? "no data in the reply")}`,
+    hint:
+      code === "serialization_failed" && column !== undefined
+        ? `Column '${column}' holds values buckaroo cannot display together (e.g. numbers mixed with text or lists); convert it to one type before loading.`
+        : undefined,
+  };
+}
+
+/** Sent to `row_window` handlers after every row reply reached the grid. */
+export interface RowWindowEvent {
+  ok: boolean;
+  key: unknown;
+  /** Rows in the (filtered) table, as the server counted them. */
+  rows?: number;
+  error?: BuckarooError;
+}
+
 function isArrayBuffer(x: unknown): x is ArrayBuffer {
   return Object.prototype.toString.call(x) === "[object ArrayBuffer]";
 }
@@ -107,9 +133,8 @@ export class TauriIPCModel implements IModel {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
       if (msg.type === "infinite_request") {
-        this.deliverRow({ type: "infinite_resp", key: msg.payload_args, length: 0, error_info: `${e.code}: ${e.message}` }, []);
-      }
-      this.reportError(e);
+        this.deliverRow({ type: "infinite_resp", key: msg.payload_args, length: 0, error_info: `${e.code}: ${e.message}` }, [], e);
+      } else this.reportError(e);
     });
   }
 
@@ -221,10 +246,18 @@ export class TauriIPCModel implements IModel {
     return out;
   }
 
-  private deliverRow(msg: Frame, buffers: DataView[]): void {
-    if (msg.error_info !== undefined || buffers.length === 0) this.counters.errors += 1;
+  /**
+   * Hand a row reply to the grid, and tell the page how the window went: a failed
+   * window is reported (onError, `row_window`), never shown as rows.
+   */
+  private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError): void {
+    const failed = msg.error_info !== undefined || buffers.length === 0;
+    if (failed) this.counters.errors += 1;
     else this.counters.parquet += 1;
     this.emit("msg:custom", msg, buffers);
+    const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
+    this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
+    if (error) this.reportError(error);
   }
 
   private reportError(err: BuckarooError): void {

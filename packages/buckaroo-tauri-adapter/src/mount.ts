@@ -5,8 +5,8 @@
 import { Channel } from "@tauri-apps/api/core";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as commands from "./commands.js";
-import { TauriIPCModel } from "./model.js";
-import { toBuckarooError, type AttachInfo, type BuckarooError, type LoadPathArgs, type LoadResult, type SidecarStatus } from "./protocol.js";
+import { TauriIPCModel, type RowWindowEvent } from "./model.js";
+import { formatError, toBuckarooError, type AttachInfo, type BuckarooError, type LoadPathArgs, type LoadResult, type SidecarStatus } from "./protocol.js";
 
 /** What `await import("widget.js")` gives: an anywidget ESM module with an async factory. */
 export interface WidgetModule {
@@ -41,6 +41,18 @@ export interface MountOptions {
   onStatus?: (status: SidecarStatus) => void;
   /** Called after each initial_state (a load, a reload, a restart replay, a search). */
   onState?: (state: Record<string, unknown>) => void;
+  /**
+   * A load started (autoload, `loadPath`, `pickAndLoad`) or ended (its first rows are
+   * painted, or it failed): `null` then. Show progress from the first moment.
+   */
+  onLoading?: (load: LoadInProgress | null) => void;
+}
+
+/** The load a window is waiting for. */
+export interface LoadInProgress {
+  path: string;
+  /** `autoload`: the plugin started it (BuckarooConfig::with_autoload, a file on the command line). */
+  source: "autoload" | "page";
 }
 
 export interface BuckarooHandle {
@@ -48,6 +60,8 @@ export interface BuckarooHandle {
   sessionId: string;
   /** Resolves after the grid first rendered. */
   rendered: Promise<void>;
+  /** The load in progress, until its first rows are painted or it fails; null when idle. */
+  readonly loading: LoadInProgress | null;
   /** Load a file inside the scope. A rejection is also passed to `onError`. */
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
   /** Native open dialog, then load; null when the user cancelled. A rejection is also passed to `onError`. */
@@ -76,6 +90,122 @@ function importWidget(url: string): Promise<WidgetModule> {
 }
 
 /**
+ * The window's load in progress: begins with the request, ends with its first painted
+ * row window (or a failure). Only the newest load counts.
+ */
+class LoadTracker {
+  current: LoadInProgress | null = null;
+  private seq = 0;
+  private rowsAwaited = -1;
+
+  constructor(private readonly notify: (load: LoadInProgress | null) => void) {}
+
+  begin(path: string, source: LoadInProgress["source"]): number {
+    this.current = { path, source };
+    this.notify(this.current);
+    return ++this.seq;
+  }
+
+  /** New data arrived: the next row window, if it is this load's, ends it. */
+  dataArrived(path: unknown): void {
+    if (this.current && (path === undefined || path === this.current.path)) this.rowsAwaited = this.seq;
+  }
+
+  get awaitingRows(): boolean {
+    return this.current !== null && this.rowsAwaited === this.seq;
+  }
+
+  /** The awaited row window reached the grid; it ends the load once the grid painted it. */
+  rowsArrived(painted: Promise<void>): void {
+    if (!this.awaitingRows) return;
+    const seq = this.seq;
+    void painted.then(() => this.end(seq));
+  }
+
+  end(seq = this.seq): void {
+    if (seq !== this.seq || !this.current) return;
+    this.current = null;
+    this.rowsAwaited = -1;
+    this.notify(null);
+  }
+}
+
+/** buckaroo's data grid (the AG Grid with the pinned index column; its status bar is an AG Grid too) shows a row with text. */
+function showsDataRows(el: HTMLElement): boolean {
+  return [...el.querySelectorAll(".ag-root-wrapper")].some(
+    (root) =>
+      root.querySelector('.ag-header-cell[col-id="index"]') &&
+      [...root.querySelectorAll(".ag-center-cols-container .ag-row:not(.ag-row-loading) .ag-cell")].some((c) => c.textContent?.trim()),
+  );
+}
+
+/**
+ * Resolves once the grid in `el` shows data rows (the widget decodes parquet
+ * asynchronously, then AG Grid renders), or after `limitMs` whatever happened.
+ */
+function rowsPainted(el: () => HTMLElement | undefined, limitMs = 3000): Promise<void> {
+  const win = el()?.ownerDocument.defaultView;
+  if (!win) return Promise.resolve();
+  const until = Date.now() + limitMs;
+  return new Promise((resolve) => {
+    const look = () => {
+      const node = el();
+      if (!node || showsDataRows(node) || Date.now() > until) resolve();
+      else win.requestAnimationFrame(look);
+    };
+    look();
+  });
+}
+
+type Range = { start: number; end: number };
+const rangeOf = (key: unknown): Range => {
+  const k = (key ?? {}) as Partial<Range>;
+  return { start: typeof k.start === "number" ? k.start : 0, end: typeof k.end === "number" ? k.end : Number.MAX_SAFE_INTEGER };
+};
+
+// buckaroo's grid fills a failed block with placeholder rows ("None"): hide them, the overlay says why.
+const FAILED_ROWS_CSS = ".buckaroo-tauri-rows-failed .ag-body .ag-row { visibility: hidden; }";
+
+/**
+ * A failed row window is said over the grid, and its placeholder rows are hidden, so
+ * nothing is taken for data. It lasts until a window over the same rows succeeds.
+ */
+function failedRows(host: HTMLElement): { failed(key: unknown, err: BuckarooError): void; ok(key: unknown): void; clear(): void } {
+  const doc = host.ownerDocument;
+  if (!doc.getElementById("buckaroo-tauri-rows-failed-css")) {
+    const style = Object.assign(doc.createElement("style"), { id: "buckaroo-tauri-rows-failed-css", textContent: FAILED_ROWS_CSS });
+    doc.head.append(style);
+  }
+  const el = doc.createElement("div");
+  el.className = "buckaroo-tauri-rows-error";
+  el.setAttribute("role", "alert");
+  el.style.cssText = "position:absolute;inset:40px 0 auto 0;margin:auto;max-width:80%;padding:8px 12px;text-align:center;" +
+    "background:Canvas;color:#c62828;border:1px solid #c62828;border-radius:4px;z-index:10;";
+  let ranges: Range[] = [];
+  const render = () => {
+    host.classList.toggle("buckaroo-tauri-rows-failed", ranges.length > 0);
+    if (!ranges.length) el.remove();
+    else if (!el.isConnected) host.append(el);
+  };
+  return {
+    failed(key, err) {
+      ranges.push(rangeOf(key));
+      el.textContent = formatError(err);
+      render();
+    },
+    ok(key) {
+      const r = rangeOf(key);
+      ranges = ranges.filter((f) => !(r.start < f.end && r.end > f.start));
+      render();
+    },
+    clear() {
+      ranges = [];
+      render();
+    },
+  };
+}
+
+/**
  * Mount buckaroo's grid in `el` for this window: attach to the plugin, load the
  * widget (and its CSS), keep the grid filling `el`. One per window.
  */
@@ -95,7 +225,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
 
   const host = el.ownerDocument.createElement("div");
   host.className = "buckaroo-tauri-host";
-  host.style.cssText = "width:100%;height:100%;overflow:hidden;";
+  host.style.cssText = "width:100%;height:100%;overflow:hidden;position:relative;";
   el.replaceChildren(host);
 
   let renderedFunc: string | undefined;
@@ -128,6 +258,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     inner = el.ownerDocument.createElement("div");
     inner.className = "buckaroo-tauri-grid";
     host.replaceChildren(inner);
+    rowsError.clear();
     const widget = await mod.default();
     model.on = capture;
     try {
@@ -157,7 +288,20 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   const resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => fit()) : undefined;
   resize?.observe(el);
 
+  const loads = new LoadTracker((l) => options.onLoading?.(l));
+  const rowsError = failedRows(host);
+  model.on("row_window", (ev: RowWindowEvent) => {
+    if (ev.ok) rowsError.ok(ev.key);
+    else if (ev.error) rowsError.failed(ev.key, ev.error);
+    loads.rowsArrived(ev.ok && ev.rows !== 0 ? rowsPainted(() => inner) : Promise.resolve());
+  });
+  // A load the plugin started failed (buckaroo_tauri_error) or the server said no.
+  model.on("error", (err: BuckarooError) => {
+    if (err.code !== "rows_failed") loads.end();
+  });
+
   model.on("initial_state", (state: Record<string, unknown>) => {
+    if (state.reply_seq === undefined) loads.dataArrived((state.metadata as { path?: unknown } | undefined)?.path);
     options.onState?.(state);
     renderIfNeeded(state.reply_seq === undefined)
       .then(() => {
@@ -192,16 +336,27 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     throw report(e);
   }
   model.sessionId = info.sessionId;
+  if (info.autoload) loads.begin(info.autoload, "autoload");
 
   // Every rejection also reaches onError, so a page without try/catch still shows it.
   const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
-  const loadPath = (p: string | LoadPathArgs) => reported(commands.loadPath(typeof p === "string" ? { path: p } : p));
+  const loadPath = (p: string | LoadPathArgs) => {
+    const args = typeof p === "string" ? { path: p } : p;
+    const seq = loads.begin(args.path, "page");
+    return reported(commands.loadPath(args)).catch((e: unknown) => {
+      loads.end(seq);
+      throw e;
+    });
+  };
   if (options.load) loadPath(options.load).catch(() => {});
 
   return {
     model,
     sessionId: info.sessionId,
     rendered,
+    get loading() {
+      return loads.current;
+    },
     loadPath,
     async pickAndLoad(args) {
       const path = await reported(commands.pickFile());

@@ -27,6 +27,20 @@ describe("commands", () => {
   });
 });
 
+describe("plain-string rejections", () => {
+  it("become coded errors (Tauri refuses some malformed calls before the plugin sees them)", async () => {
+    mockIPC(() => {
+      throw "invalid args `msg` for command `buckaroo_send`: command buckaroo_send missing required key msg";
+    });
+    await expect(loadPath({ path: "/x" })).rejects.toEqual({
+      code: "invalid_request",
+      message: "invalid args `msg` for command `buckaroo_send`: command buckaroo_send missing required key msg",
+      hint: undefined,
+      serverCode: undefined,
+    });
+  });
+});
+
 describe("status subscription", () => {
   it("sees ready when it happened before subscribing", async () => {
     mockIPC((cmd) => (cmd.endsWith("buckaroo_status") ? ready : null), { shouldMockEvents: true });

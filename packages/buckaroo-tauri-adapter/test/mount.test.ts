@@ -157,3 +157,66 @@ describe("errors never vanish", () => {
     expect(errors).toEqual(["not_ready"]);
   });
 });
+
+describe("loading and failed row windows", () => {
+  function mockPlugin(autoload: string | null) {
+    const box: { channel: any } = { channel: undefined };
+    mockIPC((cmd, args: any) => {
+      if (cmd.endsWith("buckaroo_status")) return { state: "ready", generation: 1, pid: 1, python: "p", buckarooVersion: "0.15.11" };
+      if (cmd.endsWith("buckaroo_attach")) return (box.channel = args.onEvent), { sessionId: "s", connected: true, autoload };
+      if (cmd.endsWith("buckaroo_load_path")) {
+        if (args.args.path.endsWith("bad.csv")) throw { code: "load_failed", message: "nope", serverCode: "invalid_file" };
+        return { sessionId: "s", path: args.args.path, mode: "buckaroo", rows: 3, columns: [] };
+      }
+      if (cmd.endsWith("buckaroo_send")) return null;
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    return box;
+  }
+  const state = (path: string) => ({ ...fixture<Record<string, unknown>>("initial_state_buckaroo"), metadata: { path, rows: 3 } });
+
+  it("an autoload is in progress from the first moment until its first rows are painted", async () => {
+    const box = mockPlugin("/d/big.parquet");
+    const seen: Array<string | null> = [];
+    const root = document.body.appendChild(document.createElement("div"));
+    const handle = await mountBuckaroo(root, { widget: fakeWidget().mod, onLoading: (l) => seen.push(l && `${l.source}:${l.path}`) });
+    expect(handle.loading).toEqual({ path: "/d/big.parquet", source: "autoload" });
+    channelSend(box.channel, state("/d/big.parquet"), 0);
+    await handle.rendered;
+    expect(handle.loading).not.toBeNull(); // state, but no rows yet
+    handle.model.send({ type: "infinite_request", payload_args: { start: 0, end: 20 } });
+    channelSend(box.channel, fixture("infinite_resp_parquet"), 1);
+    channelSend(box.channel, parquetFixture(), 2);
+    expect(handle.loading).not.toBeNull(); // the rows reached the grid, not yet the screen
+    // The grid paints its rows:
+    document.querySelector(".buckaroo-tauri-grid")!.innerHTML =
+      '<div class="ag-root-wrapper"><div class="ag-header-cell" col-id="index"></div><div class="ag-center-cols-container"><div class="ag-row"><div class="ag-cell">7</div></div></div></div>';
+    await vi.waitFor(() => expect(handle.loading).toBeNull());
+    expect(seen).toEqual(["autoload:/d/big.parquet", null]);
+  });
+
+  it("a page load that fails ends its progress; a failed row window is reported and said over the grid", async () => {
+    const box = mockPlugin(null);
+    const seen: Array<string | null> = [];
+    const errors: Array<{ code: string; serverCode?: string; hint?: string }> = [];
+    const el = document.createElement("div");
+    const handle = await mountBuckaroo(el, { widget: fakeWidget().mod, onLoading: (l) => seen.push(l && l.path), onError: (e) => errors.push(e) });
+    await expect(handle.loadPath("/d/bad.csv")).rejects.toMatchObject({ code: "load_failed" });
+    expect(seen).toEqual(["/d/bad.csv", null]);
+
+    await handle.loadPath("/d/mixed.jsonl");
+    channelSend(box.channel, state("/d/mixed.jsonl"), 0);
+    await handle.rendered;
+    channelSend(box.channel, { type: "infinite_resp", key: { start: 0, end: 20 }, length: 0, error_info: "column 'value': expected bytes", error_code: "serialization_failed", column: "value" }, 1);
+    await vi.waitFor(() => expect(seen).toEqual(["/d/bad.csv", null, "/d/mixed.jsonl", null]));
+    expect(errors.at(-1)).toMatchObject({ code: "rows_failed", serverCode: "serialization_failed" });
+    expect(errors.at(-1)!.hint).toContain("Column 'value'");
+    const overlay = el.querySelector(".buckaroo-tauri-rows-error");
+    expect(overlay?.textContent).toContain("Rows 0–20 could not be shown: column 'value': expected bytes");
+    expect(handle.model.counters.errors).toBe(1);
+
+    channelSend(box.channel, fixture("infinite_resp_parquet"), 2);
+    channelSend(box.channel, parquetFixture(), 3);
+    expect(el.querySelector(".buckaroo-tauri-rows-error")).toBeNull();
+  });
+});

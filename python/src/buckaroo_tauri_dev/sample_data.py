@@ -4,11 +4,30 @@ Twelve columns covering every dtype family buckaroo renders differently: ints,
 floats with and without nulls, categoricals, free text, datetimes with nulls and
 booleans. The same seed always gives the same bytes-for-bytes frame, so tests can
 compute expectations from the file instead of hard-coding them.
+
+Small hand-written files cover text formats as people export them. What the
+launcher must show for each (first row as it comes back through a real row
+window; the same data as `CSV_VARIANTS` / `JSON_LINES_VARIANTS` below):
+
+| file | what it exercises | columns | first row |
+|---|---|---|---|
+| csv_bom_semicolon.csv | UTF-8 BOM, `;`, decimal commas, quoted `;` and `""` | name, amount, note, qty | `Müller; Anna`, 1.5, `say "hi"`, 3 |
+| csv_tab.tsv | tab, decimal commas, a comma and a quoted tab in text | id, city, price, comment | 1, `Lisbon, PT`, 3.75, `first` |
+| csv_semicolon_decimal.csv | no BOM, `;`, decimal commas with `.` thousands | region, revenue, margin, units | `North`, 1234.5, -0.75, 12 |
+| csv_plain.csv | `,`, quoted `,` and `""` | id, name, score, quote | 1, `Smith, John`, 2.5, `He said "yes"` |
+| mixed_types.jsonl | JSON lines; `value` mixes ints, strings and lists, and row 3 holds half an emoji (a lone `\ud83d`, as JavaScript's slice() leaves it) | id, label, value | 1, `int`, 1 |
+
+mixed_types.jsonl loads (5 rows), rows 0-2 serialize, and any row window that
+includes row 3 cannot be serialized (UTF-8 has no lone surrogates): the launcher
+answers it with `error_code: "serialization_failed"` and `column: "value"`.
+Ints, strings and lists mixed in one column alone serialize fine in buckaroo
+0.15.11 (its fastparquet writer JSON-encodes object columns).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -29,6 +48,62 @@ FILES = {
     "small_100k.parquet": 100_000,
     "small_100k.csv": 100_000,
     "big_1m.parquet": 1_000_000,
+}
+
+
+# Text exports, byte for byte, and what the launcher must read from them.
+CSV_VARIANTS: dict[str, dict] = {
+    "csv_bom_semicolon.csv": {
+        "content": ('\ufeffname;amount;note;qty\n'
+                    '"Müller; Anna";1,5;"say ""hi""";3\n'
+                    'Bob;-2.000,25;plain;4\n'
+                    'Çelik;0,75;"x;y";5\n'),
+        "columns": ["name", "amount", "note", "qty"],
+        "first_row": ["Müller; Anna", 1.5, 'say "hi"', 3],
+        "rows": 3,
+    },
+    "csv_tab.tsv": {
+        "content": ('id\tcity\tprice\tcomment\n'
+                    '1\tLisbon, PT\t3,75\tfirst\n'
+                    '2\tOslo\t12,5\t"tab\tinside"\n'
+                    '3\tQuito\t-0,5\tlast\n'),
+        "columns": ["id", "city", "price", "comment"],
+        "first_row": [1, "Lisbon, PT", 3.75, "first"],
+        "rows": 3,
+    },
+    "csv_semicolon_decimal.csv": {
+        "content": ('region;revenue;margin;units\n'
+                    'North;1.234,50;-0,75;12\n'
+                    'South;987,00;12,5;8\n'
+                    'East;-2.000,25;0,1;30\n'),
+        "columns": ["region", "revenue", "margin", "units"],
+        "first_row": ["North", 1234.5, -0.75, 12],
+        "rows": 3,
+    },
+    "csv_plain.csv": {
+        "content": ('id,name,score,quote\n'
+                    '1,"Smith, John",2.5,"He said ""yes"""\n'
+                    '2,Doe,3.25,plain\n'
+                    '3,"Lee, Ann",-1.0,""\n'),
+        "columns": ["id", "name", "score", "quote"],
+        "first_row": [1, "Smith, John", 2.5, 'He said "yes"'],
+        "rows": 3,
+    },
+}
+
+MIXED_VALUES = [1, "two", [3, 4], "caf\u00e9 \ud83d", 5]  # the 4th: an emoji cut in half
+JSON_LINES_VARIANTS: dict[str, dict] = {
+    "mixed_types.jsonl": {
+        # json.dumps writes the lone surrogate as the escape `\ud83d`, as JSON.stringify does.
+        "content": "".join(json.dumps({"id": i + 1, "label": label, "value": value}) + "\n"
+                           for i, (label, value) in enumerate(zip(
+                               ["int", "text", "list", "cut emoji", "int"], MIXED_VALUES))),
+        "columns": ["id", "label", "value"],
+        "first_row": [1, "int", 1],
+        "rows": 5,
+        "bad_row": 3,        # every window that includes it fails ...
+        "bad_column": "value",  # ... naming this column
+    },
 }
 
 
@@ -103,6 +178,14 @@ def write_all(out_dir: Path, include_big: bool = True) -> dict[str, Path]:
     for name, content in bad.items():
         path = out_dir / name
         if not path.exists():
+            path.write_bytes(content)
+        written[name] = path
+
+    # Tiny, so rewritten whenever they differ from the spec above.
+    for name, spec in {**CSV_VARIANTS, **JSON_LINES_VARIANTS}.items():
+        path = out_dir / name
+        content = spec["content"].encode("utf-8")
+        if not path.exists() or path.read_bytes() != content:
             path.write_bytes(content)
         written[name] = path
     return written

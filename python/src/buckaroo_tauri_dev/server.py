@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import uuid
@@ -59,6 +60,11 @@ class BuckarooServer:
     port: int | None = None
     stdout_lines: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    # Read stderr as it comes (into stderr_lines, see wait_for_stderr) instead of at exit:
+    # for tests that wait on a log line, and so a chatty log level cannot fill the pipe.
+    watch_stderr: bool = False
+    stderr_lines: list[str] = field(default_factory=list)
+    _stderr_changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def start(self) -> "BuckarooServer":
         env = {**os.environ, **self.extra_env}
@@ -71,12 +77,17 @@ class BuckarooServer:
             text=True,
             start_new_session=True,
         )
+        collector = threading.Thread(target=self._collect_stderr, daemon=True)
+        if self.watch_stderr:
+            collector.start()
         deadline = time.monotonic() + self.handshake_timeout
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
+                if self.watch_stderr:
+                    collector.join(timeout=10)  # ends at the child's stderr EOF
+                err = "".join(self.stderr_lines) if self.watch_stderr else self.proc.stderr.read()
                 raise RuntimeError(f"server exited before handshake (rc={self.proc.wait()}): {err[-2000:]}")
             self.stdout_lines.append(line)
             if line.startswith(HANDSHAKE_PREFIX):
@@ -84,6 +95,24 @@ class BuckarooServer:
                 return self
         self.stop()
         raise TimeoutError("no BUCKAROO_PORT line within the handshake timeout")
+
+    def _collect_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._stderr_changed:
+                self.stderr_lines.append(line)
+                self._stderr_changed.notify_all()
+
+    def wait_for_stderr(self, text: str, timeout: float = 60.0) -> str:
+        """The first stderr line containing `text`, waiting for it (needs watch_stderr)."""
+        assert self.watch_stderr, "start the server with watch_stderr=True"
+
+        def found() -> str | None:
+            return next((line for line in self.stderr_lines if text in line), None)
+        with self._stderr_changed:
+            if not self._stderr_changed.wait_for(found, timeout):
+                raise TimeoutError(f"no stderr line with {text!r}; last lines: {self.stderr_lines[-5:]}")
+            return found()
 
     @property
     def base(self) -> str:
@@ -124,6 +153,20 @@ class BuckarooServer:
         except ValueError:
             return status, raw.decode(errors="replace")
 
+    def request_in_background(self, method: str, path: str, body: Any = None,
+                              timeout: float = 300.0) -> "BackgroundRequest":
+        """`request` in a thread, for a reply that cannot come until the test acts."""
+        pending = BackgroundRequest()
+
+        def run() -> None:
+            try:
+                pending.result = self.request(method, path, body, timeout)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+                pending.error = exc
+            pending.done.set()
+        threading.Thread(target=run, daemon=True).start()
+        return pending
+
     def load(self, path: str | Path, mode: str = "buckaroo", session: str | None = None, **extra: Any) -> dict:
         body = {"path": str(path), "mode": mode, "no_browser": True, **extra}
         if session:
@@ -149,6 +192,21 @@ class BuckarooServer:
             max_size=None,
         )
         return Session(conn, timeout)
+
+
+@dataclass
+class BackgroundRequest:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: tuple[int, Any] | None = None
+    error: BaseException | None = None
+
+    def wait(self, timeout: float = 300.0) -> tuple[int, Any]:
+        if not self.done.wait(timeout):
+            raise TimeoutError("request not answered")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
 
 
 @dataclass

@@ -76,6 +76,10 @@ async function main(): Promise<void> {
     onStatus: showStatus,
     // Every failure lands here: loads, row windows, the sidecar (its fix is in the hint).
     onError: showError,
+    // From the first moment of a load (Open…, a file on the command line) until rows are painted.
+    onLoading: (load) => {
+      if (load) fileEl.textContent = \`Loading \${load.path.split(/[\\\\/]/).pop()}…\`;
+    },
     onState: (state) => {
       const meta = state.metadata as { path?: string; rows?: number } | undefined;
       if (!meta?.path) return;
