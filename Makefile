@@ -96,14 +96,19 @@ test-rust: adapter
 	cargo fmt --all --check
 	cargo clippy $(CARGO_FEATURES) --all-targets -- -D warnings
 	BUCKAROO_TEST_PYTHON=$(abspath $(PY)) cargo test $(CARGO_FEATURES)
+	@# As a user of the crate runs them: no workspace features.
+	cargo test -p buckaroo-tauri --doc --quiet
 	cargo package -p buckaroo-tauri --allow-dirty --quiet
 
 test-ts: adapter
+	npm run lint --silent -w buckaroo-tauri-adapter -w buckaroo-tauri-example
 	npm run typecheck --silent -w buckaroo-tauri-adapter
 	npm test --silent -w buckaroo-tauri-adapter
 	cd packages/buckaroo-tauri-adapter && npm pack --dry-run --silent >/dev/null
 
+# --config: the launcher inside the crate has no pyproject of its own; one rule set for both.
 test-python:
+	$(PY) -m ruff check --config python/pyproject.toml python crates/buckaroo-tauri/python
 	$(PY) -m pytest python/tests -m "not e2e and not scaffold" -q
 
 test-e2e: app

@@ -29,7 +29,9 @@ async function attack(base, wsBase, path, session) {
     const ws = new WebSocket(wsBase + '/ws/' + session);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => { out.wsOpened = true; ws.send(JSON.stringify({type: 'infinite_request', payload_args: {start: 0, end: 5}})); };
-    ws.onmessage = (m) => { if (typeof m.data === 'string') out.messages.push(JSON.parse(m.data).type); else { out.binary += 1; ws.close(); } };
+    ws.onmessage = (m) => {
+      if (typeof m.data === 'string') out.messages.push(JSON.parse(m.data).type); else { out.binary += 1; ws.close(); }
+    };
     ws.onclose = () => resolve();
     ws.onerror = () => {};
     setTimeout(resolve, 5000);

@@ -15,6 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from buckaroo_tauri_dev import contract
 from buckaroo_tauri_dev.server import LAUNCHER, TOKEN_HEADER, launcher_server
 
 
@@ -90,9 +91,8 @@ def test_no_tracebacks_reach_the_client(srv, samples):
 
 
 def test_tracebacks_with_debug_flag(samples):
-    with launcher_server(extra_env={"BUCKAROO_DEBUG": "1"}) as s:
-        with s.loaded(samples["tiny.parquet"]) as ws:
-            resp, _ = ws.rows(0, 10, sort="zz")
+    with launcher_server(extra_env={"BUCKAROO_DEBUG": "1"}) as s, s.loaded(samples["tiny.parquet"]) as ws:
+        resp, _ = ws.rows(0, 10, sort="zz")
     assert "Traceback" in resp["error_info"]
 
 
@@ -129,11 +129,12 @@ def test_unrecognised_internals_are_refused(tmp_path):
     # A fake buckaroo whose server package lacks make_app, first on sys.path.
     pkg = tmp_path / "site" / "buckaroo"
     (pkg / "server").mkdir(parents=True)
-    (pkg / "__init__.py").write_text("__version__ = '0.15.11'\n")
+    version = contract.tested_buckaroo()  # a supported version, so the launcher gets as far as the internals
+    (pkg / "__init__.py").write_text(f"__version__ = '{version}'\n")
     (pkg / "server" / "__init__.py").write_text("")
-    dist = tmp_path / "site" / "buckaroo-0.15.11.dist-info"
+    dist = tmp_path / "site" / f"buckaroo-{version}.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: buckaroo\nVersion: 0.15.11\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: buckaroo\nVersion: {version}\n")
     import os
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "BUCKAROO_TAURI_TOKEN": "t" * 64}
     out = subprocess.run([sys.executable, "-c", LAUNCHER.read_text(), "--port", "0", "--stdio-control"],

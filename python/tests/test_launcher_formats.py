@@ -22,7 +22,7 @@ def srv():
         yield s
 
 
-def load(srv: BuckarooServer, path, mode: str) -> tuple[dict, "object"]:
+def load(srv: BuckarooServer, path, mode: str) -> tuple[dict, object]:
     session = uuid.uuid4().hex
     reply = srv.load(path, mode=mode, session=session)
     ws = srv.ws(session)
@@ -59,7 +59,7 @@ def test_csv_variants_come_back_as_a_spreadsheet_shows_them(srv, samples, name, 
     assert reply["rows"] == spec["rows"] == resp["length"]
     rows = decoded_rows(parquet, ws.initial_state)
     assert [rows[0][c] for c in spec["columns"]] == spec["first_row"]
-    for column, value in zip(spec["columns"], spec["first_row"]):
+    for column, value in zip(spec["columns"], spec["first_row"], strict=True):
         if isinstance(value, float):
             assert dict((c["name"], c["dtype"]) for c in reply["columns"])[column] == "float64"
 

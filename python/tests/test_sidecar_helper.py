@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from buckaroo_tauri_dev import contract
+
 HELPER = Path(__file__).resolve().parents[2] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
 
 
@@ -24,7 +26,7 @@ def run_probe(python: str, *extra: str) -> dict:
 def test_probe_on_the_project_venv_is_ok():
     report = run_probe(sys.executable)
     assert report["ok"] is True, report
-    assert report["buckaroo"] == "0.15.11" and report["pandas"].startswith("2.")
+    assert report["buckaroo"] == contract.tested_buckaroo() and report["pandas"].startswith("2.")
     assert report["problems"] == [] and report["warnings"] == []
 
 
@@ -65,7 +67,7 @@ def test_copy_assets_copies_and_checks_the_bundle(tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "a/widget.js").stat().st_size > 1_000_000
     assert (tmp_path / "a/compiled.css").exists()
-    assert json.loads((tmp_path / "a/buckaroo-version.json").read_text())["buckaroo"] == "0.15.11"
+    assert json.loads((tmp_path / "a/buckaroo-version.json").read_text())["buckaroo"] == contract.tested_buckaroo()
 
     fake = tmp_path / "fake-python"
     fake.write_text('#!/bin/sh\necho \'{"version": "0.9.0", "static": "/nowhere"}\'\n')

@@ -42,8 +42,17 @@ import sys
 from contextvars import ContextVar
 from types import SimpleNamespace
 
-TESTED_BUCKAROO = ("0.15.11",)
-PIP_SPEC = '"buckaroo[server,polars]==0.15.11" six "pandas<3"'
+# The buckaroo version this launcher was tested against. The source of truth is
+# TESTED_BUCKAROO in crates/buckaroo-tauri/src/sidecar.rs; python/tests/test_drift.py
+# fails when this copy (or any other) disagrees.
+TESTED_BUCKAROO = "0.15.11"
+PIP_SPEC = f'"buckaroo[server,polars]=={TESTED_BUCKAROO}" six "pandas<3"'
+
+
+def supported(version: str | None) -> bool:
+    """Same minor as the tested version (0.15.x for 0.15.11): the adapter's rule too."""
+    minor = ".".join(TESTED_BUCKAROO.split(".")[:2])
+    return version is not None and version.startswith(minor + ".")
 
 
 def _version(dist: str) -> str | None:
@@ -67,7 +76,7 @@ def probe(deep: bool = False) -> dict:
         "pip": PIP_SPEC,
     }
     problems, warnings = info["problems"], info["warnings"]
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - the probe runs under any Python, to say so
         problems.append(f"Python {info['python_version']} is too old; buckaroo needs 3.11+")
     for mod in ("six", "tornado", "pandas"):
         info[mod] = _version(mod)
@@ -76,8 +85,8 @@ def probe(deep: bool = False) -> dict:
     info["buckaroo"] = _version("buckaroo")
     if info["buckaroo"] is None:
         problems.append("buckaroo is not installed (or fails to import)")
-    elif info["buckaroo"] not in TESTED_BUCKAROO:
-        warnings.append(f"buckaroo {info['buckaroo']} is outside the tested versions {', '.join(TESTED_BUCKAROO)}")
+    elif info["buckaroo"] != TESTED_BUCKAROO:
+        warnings.append(f"buckaroo {info['buckaroo']} is outside the tested versions {TESTED_BUCKAROO}")
     if info["pandas"] and info["pandas"].split(".")[0].isdigit() and int(info["pandas"].split(".")[0]) >= 3:
         problems.append(f"pandas {info['pandas']} breaks buckaroo's row serialisation; install pandas<3")
     if deep and info["buckaroo"] is not None and info["tornado"] is not None:
@@ -167,7 +176,7 @@ def _decimal_comma_to_float(df):
     for `;` and tab files: there a comma cannot be a separator, so `1,5` is 1.5."""
     import pandas as pd
 
-    for name in df.columns[df.dtypes == object]:
+    for name in df.columns[df.dtypes == object]:  # noqa: E721 - a pandas dtype, not a type check
         text = df[name].dropna()
         if text.empty or not all(isinstance(v, str) for v in text.iloc[:100]):
             continue
@@ -623,13 +632,9 @@ def make_ws_handler(DataStreamHandler):
     return SafeDataStreamHandler
 
 
-def build_app(token: str, allow_query_token: bool = False, load_timeout: float = DEFAULT_LOAD_TIMEOUT):
-    """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
-    loads in worker threads, sniffed readers, coded row-window errors."""
-    import hmac
-
-    import tornado.web
-
+def _buckaroo_server():
+    """buckaroo's make_app and the classes the launcher wraps; Unsupported when they are
+    not the ones it was written against."""
     try:
         from buckaroo.server.app import make_app
         from buckaroo.server.handlers import LoadHandler
@@ -640,8 +645,16 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     for helper in ("_parse_request_body", "_validate_request", "_push_state_to_clients"):
         if not callable(getattr(LoadHandler, helper, None)):
             raise Unsupported(f"LoadHandler.{helper} is missing")
-    install_readers()
-    install_window_errors()
+    return SimpleNamespace(make_app=make_app, LoadHandler=LoadHandler, SessionState=SessionState,
+                           DataStreamHandler=DataStreamHandler)
+
+
+def make_authed_application(token: str, allow_query_token: bool):
+    """A tornado Application class that answers 403 before routing unless the request
+    carries the token."""
+    import hmac
+
+    import tornado.web
 
     class Forbidden(tornado.web.RequestHandler):
         def prepare(self):
@@ -660,17 +673,30 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
                 return self.get_handler_delegate(request, Forbidden)
             return super().find_handler(request, **kwargs)
 
-    inner = make_app(port=0, open_browser=False)
-    ours = {DataStreamHandler: make_ws_handler(DataStreamHandler),
-            LoadHandler: make_load_handler(LoadHandler, SessionState)}
-    for original, replacement in ours.items():
-        rules = [rule for rule in inner.wildcard_router.rules if getattr(rule, "target", None) is original]
+    return AuthedApplication
+
+
+def _replace_routes(app, replacements: dict) -> None:
+    """Point the one route using each original handler class at its replacement."""
+    for original, replacement in replacements.items():
+        rules = [rule for rule in app.wildcard_router.rules if getattr(rule, "target", None) is original]
         if len(rules) != 1:
             raise Unsupported(f"expected one route using {original.__name__}, found {len(rules)}")
         rules[0].target = replacement
+
+
+def build_app(token: str, allow_query_token: bool = False, load_timeout: float = DEFAULT_LOAD_TIMEOUT):
+    """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
+    loads in worker threads, sniffed readers, coded row-window errors."""
+    server = _buckaroo_server()
+    install_readers()
+    install_window_errors()
+    inner = server.make_app(port=0, open_browser=False)
+    _replace_routes(inner, {server.DataStreamHandler: make_ws_handler(server.DataStreamHandler),
+                            server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState)})
     # The routes' handlers get `inner` as their application, so its settings are theirs.
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
-    app = AuthedApplication(**inner.settings)
+    app = make_authed_application(token, allow_query_token)(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router
     return app
@@ -688,10 +714,8 @@ def _load_timeout() -> float:
     return DEFAULT_LOAD_TIMEOUT
 
 
-def serve(argv: list[str]) -> int:
+def _parse_args(argv: list[str]):
     import argparse
-    import logging
-    import threading
 
     parser = argparse.ArgumentParser(prog="buckaroo-tauri-sidecar")
     parser.add_argument("--port", type=int, default=0)
@@ -699,46 +723,53 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--stdio-control", action="store_true")
     parser.add_argument("--log-level", default=os.environ.get("BUCKAROO_TAURI_LOG_LEVEL", "WARNING"))
     parser.add_argument("--log-file")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _setup_logging(level: str, log_file: str | None) -> None:
+    """One line per event on stderr; a file only when asked for."""
     sys.stdout.reconfigure(line_buffering=True)
     handlers = [logging.StreamHandler(sys.stderr)]
-    if args.log_file:
-        handlers.append(logging.FileHandler(args.log_file))
-    logging.basicConfig(level=args.log_level.upper(), handlers=handlers, force=True,
+    if log_file:
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=level.upper(), handlers=handlers, force=True,
                         format="%(levelname)s %(name)s: %(message)s")
 
-    # Read and drop the secret: nothing this process starts inherits it.
-    token = os.environ.pop(TOKEN_ENV, "")
-    allow_query_token = os.environ.pop("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "") == "1"
-    if len(token) < 32:
-        print(f"buckaroo-tauri-sidecar: {TOKEN_ENV} must hold a secret of 32+ characters", file=sys.stderr)
-        return 2
 
+def _checked_app(token: str, allow_query_token: bool):
+    """The wrapped app, or the exit code (with its message on stderr) when this buckaroo
+    is not one the launcher supports."""
     # The plugin ran the full probe before spawning us; only the version matters here.
     version = _version("buckaroo")
-    if version is None or not version.startswith("0.15."):
+    if not supported(version):
         print(f"buckaroo-tauri-sidecar: buckaroo {version} is not supported by this launcher "
-              f"(tested: {', '.join(TESTED_BUCKAROO)}); use the plain server "
+              f"(tested: {TESTED_BUCKAROO}); use the plain server "
               f"(BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
     try:
-        app = build_app(token, allow_query_token, _load_timeout())
+        return build_app(token, allow_query_token, _load_timeout())
     except Unsupported as exc:
         print(f"buckaroo-tauri-sidecar: buckaroo {version} internals not recognised ({exc}); "
               "use the plain server (BuckarooConfig::with_plain_server)", file=sys.stderr)
         return EXIT_UNSUPPORTED
 
-    # After the checks above, so their exit codes are never pre-empted by stdin EOF.
-    if args.stdio_control:
-        def watchdog():
-            try:
-                while sys.stdin.read(1):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
 
+def _start_stdin_watchdog() -> None:
+    """Exit as soon as stdin reaches EOF: the plugin holds it open, so this is the
+    app's death, however it died."""
+    import threading
+
+    def watchdog():
+        try:
+            while sys.stdin.read(1):
+                pass
+        finally:
+            os._exit(0)
+    threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
+
+
+def _listen(app, port: int) -> None:
+    """Bind 127.0.0.1, print the handshake line, run the loop until the process ends."""
     import tornado.httpserver
     import tornado.ioloop
     import tornado.netutil
@@ -748,7 +779,7 @@ def serve(argv: list[str]) -> int:
             stream.set_nodelay(True)  # HTTP replies (/load, /health); WebSockets: see open()
             return super().handle_stream(stream, address)
 
-    sockets = tornado.netutil.bind_sockets(args.port, address="127.0.0.1")
+    sockets = tornado.netutil.bind_sockets(port, address="127.0.0.1")
     port = sockets[0].getsockname()[1]
     app.settings["port"] = port
     server = NoDelayServer(app, max_buffer_size=64 * 1024 * 1024)
@@ -756,6 +787,26 @@ def serve(argv: list[str]) -> int:
     log.info("listening on 127.0.0.1:%d", port)
     print(f"BUCKAROO_PORT={port}")
     tornado.ioloop.IOLoop.current().start()
+
+
+def serve(argv: list[str]) -> int:
+    args = _parse_args(argv)
+    _setup_logging(args.log_level, args.log_file)
+
+    # Read and drop the secret: nothing this process starts inherits it.
+    token = os.environ.pop(TOKEN_ENV, "")
+    allow_query_token = os.environ.pop("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "") == "1"
+    if len(token) < 32:
+        print(f"buckaroo-tauri-sidecar: {TOKEN_ENV} must hold a secret of 32+ characters", file=sys.stderr)
+        return 2
+
+    app = _checked_app(token, allow_query_token)
+    if isinstance(app, int):
+        return app
+    # After the checks above, so their exit codes are never pre-empted by stdin EOF.
+    if args.stdio_control:
+        _start_stdin_watchdog()
+    _listen(app, args.port)
     return 0
 
 

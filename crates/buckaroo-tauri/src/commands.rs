@@ -9,40 +9,14 @@
 //! command, a missing invoke key or Origin.
 
 use crate::error::{Error, Result};
-use crate::models::*;
-use crate::pairing::{inspect, Outgoing};
-use crate::{connection::FrameSink, BuckarooState};
+use crate::models::{AttachInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, Status};
+use crate::sink::ChannelSink;
+use crate::BuckarooState;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use tauri::ipc::{Channel, InvokeResponseBody, JavaScriptChannelId};
-use tauri::{command, AppHandle, Emitter, Manager, Runtime, State, Webview};
-
-/// A window's Channel: JSON frames arrive in JS as objects, parquet as ArrayBuffers.
-struct ChannelSink<R: Runtime> {
-    channel: Channel<InvokeResponseBody>,
-    app: AppHandle<R>,
-    label: String,
-}
-
-impl<R: Runtime> FrameSink for ChannelSink<R> {
-    fn deliver(&self, frame: Outgoing) -> bool {
-        match frame {
-            Outgoing::Raw(bytes) => self.channel.send(InvokeResponseBody::Raw(bytes)).is_ok(),
-            Outgoing::Json(text) => {
-                // Hosts that only want state (titles, status bars) listen to `buckaroo:msg`;
-                // row replies stay on the Channel alone.
-                if let Some(info) = inspect(&text).filter(|i| i.kind != "infinite_resp") {
-                    if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                        let _ = self.app.emit_to(self.label.as_str(), "buckaroo:msg", v);
-                    }
-                    log::debug!("[buckaroo-tauri] relay {} to window {}", info.kind, self.label);
-                }
-                self.channel.send(InvokeResponseBody::Json(text)).is_ok()
-            }
-        }
-    }
-}
+use tauri::ipc::JavaScriptChannelId;
+use tauri::{command, AppHandle, Runtime, State, Webview};
 
 /// Read the page-supplied argument `key` of `command`, with a coded error if it is
 /// missing (or null) or has the wrong shape.
@@ -155,24 +129,10 @@ pub(crate) async fn buckaroo_pick_file<R: Runtime>(
     webview: Webview<R>,
     state: State<'_, BuckarooState>,
 ) -> Result<Option<String>> {
-    use tauri_plugin_dialog::DialogExt;
-    if app.try_state::<tauri_plugin_dialog::Dialog<R>>().is_none() {
-        // The host did not register the dialog plugin; it is ours to bring.
-        app.plugin(tauri_plugin_dialog::init())?;
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut dialog = app.dialog().file().add_filter("Tables", &["parquet", "parq", "csv", "tsv", "json"]);
-    if let Some(window) = app.get_webview_window(webview.label()) {
-        dialog = dialog.set_parent(&window);
-    }
-    dialog.pick_file(move |p| {
-        let _ = tx.send(p);
-    });
-    let Some(picked) = rx.await.map_err(|_| Error::Dialog("dialog closed without an answer".into()))? else {
+    let Some(path) = crate::picker::pick_table_file(&app, webview.label()).await? else {
         return Ok(None);
     };
-    let path = picked.into_path().map_err(|e| Error::Dialog(e.to_string()))?;
-    state.hub.scope.allow_file(&path);
+    state.hub.allow_file(&path);
     Ok(Some(path.display().to_string()))
 }
 

@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Which data stack the host expects. Today it only picks the `/load` backend when the
-/// page names none (polars for `Polars`, buckaroo's pandas default otherwise); the
-/// sidecar is the same buckaroo server for all.
+/// The `/load` backend used when the page names none. That is all it decides: the
+/// sidecar is the same buckaroo server for every kind, and `load_expr` is granted by a
+/// permission, not by `Xorq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
+    /// Loads as with `Pandas` (buckaroo's default backend).
     Xorq,
+    /// buckaroo's default backend (pandas).
     Pandas,
+    /// The polars backend.
     Polars,
 }
 
@@ -17,12 +20,16 @@ pub enum BackendKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMode {
+    /// The full UI.
     Buckaroo,
+    /// The grid alone.
     Viewer,
+    /// The grid, rows read on demand.
     Lazy,
 }
 
 impl LoadMode {
+    /// The wire name (`"buckaroo"`, `"viewer"`, `"lazy"`).
     pub fn as_str(self) -> &'static str {
         match self {
             LoadMode::Buckaroo => "buckaroo",
@@ -31,6 +38,7 @@ impl LoadMode {
         }
     }
 
+    /// The mode of a wire name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "buckaroo" => Some(LoadMode::Buckaroo),
@@ -41,7 +49,7 @@ impl LoadMode {
     }
 }
 
-/// When a sidecar that died is started again (the rule itself: [`crate::restart`]).
+/// When a sidecar that died is started again.
 ///
 /// A sidecar that was *healthy* (it became ready, then answered a page's request or
 /// stayed up `healthy_uptime`) and then died is restarted at once, and its death
@@ -52,7 +60,9 @@ impl LoadMode {
 pub struct RestartPolicy {
     /// Crash-loop restarts before `failed`; a healthy life resets the count.
     pub max_restarts: u32,
+    /// The first crash-loop delay; it doubles with each crash in a row.
     pub initial_backoff: Duration,
+    /// The longest crash-loop delay.
     pub max_backoff: Duration,
     /// Uptime after ready that makes a sidecar healthy even if it served nothing.
     pub healthy_uptime: Duration,
@@ -78,8 +88,11 @@ impl RestartPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A file loaded into the first window that attaches ([`BuckarooConfig::with_autoload`]).
 pub struct Autoload {
+    /// The file.
     pub path: PathBuf,
+    /// How to show it.
     pub mode: LoadMode,
 }
 
@@ -95,18 +108,32 @@ pub enum Launcher {
 }
 
 #[derive(Debug, Clone)]
+/// Everything the host app decides; start from [`xorq`](Self::xorq),
+/// [`pandas`](Self::pandas) or [`polars`](Self::polars) and add `with_*` calls.
 pub struct BuckarooConfig {
+    /// What runs in the user's Python.
     pub launcher: Launcher,
+    /// The default `/load` backend.
     pub backend: BackendKind,
+    /// The interpreter, when the host names one ([`with_python`](Self::with_python)).
     pub python: Option<PathBuf>,
+    /// A virtualenv whose interpreter to use ([`with_venv`](Self::with_venv)).
     pub venv: Option<PathBuf>,
+    /// Extra environment for the sidecar.
     pub env: Vec<(String, String)>,
+    /// The sidecar's working directory.
     pub working_dir: Option<PathBuf>,
+    /// How long the sidecar (and the probe) may take to answer.
     pub handshake_timeout: Duration,
+    /// When a sidecar that died is started again.
     pub restart: RestartPolicy,
+    /// Folders pages may load from without a dialog or a drop.
     pub scope: Vec<PathBuf>,
+    /// A file for the first window that attaches.
     pub autoload: Option<Autoload>,
+    /// Extra arguments for the server.
     pub server_args: Vec<String>,
+    /// The mode of a load that names none.
     pub default_mode: LoadMode,
     /// Row requests a window may have unanswered before new ones are failed.
     pub max_in_flight: usize,
@@ -137,8 +164,8 @@ impl BuckarooConfig {
         }
     }
 
-    /// The quick-start's name, for apps that also open xorq expressions (`load_expr`,
-    /// an opt-in permission). Files load exactly as with [`pandas()`](Self::pandas).
+    /// The name for apps that also open xorq expressions (`load_expr`, an opt-in
+    /// permission). Files load exactly as with [`pandas()`](Self::pandas).
     pub fn xorq() -> Self {
         Self::new(BackendKind::Xorq)
     }
@@ -161,6 +188,7 @@ impl BuckarooConfig {
         }
     }
 
+    /// Run this interpreter (before `with_venv`, `BUCKAROO_PYTHON` and `PATH`).
     pub fn with_python(mut self, python: impl Into<PathBuf>) -> Self {
         self.python = Some(python.into());
         self
@@ -172,16 +200,19 @@ impl BuckarooConfig {
         self
     }
 
+    /// Set `key=value` in the sidecar's environment (wins over the plugin's own settings).
     pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self
     }
 
+    /// The sidecar's working directory.
     pub fn with_working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.working_dir = Some(dir.into());
         self
     }
 
+    /// How long the probe and the port handshake may take (default 30 s).
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
         self
@@ -212,7 +243,7 @@ impl BuckarooConfig {
         self
     }
 
-    /// Seed-compatible name for `with_autoload(path, default mode)`.
+    /// `with_autoload(path, the default mode)`.
     pub fn with_autoload_path(self, path: impl Into<PathBuf>) -> Self {
         let mode = self.default_mode;
         self.with_autoload(path, mode)
@@ -224,16 +255,19 @@ impl BuckarooConfig {
         self
     }
 
+    /// Pass one more argument to the server.
     pub fn with_server_arg(mut self, arg: impl Into<String>) -> Self {
         self.server_args.push(arg.into());
         self
     }
 
+    /// The mode of a load that names none (default `Buckaroo`).
     pub fn with_default_mode(mut self, mode: LoadMode) -> Self {
         self.default_mode = mode;
         self
     }
 
+    /// Row requests a window may have unanswered (default 64; at least 1).
     pub fn with_max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self

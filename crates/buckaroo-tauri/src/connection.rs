@@ -1,15 +1,21 @@
-//! One window's internal WebSocket: page → writer task → server → reader task →
-//! pairer → the window's sink. No Tauri types here.
+//! One window's internal WebSocket: a writer task fed by a bounded queue, and a reader
+//! task that parses each server frame once, keeps the session view up to date, and
+//! passes the frame through the pairer to the window's sink. No Tauri types here.
 
 use crate::error::{Error, Result};
-use crate::pairing::{inspect, Incoming, Outgoing, Pairer};
+use crate::frame::FrameHead;
+use crate::message::{Kind, PageMessage};
+use crate::pairing::{Incoming, Outgoing, Pairer};
 use crate::state::{Observed, SessionView};
 use crate::supervisor::Endpoint;
+use crate::tasks;
+use futures_util::stream::{SplitSink, Stream};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
 use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Where a window's frames go (a Tauri Channel in the app, a Vec in tests).
 pub trait FrameSink: Send + Sync + 'static {
@@ -17,59 +23,12 @@ pub trait FrameSink: Send + Sync + 'static {
     fn deliver(&self, frame: Outgoing) -> bool;
 }
 
-/// The only messages a page may send to the server.
-pub const ALLOWED_TYPES: &[&str] = &["infinite_request", "buckaroo_state_change", "stats_request"];
-
-/// buckaroo's own messages nest a handful of levels; anything this deep is not one of them.
-pub const MAX_DEPTH: usize = 32;
-
 /// Called with the number of page requests the server just answered.
-pub type OnServed = Arc<dyn Fn(u64) + Send + Sync>;
+pub(crate) type OnServed = Arc<dyn Fn(u64) + Send + Sync>;
 
-/// Nesting depth of `v`, counted without recursion and only up to `limit + 1`.
-fn depth_exceeds(v: &Value, limit: usize) -> bool {
-    let mut stack = vec![(v, 1usize)];
-    while let Some((v, d)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(a) => Box::new(a.iter()),
-            Value::Object(o) => Box::new(o.values()),
-            _ => continue,
-        };
-        if d > limit {
-            return true;
-        }
-        stack.extend(children.map(|c| (c, d + 1)));
-    }
-    false
-}
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Check a page message; returns its type.
-pub fn validate(msg: &Value) -> Result<&str> {
-    let obj = msg
-        .as_object()
-        .ok_or_else(|| Error::InvalidMessage("must be a JSON object".into()))?;
-    if depth_exceeds(msg, MAX_DEPTH) {
-        return Err(Error::InvalidMessage(format!("nested deeper than {MAX_DEPTH} levels")));
-    }
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::InvalidMessage("missing string field `type`".into()))?;
-    if !ALLOWED_TYPES.contains(&kind) {
-        return Err(Error::MessageNotAllowed(kind.into()));
-    }
-    match kind {
-        "infinite_request" if !obj.get("payload_args").is_some_and(Value::is_object) => {
-            Err(Error::InvalidMessage("infinite_request needs an object `payload_args`".into()))
-        }
-        "buckaroo_state_change" => match obj.get("new_state").and_then(Value::as_object) {
-            Some(new_state) => crate::state::check_types(new_state).map(|()| kind),
-            None => Err(Error::InvalidMessage("buckaroo_state_change needs an object `new_state`".into())),
-        },
-        _ => Ok(kind),
-    }
-}
-
+#[derive(Default)]
 struct Shared {
     pairer: Pairer,
     closed: bool,
@@ -77,195 +36,219 @@ struct Shared {
     view: SessionView,
 }
 
-pub struct Connection {
+/// One window's open socket; dropping it closes the socket.
+pub(crate) struct Connection {
+    /// The sidecar generation it was opened to.
     pub generation: u64,
-    pub session: String,
     tx: mpsc::Sender<String>,
     shared: Arc<Mutex<Shared>>,
     max_in_flight: usize,
 }
 
 const WRITE_QUEUE: usize = 256;
-pub const LOST: &str = "buckaroo-tauri: the connection to the sidecar was lost (it is restarting); request failed";
+const LOST: &str = "buckaroo-tauri: the connection to the sidecar was lost (it is restarting); request failed";
+const READER_PANICKED: &str = "buckaroo-tauri: the connection's reader failed; request failed";
 
 impl Connection {
-    pub async fn open(ep: &Endpoint, session: &str, sink: Arc<dyn FrameSink>, max_in_flight: usize) -> Result<Self> {
-        Self::open_observed(ep, session, sink, max_in_flight, Arc::new(|_| {})).await
-    }
-
-    /// [`open`](Self::open), telling `on_served` about every reply the server sends
-    /// to a row request (the supervisor's restart rule counts them).
-    pub async fn open_observed(
-        ep: &Endpoint,
-        session: &str,
-        sink: Arc<dyn FrameSink>,
-        max_in_flight: usize,
-        on_served: OnServed,
-    ) -> Result<Self> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://127.0.0.1:{}/ws/{session}", ep.port).into_client_request()?;
-        if let Some(token) = &ep.token {
-            let value = token
-                .parse()
-                .map_err(|_| Error::InvalidMessage("token is not a header value".into()))?;
-            request.headers_mut().insert(crate::sidecar::TOKEN_HEADER, value);
-        }
-        // Parquet windows of 10,000 rows are ~1 MB; allow up to 256 MiB per frame.
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(256 << 20))
-            .max_frame_size(Some(256 << 20));
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
-        let _ = ws.get_ref().get_ref().set_nodelay(true);
+    /// Open `session`'s socket to the sidecar at `ep`; its frames go to `sink`, and
+    /// `on_served` hears of every reply to a row request (the restart rule counts them).
+    pub async fn open(ep: &Endpoint, session: &str, sink: Arc<dyn FrameSink>, max_in_flight: usize, on_served: OnServed) -> Result<Self> {
+        let ws = connect(ep, session).await?;
         log::info!("[buckaroo-tauri] internal WS open: session={session} generation={}", ep.generation);
-        let (mut write, read) = ws.split();
-        let (tx, mut rx) = mpsc::channel::<String>(WRITE_QUEUE);
-        let shared = Arc::new(Mutex::new(Shared {
-            pairer: Pairer::default(),
-            closed: false,
-            view: SessionView::default(),
-        }));
-
-        // Dropping the Connection drops `tx`: the writer then sends a close frame, the
-        // server answers it, and the reader fails whatever was still unanswered.
-        tokio::spawn(async move {
-            while let Some(text) = rx.recv().await {
-                if write.send(Message::text(text)).await.is_err() {
-                    break;
-                }
-            }
-            let _ = write.close().await;
+        let (write, read) = ws.split();
+        let (tx, rx) = mpsc::channel::<String>(WRITE_QUEUE);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        spawn_writer(write, rx);
+        let _reader = spawn_reader(Reader {
+            read,
+            shared: shared.clone(),
+            sink,
+            on_served,
+            session: session.to_string(),
         });
-
-        tokio::spawn(read_loop(read, shared.clone(), sink, on_served, session.to_string()));
-
         Ok(Self {
             generation: ep.generation,
-            session: session.into(),
             tx,
             shared,
             max_in_flight,
         })
     }
 
+    /// False once the server closed the socket (or its reader stopped).
     pub fn is_open(&self) -> bool {
         !lock(&self.shared).closed
     }
 
-    pub fn in_flight(&self) -> usize {
-        lock(&self.shared).pairer.in_flight()
+    /// Queue a checked page message. A row request that cannot be queued is an error
+    /// the caller turns into a failed request; it is never silently dropped. A state
+    /// change is completed from, and checked against, the session's last state.
+    pub fn send(&self, msg: &PageMessage) -> Result<()> {
+        let text = self.admit(msg)?;
+        self.tx.try_send(text).map_err(|e| {
+            if let Some(args) = msg.row_args() {
+                lock(&self.shared).pairer.request_unsent(args);
+            }
+            match e {
+                mpsc::error::TrySendError::Full(_) => Error::Backpressure(WRITE_QUEUE),
+                mpsc::error::TrySendError::Closed(_) => Error::ConnectionClosed,
+            }
+        })
     }
 
-    /// Queue a validated page message. A row request that cannot be queued is an
-    /// error the caller turns into a failed request; it is never silently dropped.
-    pub fn send(&self, msg: &Value) -> Result<()> {
-        let kind = validate(msg)?;
-        self.send_validated(kind, msg)
-    }
-
-    /// `send` for a message `validate` already accepted as `kind` (no second check on the hot path).
-    /// A state change is completed from, and checked against, the session's last state.
-    pub(crate) fn send_validated(&self, kind: &str, msg: &Value) -> Result<()> {
-        let row_args = (kind == "infinite_request").then(|| &msg["payload_args"]);
-        let text = {
-            let mut s = lock(&self.shared);
-            if s.closed {
-                return Err(Error::ConnectionClosed);
-            }
-            let text = match kind {
-                "buckaroo_state_change" => s.view.complete(msg)?.to_string(),
-                _ => msg.to_string(),
-            };
-            if let Some(args) = row_args {
-                if s.pairer.in_flight() >= self.max_in_flight {
-                    return Err(Error::Backpressure(self.max_in_flight));
-                }
-                s.pairer.request_sent(args);
-            }
-            text
-        };
-        match self.tx.try_send(text) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if let Some(args) = row_args {
-                    lock(&self.shared).pairer.request_unsent(args);
-                }
-                Err(match e {
-                    mpsc::error::TrySendError::Full(_) => Error::Backpressure(WRITE_QUEUE),
-                    mpsc::error::TrySendError::Closed(_) => Error::ConnectionClosed,
-                })
-            }
+    /// The text to send for `msg`, with a row request recorded as in flight.
+    fn admit(&self, msg: &PageMessage) -> Result<String> {
+        let mut s = lock(&self.shared);
+        if s.closed {
+            return Err(Error::ConnectionClosed);
         }
+        let text = match msg.kind {
+            Kind::StateChange => s.view.complete(msg.value)?.to_string(),
+            Kind::RowRequest | Kind::StatsRequest => msg.value.to_string(),
+        };
+        if let Some(args) = msg.row_args() {
+            if s.pairer.in_flight() >= self.max_in_flight {
+                return Err(Error::Backpressure(self.max_in_flight));
+            }
+            s.pairer.request_sent(args);
+        }
+        Ok(text)
     }
 }
 
-/// Server frames → pairer → the window's sink, until the socket closes; then every
-/// unanswered row request is failed, so none is left waiting.
-async fn read_loop<S>(mut read: S, shared: Arc<Mutex<Shared>>, sink: Arc<dyn FrameSink>, on_served: OnServed, session: String)
-where
-    S: futures_util::Stream<Item = std::result::Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    while let Some(msg) = read.next().await {
-        let incoming = match msg {
-            Ok(Message::Text(t)) => Incoming::Text(t.as_str().to_owned()),
-            Ok(Message::Binary(b)) => Incoming::Binary(b.into()),
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        };
-        // Parsed before taking the lock: an initial_state can be large.
-        let observed = match &incoming {
-            Incoming::Text(t) => Observed::parse(t),
-            Incoming::Binary(_) => None,
-        };
+/// The upgrade, with the launch token and room for large parquet frames.
+async fn connect(ep: &Endpoint, session: &str) -> Result<Ws> {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://127.0.0.1:{}/ws/{session}", ep.port).into_client_request()?;
+    if let Some(token) = &ep.token {
+        let value = token
+            .parse()
+            .map_err(|_| Error::InvalidMessage("token is not a header value".into()))?;
+        request.headers_mut().insert(crate::sidecar::TOKEN_HEADER, value);
+    }
+    // Parquet windows of 10,000 rows are ~1 MB; allow up to 256 MiB per frame.
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(256 << 20))
+        .max_frame_size(Some(256 << 20));
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+    if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+        let _ = tcp.set_nodelay(true);
+    }
+    Ok(ws)
+}
+
+/// Dropping the Connection drops the queue's sender: the writer then sends a close
+/// frame, the server answers it, and the reader fails whatever was still unanswered.
+fn spawn_writer(mut write: SplitSink<Ws, Message>, mut rx: mpsc::Receiver<String>) {
+    tasks::spawn_logged("ws-writer", async move {
+        while let Some(text) = rx.recv().await {
+            if write.send(Message::text(text)).await.is_err() {
+                break;
+            }
+        }
+        let _ = write.close().await;
+    });
+}
+
+/// The reader, supervised: if it panics, every request it would have answered is failed.
+fn spawn_reader<S: ServerFrames>(reader: Reader<S>) -> tauri::async_runtime::JoinHandle<()> {
+    let (shared, sink) = (reader.shared.clone(), reader.sink.clone());
+    tasks::spawn("ws-reader", reader.run(), move |_| {
+        fail_pending(&shared, &*sink, READER_PANICKED);
+    })
+}
+
+/// What the reader reads: the socket's frames (a plain stream in tests).
+trait ServerFrames: Stream<Item = std::result::Result<Message, tungstenite::Error>> + Unpin + Send + 'static {}
+impl<S: Stream<Item = std::result::Result<Message, tungstenite::Error>> + Unpin + Send + 'static> ServerFrames for S {}
+
+struct Reader<S> {
+    read: S,
+    shared: Arc<Mutex<Shared>>,
+    sink: Arc<dyn FrameSink>,
+    on_served: OnServed,
+    session: String,
+}
+
+impl<S: ServerFrames> Reader<S> {
+    /// Relay frames until the socket closes; then fail every unanswered row request,
+    /// so none is left waiting.
+    async fn run(mut self) {
+        while let Some((frame, observed)) = next_frame(&mut self.read).await {
+            self.relay(frame, observed);
+        }
+        let failed = fail_pending(&self.shared, &*self.sink, LOST);
+        log::info!(
+            "[buckaroo-tauri] internal WS closed: session={} ({failed} requests failed)",
+            self.session
+        );
+    }
+
+    /// Keep what a state frame says, pair the frame, count what was served, deliver.
+    fn relay(&self, frame: Incoming, observed: Option<Observed>) {
         let (out, served) = {
-            let mut s = lock(&shared);
+            let mut s = lock(&self.shared);
             if let Some(o) = observed {
                 s.view.observe(o);
             }
             let before = s.pairer.served;
-            let out = s.pairer.push(incoming);
+            let out = s.pairer.push(frame);
             (out, s.pairer.served - before)
         };
         if served > 0 {
-            on_served(served);
+            (self.on_served)(served);
         }
         for frame in out {
             log_frame(&frame);
-            sink_deliver(&*sink, frame);
+            deliver(&*self.sink, frame);
         }
     }
-    let failed = {
-        let mut s = lock(&shared);
-        s.closed = true;
-        s.pairer.fail_all(LOST)
-    };
-    log::info!(
-        "[buckaroo-tauri] internal WS closed: session={session} ({} requests failed)",
-        failed.len()
-    );
-    for frame in failed {
-        sink_deliver(&*sink, frame);
+}
+
+/// The next text or binary frame, a text frame's head parsed here, once, before any
+/// lock is taken (an initial_state can be large); `None` once the socket is closed.
+async fn next_frame<S: ServerFrames>(read: &mut S) -> Option<(Incoming, Option<Observed>)> {
+    loop {
+        return match read.next().await? {
+            Ok(Message::Text(t)) => {
+                let text = t.as_str().to_owned();
+                let (head, observed) = FrameHead::parse(&text).unzip();
+                Some((Incoming::Text(text, head), observed.flatten()))
+            }
+            Ok(Message::Binary(b)) => Some((Incoming::Binary(b.into()), None)),
+            Ok(Message::Close(_)) | Err(_) => None,
+            Ok(_) => continue,
+        };
     }
+}
+
+/// Mark the connection closed and answer every unanswered row request with `reason`;
+/// returns how many were failed.
+fn fail_pending(shared: &Mutex<Shared>, sink: &dyn FrameSink, reason: &str) -> usize {
+    let failed = {
+        let mut s = lock(shared);
+        s.closed = true;
+        s.pairer.fail_all(reason)
+    };
+    let n = failed.len();
+    for frame in failed {
+        deliver(sink, frame);
+    }
+    n
 }
 
 fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn sink_deliver(sink: &dyn FrameSink, frame: Outgoing) {
+fn deliver(sink: &dyn FrameSink, frame: Outgoing) {
     if !sink.deliver(frame) {
         log::debug!("[buckaroo-tauri] page gone; frame dropped");
     }
 }
 
 fn log_frame(frame: &Outgoing) {
-    if !log::log_enabled!(log::Level::Debug) {
-        return;
-    }
     match frame {
-        Outgoing::Json(text) => {
-            let kind = inspect(text).map(|i| i.kind).unwrap_or_default();
-            log::debug!("[buckaroo-tauri] relay msg type={kind} bytes={}", text.len());
-        }
+        Outgoing::Json(f) => log::debug!("[buckaroo-tauri] relay msg type={} bytes={}", f.kind, f.text.len()),
         Outgoing::Raw(bytes) => log::debug!("[buckaroo-tauri] relay infinite_resp + binary ({} parquet bytes)", bytes.len()),
     }
 }
@@ -274,62 +257,40 @@ fn log_frame(frame: &Outgoing) {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-    #[test]
-    fn only_allowed_types_pass() {
-        assert_eq!(
-            validate(&json!({"type":"infinite_request","payload_args":{}})).unwrap(),
-            "infinite_request"
-        );
-        assert_eq!(
-            validate(&json!({"type":"buckaroo_state_change","new_state":{}})).unwrap(),
-            "buckaroo_state_change"
-        );
-        assert_eq!(validate(&json!({"type":"stats_request"})).unwrap(), "stats_request");
-        assert_eq!(validate(&json!({"type":"load"})).unwrap_err().code(), "message_not_allowed");
-        assert_eq!(validate(&json!([1, 2])).unwrap_err().code(), "invalid_message");
-        assert_eq!(validate(&json!({"type":"infinite_request"})).unwrap_err().code(), "invalid_message");
-        assert_eq!(
-            validate(&json!({"type":"buckaroo_state_change","new_state":"x"}))
-                .unwrap_err()
-                .code(),
-            "invalid_message"
-        );
-        assert_eq!(
-            validate(&json!({"type":"buckaroo_state_change","new_state":{"df_display": 3}}))
-                .unwrap_err()
-                .code(),
-            "invalid_message"
-        );
+    /// Panics on the first frame it is given, then collects.
+    struct PanicsOnce(AtomicBool, Mutex<Vec<Outgoing>>);
+    impl FrameSink for PanicsOnce {
+        fn deliver(&self, frame: Outgoing) -> bool {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                panic!("sink bug");
+            }
+            self.1.lock().unwrap().push(frame);
+            true
+        }
     }
 
-    fn nested(depth: usize) -> Value {
-        (1..depth).fold(json!(1), |v, _| json!([v]))
-    }
-
-    #[test]
-    fn deep_messages_are_refused_with_a_code() {
-        // The message (1) > payload_args (2) > x: nested(k) adds k - 1 levels.
-        let msg = |args: Value| json!({"type": "infinite_request", "payload_args": {"start": 0, "x": args}});
-        assert!(validate(&msg(nested(MAX_DEPTH - 1))).is_ok());
-        let e = validate(&msg(nested(MAX_DEPTH))).unwrap_err();
-        assert_eq!(e.code(), "invalid_message");
-        assert!(e.to_string().contains("nested deeper than 32 levels"), "{e}");
-        assert!(depth_exceeds(&nested(1000), MAX_DEPTH));
-    }
-
-    /// Tauri parses the IPC body (`{"msg": ...}`) with serde_json's default limit before
-    /// any command runs: a body of 128 levels or more (a `msg` of 127+) never reaches the
-    /// plugin, and Tauri rejects the call with a plain string. Everything shallower
-    /// does, and `validate` refuses what is deeper than ours with a code.
-    #[test]
-    fn the_ipc_body_parse_limit_is_above_ours() {
-        let body = |depth: usize| format!("{{\"msg\":{}}}", nested(depth));
-        assert!(serde_json::from_str::<Value>(&body(127)).is_ok());
-        assert!(serde_json::from_str::<Value>(&body(128))
-            .unwrap_err()
-            .to_string()
-            .contains("recursion limit exceeded"));
-        const { assert!(MAX_DEPTH < 127) };
+    #[tokio::test]
+    async fn a_panicking_reader_fails_every_pending_request() {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        lock(&shared).pairer.request_sent(&json!({"start": 0}));
+        lock(&shared).pairer.request_sent(&json!({"start": 50}));
+        let sink = Arc::new(PanicsOnce(AtomicBool::new(false), Mutex::default()));
+        let reply = json!({"type": "infinite_resp", "key": {"start": 0}, "length": 0, "error_info": "x"}).to_string();
+        let frames = futures_util::stream::iter(vec![Ok(Message::text(reply))]).chain(futures_util::stream::pending());
+        let reader = Reader {
+            read: Box::pin(frames),
+            shared: shared.clone(),
+            sink: sink.clone(),
+            on_served: Arc::new(|_| {}),
+            session: "s".into(),
+        };
+        spawn_reader(reader).await.unwrap();
+        let got = sink.1.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "{got:?}");
+        let Outgoing::Json(f) = &got[0] else { panic!() };
+        assert!(f.text.contains("reader failed") && f.text.contains(r#""start":50"#), "{}", f.text);
+        assert!(lock(&shared).closed);
     }
 }

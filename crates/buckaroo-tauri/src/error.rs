@@ -1,71 +1,123 @@
-//! One error type for the whole plugin. It reaches JS as `{code, message, hint?}`
-//! with a stable `code`, so pages can branch on it and show `hint` to the user.
+//! One error type for the whole plugin. It reaches JS as `{code, message, hint?,
+//! serverCode?}` ([`crate::ErrorInfo`]) with a stable `code`, so pages can branch on it
+//! and show `hint` to the user.
 
-use serde::{ser::SerializeStruct, Serialize, Serializer};
+use crate::models::ErrorInfo;
+use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Everything that can go wrong, each with a stable [`code`](Error::code).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// No interpreter found, or the one found cannot be run.
     #[error("no usable Python interpreter: {0}")]
     PythonNotFound(String),
+    /// The interpreter lacks buckaroo or one of its dependencies.
     #[error("{python} cannot run the buckaroo server: {problems}")]
-    BuckarooMissing { python: String, problems: String, pip: String },
+    BuckarooMissing {
+        /// The interpreter probed.
+        python: String,
+        /// What the probe found missing or wrong.
+        problems: String,
+        /// The `pip install` arguments that fix it.
+        pip: String,
+    },
+    /// The sidecar said nothing on stdout in time.
     #[error("the sidecar printed no BUCKAROO_PORT line within {0:?}")]
     HandshakeTimeout(Duration),
+    /// The sidecar printed something else first.
     #[error("the sidecar printed {line:?} before its BUCKAROO_PORT handshake")]
-    HandshakeInvalid { line: String },
+    HandshakeInvalid {
+        /// The line it printed (cut to 200 characters).
+        line: String,
+    },
+    /// The secure launcher does not recognise this buckaroo's internals.
     #[error("this buckaroo is not supported by the secure launcher: {0}")]
     LauncherUnsupported(String),
-    /// `status` says how it ended ("exited with code 1", "was killed by signal 9
-    /// (SIGKILL)"); `cause` is the stderr line that explains it (a traceback's last
-    /// line), or empty when no line does. The whole stderr tail is in the log.
+    /// The sidecar process ended.
     #[error("the sidecar {status}{}", cause_suffix(.cause))]
-    SidecarExited { status: String, cause: String },
+    SidecarExited {
+        /// How it ended ("exited with code 1", "was killed by signal 9 (SIGKILL)").
+        status: String,
+        /// The stderr line that explains it (a traceback's last line), or empty when no
+        /// line does. The whole stderr tail is in the log.
+        cause: String,
+    },
+    /// Not ready (yet); the state's name says which.
     #[error("the buckaroo sidecar is not ready ({0})")]
     SidecarNotReady(String),
+    /// The supervisor gave up (or its task panicked).
     #[error("the buckaroo sidecar failed and will not be restarted: {0}")]
     SidecarFailed(String),
-    /// `load_timeout` is the limit in force, quoted by the `load_timeout` hint.
+    /// The server refused a load.
     #[error("loading failed ({server_code}): {message}")]
     LoadFailed {
+        /// The server's `error_code` (`file_not_found`, `load_timeout`, ...).
         server_code: String,
+        /// The HTTP status.
         status: u16,
+        /// The server's message.
         message: String,
+        /// The limit in force, quoted by the `load_timeout` hint.
         load_timeout: Duration,
     },
+    /// Outside the scope: not configured, picked or dropped.
     #[error("path not allowed: {}", .0.display())]
     PathNotAllowed(PathBuf),
     /// A FIFO, device or socket: reading it can block the sidecar forever.
     #[error("path not allowed: {} is a {kind}, not a regular file", .path.display())]
-    NotARegularFile { path: PathBuf, kind: &'static str },
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("FIFO (named pipe)", ...).
+        kind: &'static str,
+    },
+    /// A page message of a type pages may not send.
     #[error("message type {0:?} may not be sent to the sidecar")]
     MessageNotAllowed(String),
+    /// The window has not called `buckaroo_attach`.
     #[error("this window has no buckaroo channel; call buckaroo_attach first")]
     NotAttached,
-    #[error("sidecar speaks protocol {got}, this plugin supports {supported}")]
-    ProtocolMismatch { got: String, supported: String },
+    /// The window already has its maximum of unanswered row requests.
     #[error("too many row requests in flight for this window ({0}); request failed")]
     Backpressure(usize),
+    /// A page message of the wrong shape.
     #[error("invalid message: {0}")]
     InvalidMessage(String),
     /// A `buckaroo_state_change` buckaroo would accept and then show nothing for.
     #[error("invalid message: {problem}")]
-    InvalidStateChange { problem: String, hint: String },
+    InvalidStateChange {
+        /// What is wrong with it.
+        problem: String,
+        /// What the session accepts.
+        hint: String,
+    },
     /// A command's arguments could not be read (missing, or the wrong shape).
     #[error("invalid arguments for {command}: {problem}")]
-    InvalidArgs { command: &'static str, problem: String },
+    InvalidArgs {
+        /// The command.
+        command: &'static str,
+        /// Which argument, and what is wrong with it.
+        problem: String,
+    },
+    /// The window's internal socket closed (the sidecar is restarting).
     #[error("the internal connection to the sidecar is closed")]
     ConnectionClosed,
+    /// The native file dialog failed.
     #[error("file dialog failed: {0}")]
     Dialog(String),
+    /// An I/O error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// An HTTP request to the sidecar failed.
     #[error("HTTP to the sidecar failed: {0}")]
     Http(#[from] reqwest::Error),
+    /// The internal WebSocket failed.
     #[error("WebSocket to the sidecar failed: {0}")]
     WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// Tauri itself failed.
     #[error(transparent)]
     Tauri(#[from] tauri::Error),
 }
@@ -78,6 +130,7 @@ fn cause_suffix(cause: &str) -> String {
     }
 }
 
+/// The plugin's `Result`.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
@@ -96,7 +149,6 @@ impl Error {
             Error::PathNotAllowed(_) | Error::NotARegularFile { .. } => "path_not_allowed",
             Error::MessageNotAllowed(_) => "message_not_allowed",
             Error::NotAttached => "not_attached",
-            Error::ProtocolMismatch { .. } => "protocol_mismatch",
             Error::Backpressure(_) => "backpressure",
             Error::InvalidMessage(_) | Error::InvalidStateChange { .. } => "invalid_message",
             Error::InvalidArgs { .. } => "invalid_args",
@@ -160,24 +212,10 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
     Some(hint)
 }
 
+/// `{code, message, hint?, serverCode?}`: the [`ErrorInfo`] shape.
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let hint = self.hint();
-        let server_code = match self {
-            Error::LoadFailed { server_code, .. } => Some(server_code.as_str()),
-            _ => None,
-        };
-        let len = 2 + usize::from(hint.is_some()) + usize::from(server_code.is_some());
-        let mut s = serializer.serialize_struct("Error", len)?;
-        s.serialize_field("code", self.code())?;
-        s.serialize_field("message", &self.to_string())?;
-        if let Some(hint) = hint {
-            s.serialize_field("hint", &hint)?;
-        }
-        if let Some(code) = server_code {
-            s.serialize_field("serverCode", code)?;
-        }
-        s.end()
+        ErrorInfo::from(self).serialize(serializer)
     }
 }
 

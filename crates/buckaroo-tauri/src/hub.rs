@@ -1,68 +1,24 @@
-//! Windows ↔ sessions ↔ the sidecar. Each window gets its own session id, its own
-//! internal WebSocket and its own sink; after a sidecar restart every window is
+//! The registry of windows and their sessions. Each window gets its own session id,
+//! its own internal WebSocket ([`crate::connection`]) and its own sink; loads go to
+//! the sidecar over HTTP ([`crate::http`]); after a sidecar restart every window is
 //! reconnected and its last load replayed. No Tauri types here.
 
 use crate::config::{BuckarooConfig, LoadMode};
-use crate::connection::{Connection, FrameSink};
+use crate::connection::{Connection, FrameSink, OnServed};
 use crate::error::{Error, Result};
+use crate::http::SidecarHttp;
+use crate::message::PageMessage;
+use crate::models::{AttachInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult};
+use crate::pairing::{JsonFrame, Outgoing};
 use crate::scope::Scope;
 use crate::supervisor::{Endpoint, Supervisor};
-use serde::{Deserialize, Serialize};
+use crate::tasks;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadPathArgs {
-    pub path: String,
-    pub mode: Option<LoadMode>,
-    pub backend: Option<String>,
-    pub prompt: Option<String>,
-    pub component_config: Option<Value>,
-    pub column_config_overrides: Option<Value>,
-    pub extra_grid_config: Option<Value>,
-    pub init_sd: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadExprArgs {
-    pub build_dir: String,
-    pub project_root: Option<String>,
-    pub prompt: Option<String>,
-    pub component_config: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadCompareArgs {
-    pub path1: String,
-    pub path2: String,
-    pub join_columns: Vec<String>,
-    pub how: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadResult {
-    pub session_id: String,
-    pub path: String,
-    pub mode: String,
-    pub rows: Option<u64>,
-    pub columns: Value,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttachInfo {
-    pub session_id: String,
-    pub connected: bool,
-    pub autoload: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 struct LastLoad {
@@ -89,30 +45,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Windows ↔ sessions ↔ the sidecar; `app.buckaroo()` ([`crate::BuckarooExt`]) in the app.
 pub struct Hub {
     sup: Arc<Supervisor>,
-    http: reqwest::Client,
+    http: SidecarHttp,
     windows: Mutex<HashMap<String, Arc<WindowEntry>>>,
-    pub scope: Scope,
+    scope: Scope,
     autoload_taken: AtomicBool,
 }
 
-/// How much longer than the launcher's load timeout the plugin waits for a load, so
-/// the launcher's coded `load_timeout` answer arrives first.
-const LOAD_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
-const QUICK_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl Hub {
+    /// A hub for `sup`'s sidecar; start [`follow_restarts`](Self::follow_restarts) with it.
     pub fn new(sup: Arc<Supervisor>) -> Arc<Self> {
         let cfg = sup.config();
         let scope = Scope::new(&cfg.scope);
         if let Some(a) = &cfg.autoload {
             scope.allow_file(&a.path);
         }
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("reqwest client without TLS builds");
+        let http = SidecarHttp::new(cfg.load_timeout);
         Arc::new(Self {
             sup,
             http,
@@ -122,8 +72,14 @@ impl Hub {
         })
     }
 
+    /// The supervisor of the sidecar this hub relays to.
     pub fn supervisor(&self) -> &Arc<Supervisor> {
         &self.sup
+    }
+
+    /// Let loads read `path` for the rest of this run (a file the user picked or dropped).
+    pub fn allow_file(&self, path: &Path) {
+        self.scope.allow_file(path);
     }
 
     fn cfg(&self) -> &BuckarooConfig {
@@ -134,10 +90,12 @@ impl Hub {
         lock(&self.windows).get(label).cloned().ok_or(Error::NotAttached)
     }
 
+    /// The session of window `label`, if it attached.
     pub fn session_of(&self, label: &str) -> Option<String> {
         lock(&self.windows).get(label).map(|e| e.session.clone())
     }
 
+    /// Whether window `label`'s internal socket is open.
     pub fn is_connected(&self, label: &str) -> bool {
         self.entry(label)
             .ok()
@@ -190,7 +148,7 @@ impl Hub {
         }
         let (hub, label) = (self.clone(), label.to_string());
         let path = a.path.display().to_string();
-        tokio::spawn(async move {
+        tasks::spawn_logged("autoload", async move {
             let args = LoadPathArgs {
                 path: a.path.display().to_string(),
                 mode: Some(a.mode),
@@ -216,10 +174,14 @@ impl Hub {
         if let Ok(entry) = self.entry(label) {
             let sink = lock(&entry.sink).clone();
             let msg = json!({"type": "buckaroo_tauri_error", "error": error});
-            sink.deliver(crate::pairing::Outgoing::Json(msg.to_string()));
+            sink.deliver(Outgoing::Json(JsonFrame {
+                kind: "buckaroo_tauri_error".into(),
+                text: msg.to_string(),
+            }));
         }
     }
 
+    /// Window `label` closed: drop its socket and forget its session.
     pub fn detach(&self, label: &str) {
         if let Some(entry) = lock(&self.windows).remove(label) {
             lock(&entry.conn).take();
@@ -235,8 +197,8 @@ impl Hub {
         }
         let sink = lock(&entry.sink).clone();
         let (sup, generation) = (self.sup.clone(), ep.generation);
-        let on_served: crate::connection::OnServed = Arc::new(move |n| sup.note_served(generation, n));
-        let conn = Arc::new(Connection::open_observed(ep, &entry.session, sink, self.cfg().max_in_flight, on_served).await?);
+        let on_served: OnServed = Arc::new(move |n| sup.note_served(generation, n));
+        let conn = Arc::new(Connection::open(ep, &entry.session, sink, self.cfg().max_in_flight, on_served).await?);
         *lock(&entry.conn) = Some(conn.clone());
         Ok(conn)
     }
@@ -245,6 +207,7 @@ impl Hub {
         self.scope.admit(Path::new(path))
     }
 
+    /// Load a file or parquet folder into window `label` (`buckaroo_load_path`).
     pub async fn load_path(&self, label: &str, args: LoadPathArgs) -> Result<LoadResult> {
         let path = self.allowed(&args.path)?;
         let mode = args.mode.unwrap_or(self.cfg().default_mode);
@@ -273,6 +236,7 @@ impl Hub {
         self.load(label, "/load", Value::Object(body)).await
     }
 
+    /// Load a built xorq expression into window `label` (`buckaroo_load_expr`).
     pub async fn load_expr(&self, label: &str, args: LoadExprArgs) -> Result<LoadResult> {
         let build_dir = self.allowed(&args.build_dir)?;
         let mut body = json!({"build_dir": build_dir});
@@ -288,6 +252,7 @@ impl Hub {
         self.load(label, "/load_expr", body).await
     }
 
+    /// Load two files' diff into window `label` (`buckaroo_load_compare`).
     pub async fn load_compare(&self, label: &str, args: LoadCompareArgs) -> Result<LoadResult> {
         let body = json!({
             "path1": self.allowed(&args.path1)?,
@@ -309,7 +274,7 @@ impl Hub {
             // Socket first, then load: the server pushes initial_state to it.
             self.ensure_conn(&entry, &ep).await?;
         }
-        let reply = self.post(&ep, route, &body).await?;
+        let reply = self.http.post(&ep, route, &body).await?;
         self.sup.note_served(ep.generation, 1);
         {
             let mut last = lock(&entry.last_load);
@@ -336,82 +301,24 @@ impl Hub {
         })
     }
 
-    async fn post(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
-        let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        let load_timeout = self.cfg().load_timeout;
-        let timed_out = |e: reqwest::Error| -> Error {
-            if !e.is_timeout() {
-                return e.into();
-            }
-            // The launcher should have answered `load_timeout` by now (an older one
-            // does not, or its event loop is stuck): the same code either way.
-            Error::LoadFailed {
-                server_code: "load_timeout".into(),
-                status: 504,
-                message: format!(
-                    "the sidecar did not answer {route} within {} s",
-                    (load_timeout + LOAD_TIMEOUT_MARGIN).as_secs()
-                ),
-                load_timeout,
-            }
-        };
-        let resp = self
-            .authed(self.http.post(url), ep)
-            .json(body)
-            .timeout(load_timeout + LOAD_TIMEOUT_MARGIN)
-            .send()
-            .await
-            .map_err(timed_out)?;
-        let status = resp.status();
-        let text = resp.text().await.map_err(timed_out)?;
-        let reply: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if status.is_success() {
-            return Ok(reply);
-        }
-        let server_code = reply
-            .get("error_code")
-            .and_then(Value::as_str)
-            .unwrap_or(if status.as_u16() == 400 { "bad_request" } else { "server_error" })
-            .to_string();
-        let message = reply
-            .get("message")
-            .or_else(|| reply.get("error"))
-            .and_then(Value::as_str)
-            .map(String::from)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        Err(Error::LoadFailed {
-            server_code,
-            status: status.as_u16(),
-            message,
-            load_timeout,
-        })
-    }
-
+    /// `GET` a quick sidecar route (`/health`, `/diagnostics`).
     pub async fn get(&self, route: &str) -> Result<Value> {
         let ep = self
             .sup
             .endpoint()
             .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
-        let url = format!("http://127.0.0.1:{}{route}", ep.port);
-        let resp = self.authed(self.http.get(url), &ep).timeout(QUICK_TIMEOUT).send().await?;
-        Ok(resp.error_for_status()?.json().await?)
+        self.http.get(&ep, route).await
     }
 
-    fn authed(&self, req: reqwest::RequestBuilder, ep: &Endpoint) -> reqwest::RequestBuilder {
-        match &ep.token {
-            Some(token) => req.header(crate::sidecar::TOKEN_HEADER, token),
-            None => req,
-        }
-    }
-
+    /// Send a page message to window `label`'s session (`buckaroo_send`).
     pub fn send(&self, label: &str, msg: &Value) -> Result<()> {
         // Checked before anything else, so a bad message is reported as such in every state.
-        let kind = crate::connection::validate(msg)?;
+        let msg = PageMessage::check(msg)?;
         let entry = self.entry(label)?;
         let conn = lock(&entry.conn)
             .clone()
             .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
-        conn.send_validated(kind, msg)
+        conn.send(&msg)
     }
 
     /// Follow the supervisor: when a (new) sidecar is ready, reconnect every window and
@@ -425,7 +332,7 @@ impl Hub {
             let entries: Vec<(String, Arc<WindowEntry>)> = lock(&self.windows).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             for (label, entry) in entries {
                 let (hub, ep) = (self.clone(), ep.clone());
-                tokio::spawn(async move {
+                tasks::spawn_logged("reconnect", async move {
                     if let Err(e) = hub.reconnect(&entry, &ep).await {
                         log::error!("[buckaroo-tauri] reconnect of window {label} failed: {e}");
                         hub.notify_error(&label, &e);
@@ -446,7 +353,7 @@ impl Hub {
         self.ensure_conn(entry, ep).await?;
         let last = lock(&entry.last_load).clone();
         if let Some(last) = last {
-            self.post(ep, last.route, &last.body).await?;
+            self.http.post(ep, last.route, &last.body).await?;
             log::info!(
                 "[buckaroo-tauri] replayed {} after restart: session={} generation={}",
                 last.route,

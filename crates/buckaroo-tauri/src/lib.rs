@@ -14,8 +14,8 @@
 //! # ;
 //! ```
 //!
-//! The earlier quick-start, which also registered the shell plugin, keeps working
-//! unchanged; this plugin does not use it (it spawns with `tokio::process`):
+//! This plugin does not use the shell plugin (it spawns with `tokio::process`); an
+//! app that registers it for its own use can keep doing so:
 //!
 //! ```no_run
 //! tauri::Builder::default()
@@ -23,41 +23,60 @@
 //!     .plugin(buckaroo_tauri::init(buckaroo_tauri::BuckarooConfig::xorq()))
 //! # ;
 //! ```
+//!
+//! A row request reads one way: the page's `buckaroo_send` (`commands`) → [`Hub::send`]
+//! (the window's session) → its connection (checked, queued, recorded in flight) → the
+//! sidecar; the reply: the connection's reader → the pairer (header + parquet frame) →
+//! the window's sink (its Channel).
+
+#![warn(missing_docs)]
 
 mod commands;
-pub mod config;
-pub mod connection;
-pub mod discovery;
+mod config;
+mod connection;
+mod discovery;
 mod error;
-pub mod exit;
-pub mod handshake;
-pub mod hub;
-pub mod models;
-pub mod pairing;
-pub mod restart;
-pub mod scope;
-pub mod sidecar;
-pub mod state;
-pub mod supervisor;
+mod exit;
+mod frame;
+mod handshake;
+mod http;
+mod hub;
+mod message;
+mod models;
+mod pairing;
+mod picker;
+mod restart;
+mod scope;
+mod sidecar;
+mod sink;
+mod state;
+mod supervisor;
+mod tasks;
 
 use std::sync::Arc;
 use tauri::{
     plugin::{Builder, TauriPlugin},
-    DragDropEvent, Emitter, Manager, RunEvent, Runtime, WindowEvent,
+    AppHandle, DragDropEvent, Emitter, Manager, RunEvent, Runtime, Window, WindowEvent,
 };
 
-pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, RestartPolicy};
+pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, RestartPolicy, LOAD_TIMEOUT_ENV};
+pub use connection::FrameSink;
 pub use error::{Error, Result};
 pub use hub::Hub;
-pub use supervisor::{Status, Supervisor};
+pub use models::{AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, Status};
+pub use pairing::{JsonFrame, Outgoing};
+pub use sidecar::ProbeReport;
+pub use supervisor::{Endpoint, Supervisor};
 
 /// Managed state: the hub (and through it the supervisor).
 pub struct BuckarooState {
+    /// The running hub.
     pub hub: Arc<Hub>,
 }
 
 /// Access the running hub from Rust (`app.buckaroo()`).
 pub trait BuckarooExt<R: Runtime> {
+    /// The hub the plugin manages.
     fn buckaroo(&self) -> Arc<Hub>;
 }
 
@@ -67,19 +86,7 @@ impl<R: Runtime, T: Manager<R>> BuckarooExt<R> for T {
     }
 }
 
-fn emit_status<R: Runtime>(app: &tauri::AppHandle<R>, status: &Status) {
-    let specific = match status {
-        Status::Ready { .. } => Some("buckaroo:sidecar_ready"),
-        Status::Restarting { .. } => Some("buckaroo:sidecar_restarting"),
-        Status::Failed { .. } => Some("buckaroo:sidecar_failed"),
-        _ => None,
-    };
-    if let Some(event) = specific {
-        let _ = app.emit(event, status);
-    }
-    let _ = app.emit("buckaroo:status", status);
-}
-
+/// The plugin, for `tauri::Builder::plugin`.
 pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
     Builder::new("buckaroo-tauri")
         .invoke_handler(tauri::generate_handler![
@@ -95,45 +102,13 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_pick_file,
         ])
         .setup(move |app, _api| {
-            let sup = Supervisor::new(config);
-            let hub = Hub::new(sup.clone());
-            tauri::async_runtime::spawn(sup.clone().run());
-            tauri::async_runtime::spawn(hub.clone().follow_restarts());
-            let handle = app.clone();
-            let mut rx = sup.subscribe();
-            tauri::async_runtime::spawn(async move {
-                loop {
-                    let status = rx.borrow_and_update().clone();
-                    emit_status(&handle, &status);
-                    if rx.changed().await.is_err() {
-                        break;
-                    }
-                }
-            });
-            app.manage(BuckarooState { hub });
+            setup(app, config);
             Ok(())
         })
-        .on_window_ready(|window| {
-            let label = window.label().to_string();
-            let app = window.app_handle().clone();
-            window.on_window_event(move |event| match event {
-                // A dropped file is the user's choice: it joins the scope.
-                WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
-                    let hub = app.buckaroo();
-                    for p in paths {
-                        hub.scope.allow_file(p);
-                    }
-                }
-                WindowEvent::Destroyed => app.buckaroo().detach(&label),
-                _ => {}
-            });
-        })
+        .on_window_ready(|window| watch_window(&window))
         .on_event(|app, event| {
             if let RunEvent::Exit = event {
-                if let Some(state) = app.try_state::<BuckarooState>() {
-                    let sup = state.hub.supervisor().clone();
-                    tauri::async_runtime::block_on(sup.shutdown());
-                }
+                shut_down(app);
             }
         })
         .on_drop(|app| {
@@ -142,4 +117,60 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             }
         })
         .build()
+}
+
+/// Start the supervisor, the hub's restart follower and the status events; manage the hub.
+fn setup<R: Runtime>(app: &AppHandle<R>, config: BuckarooConfig) {
+    let sup = Supervisor::new(config);
+    let hub = Hub::new(sup.clone());
+    sup.start();
+    tasks::spawn_logged("follow-restarts", hub.clone().follow_restarts());
+    tasks::spawn_logged("status-events", emit_statuses(app.clone(), sup));
+    app.manage(BuckarooState { hub });
+}
+
+/// Every status change as `buckaroo:status`, plus its own event for ready, restarting, failed.
+async fn emit_statuses<R: Runtime>(app: AppHandle<R>, sup: Arc<Supervisor>) {
+    let mut rx = sup.subscribe();
+    loop {
+        let status = rx.borrow_and_update().clone();
+        let specific = match status {
+            Status::Ready { .. } => Some("buckaroo:sidecar_ready"),
+            Status::Restarting { .. } => Some("buckaroo:sidecar_restarting"),
+            Status::Failed { .. } => Some("buckaroo:sidecar_failed"),
+            _ => None,
+        };
+        if let Some(event) = specific {
+            let _ = app.emit(event, &status);
+        }
+        let _ = app.emit("buckaroo:status", &status);
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A dropped file joins the scope; a closed window releases its session.
+fn watch_window<R: Runtime>(window: &Window<R>) {
+    let label = window.label().to_string();
+    let app = window.app_handle().clone();
+    window.on_window_event(move |event| match event {
+        // A dropped file is the user's choice: it joins the scope.
+        WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
+            let hub = app.buckaroo();
+            for p in paths {
+                hub.allow_file(p);
+            }
+        }
+        WindowEvent::Destroyed => app.buckaroo().detach(&label),
+        _ => {}
+    });
+}
+
+/// The app is exiting: stop the sidecar and wait for it.
+fn shut_down<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(state) = app.try_state::<BuckarooState>() {
+        let sup = state.hub.supervisor().clone();
+        tauri::async_runtime::block_on(sup.shutdown());
+    }
 }

@@ -1,20 +1,188 @@
-//! What commands return (camelCase on the wire).
+//! Every type that crosses the IPC boundary: what commands take (camelCase on the
+//! wire), what they return, the lifecycle status, and the `{code, message, hint}`
+//! shape every error has. The contract is docs/protocol.md.
 
-use serde::Serialize;
+use crate::config::LoadMode;
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::hub::{AttachInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult};
-pub use crate::supervisor::{ErrorInfo, Status};
+/// `buckaroo_load_path`'s `args`: a file or parquet folder to show in the calling window.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadPathArgs {
+    /// The file or folder; it must be in the scope (configured, picked or dropped).
+    pub path: String,
+    /// How to show it; the config's default mode when absent.
+    pub mode: Option<LoadMode>,
+    /// The server's load backend (`"polars"`, ...); the config's default when absent.
+    pub backend: Option<String>,
+    /// Passed to the server unchanged.
+    pub prompt: Option<String>,
+    /// Passed to the server unchanged.
+    pub component_config: Option<Value>,
+    /// Passed to the server unchanged.
+    pub column_config_overrides: Option<Value>,
+    /// Passed to the server unchanged.
+    pub extra_grid_config: Option<Value>,
+    /// Passed to the server unchanged.
+    pub init_sd: Option<Value>,
+}
+
+/// `buckaroo_load_expr`'s `args`: a built xorq expression.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadExprArgs {
+    /// The expression's build directory; it must be in the scope.
+    pub build_dir: String,
+    /// The xorq project root; it must be in the scope.
+    pub project_root: Option<String>,
+    /// Passed to the server unchanged.
+    pub prompt: Option<String>,
+    /// Passed to the server unchanged.
+    pub component_config: Option<Value>,
+}
+
+/// `buckaroo_load_compare`'s `args`: two files joined for a diff view.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadCompareArgs {
+    /// The first file; it must be in the scope.
+    pub path1: String,
+    /// The second file; it must be in the scope.
+    pub path2: String,
+    /// Columns the two files are joined on.
+    pub join_columns: Vec<String>,
+    /// The join (`"outer"` when absent).
+    pub how: Option<String>,
+}
+
+/// What a load command returns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadResult {
+    /// The window's session.
+    pub session_id: String,
+    /// The path as the server resolved it.
+    pub path: String,
+    /// The mode the load used.
+    pub mode: String,
+    /// Row count, when the server knows it.
+    pub rows: Option<u64>,
+    /// Column summary, as the server sent it.
+    pub columns: Value,
+}
+
+/// What `buckaroo_attach` returns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachInfo {
+    /// The window's session (kept across page reloads and sidecar restarts).
+    pub session_id: String,
+    /// Whether the window's internal socket is open (false until the sidecar is ready).
+    pub connected: bool,
+    /// The path the plugin started loading into this window by itself, if any.
+    pub autoload: Option<String>,
+}
 
 /// `buckaroo_health`: the plugin's view plus the server's own `/health` when it is up.
 /// Never contains the port.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthInfo {
+    /// This crate's version.
     pub plugin_version: &'static str,
+    /// The lifecycle state's name ([`Status::name`]).
     pub state: &'static str,
+    /// `state == "ready"`.
     pub ready: bool,
+    /// The calling window's session, if it attached.
     pub session_id: Option<String>,
+    /// Whether the calling window's internal socket is open.
     pub connected: bool,
+    /// The server's `/health` answer, when it is ready.
     pub server: Option<Value>,
+}
+
+/// The `{code, message, hint?, serverCode?}` shape of every error that reaches a page,
+/// from a rejected command or inside a [`Status`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorInfo {
+    /// Stable, documented in docs/protocol.md ([`Error::code`]).
+    pub code: String,
+    /// For people; may change.
+    pub message: String,
+    /// What the user can do about it ([`Error::hint`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The server's own `error_code`, for `load_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_code: Option<String>,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        Self {
+            code: e.code().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+            server_code: match e {
+                Error::LoadFailed { server_code, .. } => Some(server_code.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// The sidecar's lifecycle, as `buckaroo_status` returns it and the `buckaroo:status`
+/// event carries it (tagged by `state`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Status {
+    /// Resolving, probing or spawning the interpreter.
+    Starting {
+        /// Start attempts so far in this supervision run (0 before the first).
+        attempt: u32,
+    },
+    /// The server is listening; windows are connected.
+    Ready {
+        /// Sidecar starts over the supervisor's life; a new one means a new process.
+        generation: u64,
+        /// The sidecar's pid (the leader of its process group).
+        pid: u32,
+        /// The interpreter it runs.
+        python: String,
+        /// The buckaroo version the probe found.
+        buckaroo_version: Option<String>,
+    },
+    /// The sidecar ended and will be started again.
+    Restarting {
+        /// The restart number within the current crash loop.
+        attempt: u32,
+        /// How long until the next start.
+        retry_in_ms: u64,
+        /// Why it ended.
+        error: ErrorInfo,
+    },
+    /// Given up; `buckaroo_retry` starts over.
+    Failed {
+        /// Why.
+        error: ErrorInfo,
+    },
+    /// Shut down on request.
+    Stopped,
+}
+
+impl Status {
+    /// `"starting" | "ready" | "restarting" | "failed" | "stopped"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Starting { .. } => "starting",
+            Status::Ready { .. } => "ready",
+            Status::Restarting { .. } => "restarting",
+            Status::Failed { .. } => "failed",
+            Status::Stopped => "stopped",
+        }
+    }
 }

@@ -5,14 +5,24 @@
 //! other reply (errors, "not ready") has no binary frame and must be forwarded at
 //! once, or the grid's request callback never fires.
 
+use crate::frame::FrameHead;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
+
+/// A JSON frame for the page: its text, forwarded as-is, and its `type`, read once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonFrame {
+    /// The frame's `type` (empty when it has none).
+    pub kind: String,
+    /// The frame, as the server sent it.
+    pub text: String,
+}
 
 /// What the relay hands to the page, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
-    /// A JSON text frame, forwarded as-is.
-    Json(String),
+    /// A JSON text frame.
+    Json(JsonFrame),
     /// Raw parquet bytes; always directly after the `Json` header that announced them.
     Raw(Vec<u8>),
 }
@@ -20,41 +30,35 @@ pub enum Outgoing {
 /// A frame read from the server.
 #[derive(Debug)]
 pub enum Incoming {
-    Text(String),
+    /// A text frame and its head (`None`: not a JSON object).
+    Text(String, Option<FrameHead>),
+    /// A binary (parquet) frame.
     Binary(Vec<u8>),
 }
 
-/// Summary of a JSON frame, for logs and routing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FrameInfo {
-    pub kind: String,
-    pub key: Option<Value>,
-    pub expects_binary: bool,
-}
-
-pub fn inspect(text: &str) -> Option<FrameInfo> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    let obj = v.as_object()?;
-    let kind = obj.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-    let expects_binary =
-        kind == "infinite_resp" && obj.get("payload").and_then(|p| p.get("format")).and_then(Value::as_str) == Some("parquet_buffer");
-    Some(FrameInfo {
-        key: obj.get("key").cloned(),
-        kind,
-        expects_binary,
-    })
+#[cfg(test)]
+impl Incoming {
+    /// A text frame, its head parsed here (the session view's part is dropped).
+    pub fn text(text: String) -> Self {
+        let head = FrameHead::parse(&text).map(|(head, _)| head);
+        Incoming::Text(text, head)
+    }
 }
 
 /// An `infinite_resp` the grid treats as a failed request for `key`.
-pub fn error_reply(key: &Value, reason: &str) -> String {
-    json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason}).to_string()
+pub fn error_reply(key: &Value, reason: &str) -> Outgoing {
+    let text = json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason}).to_string();
+    Outgoing::Json(JsonFrame {
+        kind: "infinite_resp".into(),
+        text,
+    })
 }
 
 /// Pairs binary frames with their headers and tracks which row requests are unanswered.
 #[derive(Debug, Default)]
 pub struct Pairer {
     /// Header of a parquet reply whose binary frame has not arrived yet.
-    pending: Option<(String, Option<Value>)>,
+    pending: Option<(JsonFrame, Option<Value>)>,
     /// `payload_args` of row requests sent and not yet answered, oldest first.
     in_flight: VecDeque<Value>,
     /// Binary frames that arrived with no header waiting (protocol violation; counted, dropped).
@@ -64,6 +68,7 @@ pub struct Pairer {
 }
 
 impl Pairer {
+    /// Row requests sent and not yet answered.
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
@@ -105,30 +110,27 @@ impl Pairer {
                 }
                 None => self.orphans += 1,
             },
-            Incoming::Text(text) => {
+            Incoming::Text(text, head) => {
                 // A text frame where a binary one was due: fail that request rather than hold it.
                 if let Some((_, key)) = self.pending.take() {
                     let key = key.unwrap_or(Value::Null);
                     self.answered(&key);
-                    out.push(Outgoing::Json(error_reply(
-                        &key,
-                        "buckaroo-tauri: parquet frame missing from reply",
-                    )));
+                    out.push(error_reply(&key, "buckaroo-tauri: parquet frame missing from reply"));
                 }
-                match inspect(&text) {
-                    Some(info) if info.expects_binary => self.pending = Some((text, info.key)),
-                    Some(info) => {
-                        if info.kind == "infinite_resp" {
-                            if let Some(key) = &info.key {
-                                self.answered(key);
-                            }
-                            self.served += 1;
-                        }
-                        out.push(Outgoing::Json(text));
+                // Not JSON: the page cannot parse it either; drop it (the caller logs).
+                let Some(head) = head else { return out };
+                let frame = JsonFrame { kind: head.kind, text };
+                if head.expects_binary {
+                    self.pending = Some((frame, head.key));
+                    return out;
+                }
+                if frame.kind == "infinite_resp" {
+                    if let Some(key) = &head.key {
+                        self.answered(key);
                     }
-                    // Not JSON: the page cannot parse it either; drop it (the caller logs).
-                    None => {}
+                    self.served += 1;
                 }
+                out.push(Outgoing::Json(frame));
             }
         }
         out
@@ -137,10 +139,7 @@ impl Pairer {
     /// The connection is gone: answer every unanswered request with an error reply.
     pub fn fail_all(&mut self, reason: &str) -> Vec<Outgoing> {
         self.pending = None;
-        self.in_flight
-            .drain(..)
-            .map(|key| Outgoing::Json(error_reply(&key, reason)))
-            .collect()
+        self.in_flight.drain(..).map(|key| error_reply(&key, reason)).collect()
     }
 }
 
@@ -148,6 +147,17 @@ impl Pairer {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn text(s: String) -> Incoming {
+        Incoming::text(s)
+    }
+
+    fn json(s: String) -> Outgoing {
+        Outgoing::Json(JsonFrame {
+            kind: "infinite_resp".into(),
+            text: s,
+        })
+    }
 
     fn resp(key: i64, parquet: bool) -> String {
         if parquet {
@@ -162,9 +172,9 @@ mod tests {
     fn parquet_reply_is_header_then_raw() {
         let mut p = Pairer::default();
         p.request_sent(&json!({"start": 1}));
-        assert!(p.push(Incoming::Text(resp(1, true))).is_empty());
+        assert!(p.push(text(resp(1, true))).is_empty());
         let out = p.push(Incoming::Binary(b"PAR1".to_vec()));
-        assert_eq!(out, vec![Outgoing::Json(resp(1, true)), Outgoing::Raw(b"PAR1".to_vec())]);
+        assert_eq!(out, vec![json(resp(1, true)), Outgoing::Raw(b"PAR1".to_vec())]);
         assert_eq!((p.in_flight(), p.served), (0, 1));
     }
 
@@ -172,7 +182,7 @@ mod tests {
     fn error_reply_is_forwarded_at_once() {
         let mut p = Pairer::default();
         p.request_sent(&json!({"start": 2}));
-        assert_eq!(p.push(Incoming::Text(resp(2, false))), vec![Outgoing::Json(resp(2, false))]);
+        assert_eq!(p.push(text(resp(2, false))), vec![json(resp(2, false))]);
         // The server's own error reply still shows it is serving.
         assert_eq!((p.in_flight(), p.served), (0, 1));
     }
@@ -181,11 +191,11 @@ mod tests {
     fn missing_binary_fails_the_request_and_keeps_going() {
         let mut p = Pairer::default();
         p.request_sent(&json!({"start": 3}));
-        p.push(Incoming::Text(resp(3, true)));
-        let out = p.push(Incoming::Text(r#"{"type":"initial_state"}"#.into()));
+        p.push(text(resp(3, true)));
+        let out = p.push(text(r#"{"type":"initial_state"}"#.into()));
         assert_eq!(out.len(), 2);
         let Outgoing::Json(first) = &out[0] else { panic!() };
-        assert!(first.contains("error_info") && first.contains(r#""start":3"#));
+        assert!(first.text.contains("error_info") && first.text.contains(r#""start":3"#));
         assert_eq!((p.in_flight(), p.served), (0, 0));
     }
 
@@ -238,11 +248,11 @@ mod tests {
                 match s {
                     Step::Send(k) => { p.request_sent(&json!({"start": k})); sent += 1; }
                     Step::ReplyOk(k) => {
-                        delivered.extend(p.push(Incoming::Text(resp(k.into(), true))));
+                        delivered.extend(p.push(text(resp(k.into(), true))));
                         delivered.extend(p.push(Incoming::Binary(vec![k])));
                     }
-                    Step::ReplyErr(k) => delivered.extend(p.push(Incoming::Text(resp(k.into(), false)))),
-                    Step::Other => delivered.extend(p.push(Incoming::Text(r#"{"type":"error"}"#.into()))),
+                    Step::ReplyErr(k) => delivered.extend(p.push(text(resp(k.into(), false)))),
+                    Step::Other => delivered.extend(p.push(text(r#"{"type":"error"}"#.into()))),
                     Step::Orphan => delivered.extend(p.push(Incoming::Binary(vec![0]))),
                 }
             }
@@ -251,10 +261,10 @@ mod tests {
             for (i, o) in delivered.iter().enumerate() {
                 if let Outgoing::Raw(_) = o {
                     let Outgoing::Json(h) = &delivered[i - 1] else { panic!("raw without header") };
-                    prop_assert!(inspect(h).unwrap().expects_binary);
+                    prop_assert!(FrameHead::parse(&h.text).unwrap().0.expects_binary);
                 }
             }
-            let replies = delivered.iter().filter(|o| matches!(o, Outgoing::Json(t) if t.contains("infinite_resp"))).count();
+            let replies = delivered.iter().filter(|o| matches!(o, Outgoing::Json(t) if t.kind == "infinite_resp")).count();
             prop_assert!(replies >= sent);
         }
     }

@@ -61,6 +61,7 @@ pub struct CrashLoop {
 }
 
 impl CrashLoop {
+    #[cfg(test)]
     pub fn crashes(&self) -> u32 {
         self.crashes
     }

@@ -8,10 +8,11 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tauri::async_runtime::JoinHandle;
+use tokio::io::Lines;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::task::JoinHandle;
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 /// The helper script shipped inside the crate; run with `python -c`, so nothing
 /// is written to disk and nothing must be pip-installed.
@@ -35,17 +36,27 @@ pub fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the probe found in the interpreter (`buckaroo_diagnostics`' `probe`).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 pub struct ProbeReport {
+    /// The interpreter's path.
     pub python: String,
+    /// Its version.
     pub python_version: String,
+    /// buckaroo's version, if installed.
     pub buckaroo: Option<String>,
+    /// pandas' version, if installed.
     pub pandas: Option<String>,
+    /// tornado's version, if installed.
     pub tornado: Option<String>,
+    /// What keeps it from running the server.
     pub problems: Vec<String>,
+    /// What may go wrong but does not stop it.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The `pip install` arguments that fix the problems.
     pub pip: String,
+    /// No problems.
     pub ok: bool,
 }
 
@@ -164,29 +175,55 @@ async fn explain_exit(status: std::io::Result<ExitStatus>, tail: &StderrTail, re
     crate::exit::exited(&status, &lines)
 }
 
+/// The sidecar's process group, killed when this is dropped: every path that lets go
+/// of a sidecar (an error mid-spawn, a panic in the supervisor, the plugin's drop)
+/// leaves nothing behind. [`sweep`](Self::sweep) kills it early, where the order
+/// matters (before stderr is drained: what the sidecar started holds stderr open).
 #[derive(Debug)]
-pub struct Sidecar {
+struct ProcessGroup {
+    pgid: u32,
+    swept: bool,
+}
+
+impl ProcessGroup {
+    fn sweep(&mut self) {
+        kill_group(self.pgid);
+        self.swept = true;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if !self.swept {
+            kill_group(self.pgid);
+        }
+    }
+}
+
+/// One running sidecar: the child, its group, its held-open stdin, its stderr tail.
+/// Dropping it kills the group.
+#[derive(Debug)]
+pub(crate) struct Sidecar {
     child: Child,
     /// Held open for the child's whole life: EOF tells `--stdio-control` to exit, and the
     /// kernel closes it for us if this process is SIGKILLed.
     stdin: Option<ChildStdin>,
+    group: ProcessGroup,
     pub port: u16,
     pub pid: u32,
-    pub started: Instant,
     pub stderr: StderrTail,
     stderr_reader: Option<JoinHandle<()>>,
 }
 
-/// The child closed stdout without a handshake: it is exiting; say why.
-async fn exited_before_handshake(child: &mut Child, pid: u32, tail: &StderrTail, reader: Option<JoinHandle<()>>) -> Error {
-    let status = child.wait().await;
-    kill_group(pid); // anything it started holds stderr open
-    let unsupported = status.as_ref().ok().and_then(|s| s.code()) == Some(EXIT_UNSUPPORTED);
-    match explain_exit(status, tail, reader).await {
-        // The launcher's own message says which buckaroo and what to do.
-        Error::SidecarExited { cause, .. } if unsupported => Error::LauncherUnsupported(if cause.is_empty() { tail.text() } else { cause }),
-        other => other,
-    }
+/// A child that has not printed its handshake yet.
+struct Starting {
+    child: Child,
+    group: ProcessGroup,
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: StderrTail,
+    stderr_reader: Option<JoinHandle<()>>,
 }
 
 fn command(spec: &SpawnSpec) -> Command {
@@ -209,66 +246,99 @@ fn command(spec: &SpawnSpec) -> Command {
     cmd
 }
 
-pub async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
+/// Start the sidecar and wait for its `BUCKAROO_PORT` line.
+pub(crate) async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
+    let mut starting = start_child(spec)?;
+    let port = read_handshake(&mut starting, spec.handshake_timeout).await?;
+    drain_stdout(starting.stdout);
+    Ok(Sidecar {
+        child: starting.child,
+        stdin: starting.stdin,
+        group: starting.group,
+        port,
+        pid: starting.pid,
+        stderr: starting.stderr,
+        stderr_reader: starting.stderr_reader,
+    })
+}
+
+/// Spawn the child in its own group, its stderr read into the tail from the start.
+fn start_child(spec: &SpawnSpec) -> Result<Starting> {
     let mut child = command(spec)
         .spawn()
         .map_err(|e| Error::PythonNotFound(format!("cannot start {}: {e}", spec.python.display())))?;
     let pid = child.id().unwrap_or_default();
     let stdin = child.stdin.take();
     let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let stderr = StderrTail::default();
+    let stderr_reader = read_stderr(child.stderr.take().expect("stderr is piped"), stderr.clone());
+    Ok(Starting {
+        child,
+        group: ProcessGroup { pgid: pid, swept: false },
+        pid,
+        stdin,
+        stdout: BufReader::new(stdout).lines(),
+        stderr,
+        stderr_reader: Some(stderr_reader),
+    })
+}
 
-    let tail = StderrTail::default();
-    let stderr_tail = tail.clone();
-    let mut stderr_reader = Some(tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr_pipe).lines();
+/// Every stderr line goes to the debug log and the tail.
+fn read_stderr(pipe: ChildStderr, tail: StderrTail) -> JoinHandle<()> {
+    crate::tasks::spawn_logged("sidecar-stderr", async move {
+        let mut lines = BufReader::new(pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             log::debug!("[buckaroo-tauri] sidecar stderr: {line}");
-            stderr_tail.push(line);
+            tail.push(line);
         }
-    }));
+    })
+}
 
-    let mut lines = BufReader::new(stdout).lines();
-    let handshake = tokio::time::timeout(spec.handshake_timeout, lines.next_line()).await;
-    let port = match handshake {
-        Err(_) => {
-            kill_group(pid);
-            return Err(Error::HandshakeTimeout(spec.handshake_timeout));
-        }
+/// The port from the first stdout line. On an error `starting` is dropped by the
+/// caller, and its group with it.
+async fn read_handshake(starting: &mut Starting, timeout: Duration) -> Result<u16> {
+    match tokio::time::timeout(timeout, starting.stdout.next_line()).await {
+        Err(_) => Err(Error::HandshakeTimeout(timeout)),
         Ok(Ok(Some(line))) => match handshake::parse_line(&line) {
-            Handshake::Port(port) => port,
-            Handshake::Unexpected(line) => {
-                kill_group(pid);
-                return Err(Error::HandshakeInvalid { line });
-            }
+            Handshake::Port(port) => Ok(port),
+            Handshake::Unexpected(line) => Err(Error::HandshakeInvalid { line }),
         },
-        Ok(Ok(None)) | Ok(Err(_)) => return Err(exited_before_handshake(&mut child, pid, &tail, stderr_reader.take()).await),
-    };
-    // The contract says stdout stays silent; keep draining so the child never blocks on it.
-    tokio::spawn(async move {
+        Ok(Ok(None)) | Ok(Err(_)) => Err(exited_before_handshake(starting).await),
+    }
+}
+
+/// The contract says stdout stays silent; keep draining so the child never blocks on it.
+fn drain_stdout(mut lines: Lines<BufReader<ChildStdout>>) {
+    crate::tasks::spawn_logged("sidecar-stdout", async move {
         while let Ok(Some(line)) = lines.next_line().await {
             log::warn!("[buckaroo-tauri] unexpected sidecar stdout: {line}");
         }
     });
-    Ok(Sidecar {
-        child,
-        stdin,
-        port,
-        pid,
-        started: Instant::now(),
-        stderr: tail,
-        stderr_reader,
-    })
+}
+
+/// The child closed stdout without a handshake: it is exiting; say why.
+async fn exited_before_handshake(starting: &mut Starting) -> Error {
+    let status = starting.child.wait().await;
+    starting.group.sweep(); // anything it started holds stderr open
+    let unsupported = status.as_ref().ok().and_then(|s| s.code()) == Some(EXIT_UNSUPPORTED);
+    let tail = &starting.stderr;
+    match explain_exit(status, tail, starting.stderr_reader.take()).await {
+        // The launcher's own message says which buckaroo and what to do.
+        Error::SidecarExited { cause, .. } if unsupported => Error::LauncherUnsupported(if cause.is_empty() { tail.text() } else { cause }),
+        other => other,
+    }
 }
 
 impl Sidecar {
+    /// Wait for the sidecar to exit.
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.child.wait().await
     }
 
-    /// After [`wait`](Self::wait) returned `status` and the group was killed: why it
-    /// exited (`SidecarExited` with the explaining stderr line).
+    /// After [`wait`](Self::wait) returned `status`: kill what the sidecar left in its
+    /// group, then say why it exited (`SidecarExited` with the explaining stderr line).
     pub async fn exit_error(&mut self, status: std::io::Result<ExitStatus>) -> Error {
+        self.group.sweep();
         explain_exit(status, &self.stderr, self.stderr_reader.take()).await
     }
 
@@ -279,11 +349,11 @@ impl Sidecar {
             #[cfg(unix)]
             signal_group(self.pid, nix::sys::signal::Signal::SIGTERM);
             if tokio::time::timeout(grace / 2, self.child.wait()).await.is_err() {
-                kill_group(self.pid);
+                self.group.sweep();
                 let _ = self.child.wait().await;
             }
         }
-        kill_group(self.pid); // sweep anything the leader left in its group
+        self.group.sweep(); // anything the leader left in its group
     }
 }
 
@@ -294,10 +364,77 @@ fn signal_group(pgid: u32, sig: nix::sys::signal::Signal) {
     }
 }
 
-/// SIGKILL the whole process group (the sidecar is its leader).
-pub fn kill_group(pgid: u32) {
+/// SIGKILL the whole process group (the sidecar is its leader). Called by
+/// [`ProcessGroup`], and by [`crate::Supervisor::kill_now`] where no `Sidecar` can be
+/// reached (the plugin's drop, without an async runtime).
+pub(crate) fn kill_group(pgid: u32) {
     #[cfg(unix)]
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
     #[cfg(not(unix))]
     let _ = pgid;
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Live (non-zombie) members of process group `pgid`.
+    fn group_members(pgid: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                // Fields after `(comm)`: state ppid pgrp.
+                let rest: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+                if rest.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && rest.first() != Some(&"Z") {
+                    out.push(pid);
+                }
+            }
+        }
+        out
+    }
+
+    fn spec(script: &str) -> SpawnSpec {
+        SpawnSpec {
+            python: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: Vec::new(),
+            working_dir: None,
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
+
+    async fn gone(pgid: u32) -> bool {
+        for _ in 0..100 {
+            if group_members(pgid).is_empty() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn dropping_a_sidecar_kills_its_whole_group() {
+        // The leader starts a grandchild in its group, as a server's workers would.
+        let sc = spawn(&spec("sleep 60 & echo BUCKAROO_PORT=5; wait")).await.unwrap();
+        let pgid = sc.pid;
+        assert_eq!(sc.port, 5);
+        assert!(group_members(pgid).len() >= 2, "{:?}", group_members(pgid));
+        drop(sc);
+        assert!(gone(pgid).await, "group {pgid} left behind: {:?}", group_members(pgid));
+    }
+
+    #[tokio::test]
+    async fn a_failed_handshake_leaves_no_group_behind() {
+        let pid_file = std::env::temp_dir().join(format!("bt-sidecar-pgid-{}", std::process::id()));
+        let script = format!("echo $$ > '{}'; sleep 60 & echo hello; wait", pid_file.display());
+        let e = spawn(&spec(&script)).await.unwrap_err();
+        assert_eq!(e.code(), "handshake_invalid");
+        let pgid: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let _ = std::fs::remove_file(&pid_file);
+        assert!(gone(pgid).await, "group {pgid} left behind: {:?}", group_members(pgid));
+    }
 }

@@ -14,34 +14,20 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The parts of an `initial_state` / `stats_update` frame the view keeps; the rest
-/// (`df_data_dict` can be megabytes) is skipped, not built.
-#[derive(Debug, Deserialize)]
+/// The parts of an `initial_state` / `stats_update` frame the view keeps (read by
+/// [`crate::frame::FrameHead::parse`]).
+#[derive(Debug)]
 pub struct Observed {
-    #[serde(rename = "type")]
-    kind: String,
-    buckaroo_state: Option<Map<String, Value>>,
-    df_display_args: Option<HashMap<String, IgnoredAny>>,
-    buckaroo_options: Option<Map<String, Value>>,
-    command_config: Option<CommandConfig>,
+    pub(crate) kind: String,
+    pub(crate) buckaroo_state: Option<Map<String, Value>>,
+    pub(crate) df_display_args: Option<HashMap<String, IgnoredAny>>,
+    pub(crate) buckaroo_options: Option<Map<String, Value>>,
+    pub(crate) command_config: Option<CommandConfig>,
 }
 
 #[derive(Debug, Deserialize)]
-struct CommandConfig {
+pub(crate) struct CommandConfig {
     argspecs: Option<HashMap<String, IgnoredAny>>,
-}
-
-impl Observed {
-    /// `Some` for a server frame that carries session state.
-    pub fn parse(text: &str) -> Option<Self> {
-        // Cheap first: row replies and errors never carry display args.
-        if !text.contains("\"df_display_args\"") {
-            return None;
-        }
-        serde_json::from_str::<Observed>(text)
-            .ok()
-            .filter(|o| o.kind == "initial_state" || o.kind == "stats_update")
-    }
 }
 
 /// One session's state as its server last described it.
@@ -180,7 +166,7 @@ mod tests {
 
     fn view() -> SessionView {
         let mut v = SessionView::default();
-        v.observe(Observed::parse(&initial_state()).unwrap());
+        v.observe(parse(&initial_state()).unwrap());
         v
     }
 
@@ -250,16 +236,20 @@ mod tests {
         );
     }
 
+    fn parse(text: &str) -> Option<Observed> {
+        crate::frame::FrameHead::parse(text)?.1
+    }
+
     #[test]
     fn only_state_frames_are_observed() {
-        assert!(Observed::parse(r#"{"type":"infinite_resp","key":{},"length":3}"#).is_none());
-        assert!(Observed::parse(r#"{"type":"error","df_display_args":{}}"#).is_none());
+        assert!(parse(r#"{"type":"infinite_resp","key":{},"length":3}"#).is_none());
+        assert!(parse(r#"{"type":"error","df_display_args":{}}"#).is_none());
         let mut v = view();
         // A final stats_update replaces the display args (and their keys) only.
-        v.observe(Observed::parse(r#"{"type":"stats_update","df_display_args":{"main":{},"summary":{},"extra":{}}}"#).unwrap());
+        v.observe(parse(r#"{"type":"stats_update","df_display_args":{"main":{},"summary":{},"extra":{}}}"#).unwrap());
         assert!(v.complete(&change(json!({"df_display": "extra"}))).is_ok());
         // A viewer-mode initial_state has no buckaroo_state: nothing to merge.
-        v.observe(Observed::parse(r#"{"type":"initial_state","mode":"viewer","df_display_args":{"main":{}}}"#).unwrap());
+        v.observe(parse(r#"{"type":"initial_state","mode":"viewer","df_display_args":{"main":{}}}"#).unwrap());
         assert_eq!(
             v.complete(&change(json!({"sampled": false}))).unwrap()["new_state"],
             json!({"sampled": false})

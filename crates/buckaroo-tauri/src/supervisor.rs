@@ -4,75 +4,24 @@
 use crate::config::{BuckarooConfig, Launcher};
 use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
+use crate::models::Status;
 use crate::restart::{CrashLoop, Decision, Life};
 use crate::sidecar::{self, ProbeReport, SpawnSpec};
-use serde::Serialize;
+use crate::tasks;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// A serialisable copy of an [`Error`] for status payloads.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorInfo {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-impl From<&Error> for ErrorInfo {
-    fn from(e: &Error) -> Self {
-        Self {
-            code: e.code().into(),
-            message: e.to_string(),
-            hint: e.hint(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum Status {
-    Starting {
-        attempt: u32,
-    },
-    Ready {
-        generation: u64,
-        pid: u32,
-        python: String,
-        buckaroo_version: Option<String>,
-    },
-    Restarting {
-        attempt: u32,
-        retry_in_ms: u64,
-        error: ErrorInfo,
-    },
-    Failed {
-        error: ErrorInfo,
-    },
-    Stopped,
-}
-
-impl Status {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Status::Starting { .. } => "starting",
-            Status::Ready { .. } => "ready",
-            Status::Restarting { .. } => "restarting",
-            Status::Failed { .. } => "failed",
-            Status::Stopped => "stopped",
-        }
-    }
-}
-
 /// Where the running sidecar listens. Never leaves Rust.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The loopback port.
     pub port: u16,
+    /// Which sidecar start it belongs to ([`Status::Ready`]'s `generation`).
     pub generation: u64,
+    /// The sidecar's pid.
     pub pid: u32,
     /// The per-launch secret (secure launcher); sent as `X-Buckaroo-Token`.
     pub token: Option<String>,
@@ -89,6 +38,7 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// Keeps one sidecar running and publishes its [`Status`]; `hub.supervisor()` in the app.
 pub struct Supervisor {
     cfg: BuckarooConfig,
     status: watch::Sender<Status>,
@@ -111,6 +61,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 impl Supervisor {
+    /// A supervisor for `cfg`; nothing runs until [`start`](Self::start).
     pub fn new(cfg: BuckarooConfig) -> Arc<Self> {
         Arc::new(Self {
             cfg,
@@ -125,26 +76,32 @@ impl Supervisor {
         })
     }
 
+    /// The configuration it runs with.
     pub fn config(&self) -> &BuckarooConfig {
         &self.cfg
     }
 
+    /// The current status.
     pub fn status(&self) -> Status {
         self.status.borrow().clone()
     }
 
+    /// Every status change, current one first.
     pub fn subscribe(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
+    /// Every endpoint change (`None` while no sidecar listens).
     pub fn endpoints(&self) -> watch::Receiver<Option<Endpoint>> {
         self.endpoint.subscribe()
     }
 
+    /// Where the sidecar listens, while it is ready.
     pub fn endpoint(&self) -> Option<Endpoint> {
         self.endpoint.borrow().clone()
     }
 
+    /// What the last probe of the interpreter found.
     pub fn probe_report(&self) -> Option<ProbeReport> {
         lock(&self.probe).as_ref().map(|(_, report)| report.clone())
     }
@@ -179,7 +136,7 @@ impl Supervisor {
 
     /// The hub reports `requests` page requests the sidecar of `generation` answered:
     /// its death will then be a healthy one ([`crate::restart`]).
-    pub fn note_served(&self, generation: u64, requests: u64) {
+    pub(crate) fn note_served(&self, generation: u64, requests: u64) {
         let mut served = lock(&self.served);
         if served.0 == generation {
             served.1 += requests;
@@ -304,7 +261,6 @@ impl Supervisor {
             sc.shutdown(SHUTDOWN_GRACE).await;
             return None;
         };
-        sidecar::kill_group(sc.pid); // anything it left behind
         let life = Life {
             reached_ready: true,
             up_after_ready: ready_at.elapsed(),
@@ -314,53 +270,81 @@ impl Supervisor {
         Some((life, sc.exit_error(status).await))
     }
 
-    /// The supervision loop; spawn it once on the async runtime. The restart rule
-    /// is [`CrashLoop::decide`].
+    /// Run [`run`](Self::run) as a supervised task: if it panics, the status becomes
+    /// `failed` (code `sidecar_failed`) and the sidecar, dropped with the task, is killed.
+    pub fn start(self: &Arc<Self>) {
+        let sup = self.clone();
+        tasks::spawn("supervisor", self.clone().run(), move |message| sup.task_panicked(message));
+    }
+
+    fn task_panicked(&self, message: &str) {
+        let err = Error::SidecarFailed(format!("the supervisor task panicked: {message}"));
+        self.endpoint.send_replace(None);
+        self.set(Status::Failed { error: (&err).into() });
+        self.done.send_replace(true);
+    }
+
+    /// The supervision loop, until shutdown or `failed`; [`start`](Self::start) runs it.
+    /// The restart rule is [`RestartPolicy`](crate::RestartPolicy)'s.
     pub async fn run(self: Arc<Self>) {
+        if self.supervise().await {
+            self.set(Status::Stopped);
+        }
+        self.done.send_replace(true);
+    }
+
+    /// Start sidecar after sidecar; true when stopped by request, false on giving up.
+    async fn supervise(&self) -> bool {
         let mut shutdown = self.shutdown.subscribe();
-        let policy = self.cfg.restart.clone();
         let mut crash_loop = CrashLoop::default();
         let (mut attempt, mut reuse_probe) = (0u32, false);
-        let stopped_by_request = loop {
+        loop {
             if *shutdown.borrow() {
-                break true;
+                return true;
             }
             attempt += 1;
             self.set(Status::Starting { attempt });
             log::info!("[buckaroo-tauri] sidecar start attempt={attempt}");
             let Some((life, err)) = self.one_life(reuse_probe, &mut shutdown).await else {
-                break true;
+                return true;
             };
-            let healthy = life.was_healthy(&policy);
-            log::warn!(
-                "[buckaroo-tauri] sidecar down: {err} (ready: {}, up {} ms after ready, served {}, healthy: {healthy})",
-                life.reached_ready,
-                life.up_after_ready.as_millis(),
-                life.served
-            );
-            let (delay, n) = match crash_loop.decide(&policy, &life) {
-                Decision::Restart { delay, attempt } => (delay, attempt),
-                Decision::GiveUp => {
-                    log::error!("[buckaroo-tauri] sidecar failed after {attempt} attempts: {err}");
-                    self.set(Status::Failed { error: (&err).into() });
-                    break false;
-                }
+            let Some(delay) = self.after_death(&mut crash_loop, &life, &err, attempt) else {
+                return false;
             };
-            reuse_probe = healthy;
-            self.set(Status::Restarting {
-                attempt: n,
-                retry_in_ms: delay.as_millis() as u64,
-                error: (&err).into(),
-            });
+            reuse_probe = life.was_healthy(&self.cfg.restart);
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.changed() => break true,
+                _ = shutdown.changed() => return true,
             }
-        };
-        if stopped_by_request {
-            self.set(Status::Stopped);
         }
-        self.done.send_replace(true);
+    }
+
+    /// A sidecar ended with `err`: publish `restarting` and return the delay before the
+    /// next start, or publish `failed` and return `None`.
+    fn after_death(&self, crash_loop: &mut CrashLoop, life: &Life, err: &Error, attempt: u32) -> Option<Duration> {
+        let policy = &self.cfg.restart;
+        log::warn!(
+            "[buckaroo-tauri] sidecar down: {err} (ready: {}, up {} ms after ready, served {}, healthy: {})",
+            life.reached_ready,
+            life.up_after_ready.as_millis(),
+            life.served,
+            life.was_healthy(policy)
+        );
+        match crash_loop.decide(policy, life) {
+            Decision::Restart { delay, attempt: n } => {
+                self.set(Status::Restarting {
+                    attempt: n,
+                    retry_in_ms: delay.as_millis() as u64,
+                    error: err.into(),
+                });
+                Some(delay)
+            }
+            Decision::GiveUp => {
+                log::error!("[buckaroo-tauri] sidecar failed after {attempt} attempts: {err}");
+                self.set(Status::Failed { error: err.into() });
+                None
+            }
+        }
     }
 
     /// After `failed` (say, the user installed what the hint said): start over with a
@@ -371,7 +355,7 @@ impl Supervisor {
         }
         self.done.send_replace(false);
         self.set(Status::Starting { attempt: 0 });
-        tokio::spawn(self.clone().run());
+        self.start();
         true
     }
 
@@ -391,5 +375,22 @@ impl Supervisor {
         if pid != 0 {
             sidecar::kill_group(pid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicked_supervisor_is_failed_with_a_code() {
+        let sup = Supervisor::new(BuckarooConfig::pandas());
+        sup.task_panicked("boom");
+        let Status::Failed { error } = sup.status() else {
+            panic!("{:?}", sup.status())
+        };
+        assert_eq!(error.code, "sidecar_failed");
+        assert!(error.message.contains("the supervisor task panicked: boom"), "{}", error.message);
+        assert!(*sup.done.borrow());
     }
 }

@@ -60,8 +60,9 @@ async function load(target: string | LoadPathArgs): Promise<void> {
   await handle.loadPath(target).catch(() => {});
 }
 
-async function main(): Promise<void> {
-  handle = await mountBuckaroo(grid, {
+/** The grid, with progress, errors and the file name wired to the page. */
+function mount(): Promise<BuckarooHandle> {
+  return mountBuckaroo(grid, {
     widget: "/buckaroo/widget.js",
     onStatus: showStatus,
     onError: showError,
@@ -83,10 +84,10 @@ async function main(): Promise<void> {
       }
     },
   });
-  // For end-to-end tests and the curious: the live handle (model counters, session id).
-  // The UI's own load path (progress + error display), for tests and automation.
-  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load } });
+}
 
+/** Open… (and Ctrl/Cmd+O), Retry, New window. */
+function wireControls(): void {
   const open = async () => {
     try {
       const path = await (await import("buckaroo-tauri-adapter")).pickFile();
@@ -107,7 +108,15 @@ async function main(): Promise<void> {
     const label = `buckaroo-${Date.now().toString(36)}`;
     new WebviewWindow(label, { url: "index.html", title: "buckaroo", width: 1100, height: 720 });
   });
+}
 
+async function main(): Promise<void> {
+  handle = await mount();
+  // For end-to-end tests and the curious: the live handle (model counters, session id).
+  // The UI's own load path (progress + error display), for tests and automation.
+  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load } });
+  wireControls();
+  // A file dropped on the window loads.
   await getCurrentWebview().onDragDropEvent((event) => {
     const p = event.payload;
     $("grid-wrap").classList.toggle("dragging", p.type === "enter" || p.type === "over");

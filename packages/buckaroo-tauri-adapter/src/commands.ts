@@ -1,11 +1,12 @@
 /** Typed wrappers for every plugin command, plus a status subscription that cannot miss "ready". */
-import { Channel, invoke } from "@tauri-apps/api/core";
+import { type Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   toBuckarooError,
   EVENTS,
   PLUGIN,
   type AttachInfo,
+  type CommandName,
   type HealthInfo,
   type LoadCompareArgs,
   type LoadExprArgs,
@@ -15,7 +16,7 @@ import {
 } from "./protocol.js";
 
 /** Every rejection as a BuckarooError: the few Tauri refuses before the plugin sees them arrive as plain strings. */
-const call = <T>(cmd: string, args?: Record<string, unknown>) =>
+const call = <T>(cmd: CommandName, args?: Record<string, unknown>) =>
   invoke<T>(`${PLUGIN}|${cmd}`, args).catch((e: unknown) => Promise.reject(toBuckarooError(e, "invalid_request")));
 
 export const status = () => call<SidecarStatus>("buckaroo_status");
@@ -69,6 +70,9 @@ export function whenReady(): Promise<Extract<SidecarStatus, { state: "ready" }>>
         stop?.();
         reject(s.error);
       }
-    }).then((u) => (done ? u() : (stop = u)), reject);
+    }).then((u) => {
+      if (done) u();
+      else stop = u;
+    }, reject);
   });
 }

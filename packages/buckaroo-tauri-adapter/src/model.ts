@@ -3,10 +3,12 @@
  * commands and the window's Channel. The real grid (the wheel's widget.js) reads
  * and subscribes to it exactly as it does to a Jupyter widget model.
  */
+import { Channel } from "@tauri-apps/api/core";
 import { send as sendCommand } from "./commands.js";
+import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: anywidget's handler type. Handlers declare their own argument types per event, which `unknown[]` would reject.
 export type Handler = (...args: any[]) => void;
 
 /** The model surface buckaroo's widget uses (buckaroo-js-core's IModel, anywidget's AnyModel subset). */
@@ -140,7 +142,10 @@ export class TauriIPCModel implements IModel {
 
   on(event: string, handler: Handler): void {
     let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.handlers.set(event, set);
+    }
     set.add(handler);
   }
 
@@ -151,6 +156,14 @@ export class TauriIPCModel implements IModel {
   }
 
   // -- Channel -------------------------------------------------------------
+
+  /**
+   * A new Channel that feeds this model (give it to the plugin with `attach`). Set its
+   * `onmessage` to a no-op to stop feeding.
+   */
+  channel(): Channel<unknown> {
+    return new Channel<unknown>((m) => this.handleFrame(m));
+  }
 
   /** Feed one Channel message: a JSON frame (object) or a parquet frame (ArrayBuffer). */
   handleFrame(data: unknown): void {
@@ -187,14 +200,18 @@ export class TauriIPCModel implements IModel {
     }
   }
 
-  /** Grid height in px (the widget sizes itself from component_config.dfvHeight). */
+  /**
+   * Grid height in px (the widget sizes itself from component_config.dfvHeight; the
+   * layout, layout.ts, decides it). Held here because every initial_state brings
+   * display args that need it.
+   */
   setDisplayHeight(px: number): void {
-    const h = Math.max(120, Math.floor(px));
+    const h = gridHeight(px);
     if (h === this.dfvHeight) return;
     this.dfvHeight = h;
     const args = this.state.get("df_display_args");
     if (args) {
-      this.state.set("df_display_args", this.withHeight(args));
+      this.state.set("df_display_args", withDisplayHeight(args, h));
       this.emit("change:df_display_args", this.state.get("df_display_args"));
     }
   }
@@ -226,24 +243,13 @@ export class TauriIPCModel implements IModel {
     const changed: string[] = [];
     for (const [k, v] of Object.entries(msg)) {
       if (NOT_STATE.has(k)) continue;
-      this.state.set(k, k === "df_display_args" ? this.withHeight(v) : v);
+      this.state.set(k, k === "df_display_args" ? withDisplayHeight(v, this.dfvHeight) : v);
       changed.push(k);
     }
     // Emit after every key is set, so a handler reading two keys sees one consistent state.
     for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
     this.emit("initial_state", msg);
     if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
-  }
-
-  private withHeight(args: unknown): unknown {
-    if (this.dfvHeight === null || !args || typeof args !== "object") return args;
-    const out: Record<string, unknown> = {};
-    for (const [k, entry] of Object.entries(args as Record<string, Record<string, unknown>>)) {
-      const cfg = (entry?.df_viewer_config ?? {}) as Record<string, unknown>;
-      const cc = (cfg.component_config ?? {}) as Record<string, unknown>;
-      out[k] = { ...entry, df_viewer_config: { ...cfg, component_config: { ...cc, dfvHeight: this.dfvHeight } } };
-    }
-    return out;
   }
 
   /**

@@ -11,19 +11,110 @@ export type PageMessageType = "infinite_request" | "buckaroo_state_change" | "st
 
 export type LoadMode = "buckaroo" | "viewer" | "lazy";
 
-/** Every rejected command carries one of these. */
-export interface BuckarooError {
-  code: string;
+/**
+ * The plugin's command names, in the order of crates/buckaroo-tauri/build.rs (which
+ * generates their permissions). commands.ts wraps exactly these.
+ */
+export const COMMANDS = [
+  "buckaroo_status",
+  "buckaroo_retry",
+  "buckaroo_health",
+  "buckaroo_diagnostics",
+  "buckaroo_attach",
+  "buckaroo_load_path",
+  "buckaroo_load_expr",
+  "buckaroo_load_compare",
+  "buckaroo_send",
+  "buckaroo_pick_file",
+] as const;
+
+export type CommandName = (typeof COMMANDS)[number];
+
+/** The sidecar could not be started or kept running (`SidecarStatus` "failed"/"restarting", or a command refused meanwhile). */
+export type SidecarErrorCode =
+  | "python_not_found"
+  | "buckaroo_missing"
+  | "handshake_timeout"
+  | "handshake_invalid"
+  | "launcher_unsupported"
+  | "sidecar_exited"
+  | "sidecar_not_ready"
+  | "sidecar_failed";
+
+/** A load or a file pick was refused or failed; `load_failed` carries the server's reason in `serverCode`. */
+export type LoadErrorCode = "load_failed" | "path_not_allowed" | "dialog_failed";
+
+/** A page message or the window's attachment was refused by the plugin. */
+export type MessageErrorCode =
+  | "message_not_allowed"
+  | "not_attached"
+  | "backpressure"
+  | "invalid_message"
+  | "invalid_args"
+  | "connection_closed";
+
+/** The plugin's own plumbing failed (file system, HTTP or WebSocket to the sidecar, Tauri). */
+export type TransportErrorCode = "io" | "http" | "websocket" | "tauri";
+
+/** Every code the plugin sends (crates/buckaroo-tauri/src/error.rs `Error::code`; stable, docs/protocol.md). */
+export type PluginErrorCode = SidecarErrorCode | LoadErrorCode | MessageErrorCode | TransportErrorCode;
+
+/**
+ * Codes the adapter gives itself: a failed row window (`rows_failed`), a grid that
+ * could not be imported or rendered (`widget_failed`), a server speaking another
+ * protocol (`protocol_mismatch`), a page message that could not be sent (`send_failed`),
+ * a rejection Tauri made before the plugin saw the call (`invalid_request`), and the
+ * fallbacks for errors without a code of their own (`plugin_error`, `server_error`,
+ * `invoke_failed`).
+ */
+export type AdapterErrorCode =
+  | "rows_failed"
+  | "widget_failed"
+  | "invalid_request"
+  | "protocol_mismatch"
+  | "send_failed"
+  | "plugin_error"
+  | "server_error"
+  | "invoke_failed";
+
+/** Every code a BuckarooError is known to carry. */
+export type BuckarooErrorCode = PluginErrorCode | AdapterErrorCode;
+
+/**
+ * The buckaroo server's own `error_code` (`BuckarooError.serverCode` of `load_failed`
+ * and `rows_failed`). Server `error` frames pass theirs through as `code`.
+ */
+export type ServerErrorCode =
+  // buckaroo's own refusals of a load
+  | "file_not_found"
+  | "invalid_file"
+  | "invalid_backend"
+  | "load_error"
+  | "bad_request"
+  // the plugin's launcher: a load replaced by a newer one, or too slow
+  | "load_cancelled"
+  | "load_timeout"
+  // a row window the server could not answer
+  | "serialization_failed"
+  | "row_request_failed";
+
+/**
+ * A known code, or any other string: a newer plugin or server may send codes this
+ * adapter does not list, and pages compare codes as strings.
+ */
+type OrString<T extends string> = T | (string & {});
+
+/** A failure a page can show: what happened, and how to fix it when there is a fix. */
+export interface ErrorInfo {
+  code: OrString<BuckarooErrorCode>;
   message: string;
   hint?: string;
-  /** For `load_failed`: the buckaroo server's own error_code (file_not_found, invalid_file, …). */
-  serverCode?: string;
 }
 
-export interface ErrorInfo {
-  code: string;
-  message: string;
-  hint?: string;
+/** Every rejected command, failed row window and reported failure carries one of these. */
+export interface BuckarooError extends ErrorInfo {
+  /** For `load_failed` and `rows_failed`: the buckaroo server's own error_code. */
+  serverCode?: OrString<ServerErrorCode>;
 }
 
 export type SidecarStatus =
@@ -93,7 +184,7 @@ export const EVENTS = {
 export const PLUGIN = "plugin:buckaroo-tauri";
 
 /** Normalise anything a rejected invoke or a thrown error can be into a BuckarooError. */
-export function toBuckarooError(err: unknown, fallbackCode = "invoke_failed"): BuckarooError {
+export function toBuckarooError(err: unknown, fallbackCode: BuckarooErrorCode = "invoke_failed"): BuckarooError {
   if (err && typeof err === "object" && "code" in err && "message" in err) {
     const e = err as BuckarooError;
     return { code: String(e.code), message: String(e.message), hint: e.hint, serverCode: e.serverCode };
@@ -103,6 +194,6 @@ export function toBuckarooError(err: unknown, fallbackCode = "invoke_failed"): B
 }
 
 /** One line a page can show as is: the message, then the fix when there is one. */
-export function formatError(err: BuckarooError | ErrorInfo): string {
+export function formatError(err: ErrorInfo): string {
   return err.hint ? `${err.message} — ${err.hint}` : err.message;
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
-import { EVENTS, loadPath, onStatus, whenReady, type SidecarStatus } from "../src/index.js";
+import { Channel } from "@tauri-apps/api/core";
+import { COMMANDS, commands, EVENTS, loadPath, onStatus, PLUGIN, whenReady, type SidecarStatus } from "../src/index.js";
 
 afterEach(() => clearMocks());
 
@@ -17,6 +18,27 @@ describe("commands", () => {
     const r = await loadPath({ path: "/d/x.parquet", mode: "viewer", componentConfig: { a: 1 } });
     expect(r.rows).toBe(3);
     expect(calls).toEqual([["plugin:buckaroo-tauri|buckaroo_load_path", { args: { path: "/d/x.parquet", mode: "viewer", componentConfig: { a: 1 } } }]]);
+  });
+
+  it("the wrappers call exactly the plugin's COMMANDS", async () => {
+    const called: string[] = [];
+    mockIPC((cmd) => {
+      called.push(cmd);
+      return null;
+    });
+    await Promise.all([
+      commands.status(),
+      commands.retry(),
+      commands.health(),
+      commands.diagnostics(),
+      commands.attach(new Channel<unknown>()),
+      commands.loadPath({ path: "/d/x.csv" }),
+      commands.loadExpr({ buildDir: "/b" }),
+      commands.loadCompare({ path1: "/a", path2: "/b", joinColumns: ["id"] }),
+      commands.send({ type: "infinite_request" }),
+      commands.pickFile(),
+    ]);
+    expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });
 
   it("a rejected command keeps the plugin's coded error", async () => {

@@ -2,22 +2,30 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 // jsdom rewrites import.meta.url to http:, so resolve from this file's directory instead.
-const dir = join(__dirname, "fixtures") + "/";
+const dir = `${join(__dirname, "fixtures")}/`;
 
 /** A frame recorded from the real buckaroo server (see python/src/buckaroo_tauri_dev/fixtures.py). */
 export function fixture<T = Record<string, unknown>>(name: string): T {
-  return JSON.parse(readFileSync(dir + name + ".json", "utf8")) as T;
+  return JSON.parse(readFileSync(`${dir}${name}.json`, "utf8")) as T;
 }
 
 export function parquetFixture(): ArrayBuffer {
-  const buf = readFileSync(dir + "infinite_resp_parquet.bin");
+  const buf = readFileSync(`${dir}infinite_resp_parquet.bin`);
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
 /** Push a message into a Channel the way the Rust side does (ordered by index). */
-export function channelSend(channel: { id: number }, message: unknown, index: number): void {
+export function channelSend(channel: { id: number } | undefined, message: unknown, index: number): void {
+  if (!channel) throw new Error("no Channel attached yet");
   (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
     channel.id,
     { message, index },
   );
+}
+
+/** What the mocked plugin reads from a command's arguments (each command sends one of these). */
+export interface IpcArgs {
+  onEvent: { id: number };
+  args: { path: string };
+  msg: Record<string, unknown>;
 }

@@ -135,7 +135,7 @@ describe("init after the user edited the page", () => {
   it("leaves a page an earlier init wrote alone", async () => {
     const dir = project();
     expect((await run("init", "--dir", dir)).code).toBe(0);
-    writeFileSync(join(dir, "src/main.ts"), read(dir, "src/main.ts") + "\nconsole.log('mine');\n");
+    writeFileSync(join(dir, "src/main.ts"), `${read(dir, "src/main.ts")}\nconsole.log('mine');\n`);
     const before = snapshot(dir);
     const r = await run("init", "--dir", dir);
     expect(r.out).toContain("nothing to change");

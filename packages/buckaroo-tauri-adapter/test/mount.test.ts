@@ -1,9 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { formatError, mountBuckaroo, type WidgetModule } from "../src/index.js";
-import { channelSend, fixture, parquetFixture } from "./helpers.js";
+import { formatError, type IModel, mountBuckaroo, type WidgetModule } from "../src/index.js";
+import { channelSend, fixture, type IpcArgs, parquetFixture } from "./helpers.js";
 
 afterEach(() => clearMocks());
+
+/** The element the current grid renders into. */
+function grid(doc: Document): HTMLElement {
+  const el = doc.querySelector<HTMLElement>(".buckaroo-tauri-grid");
+  if (!el) throw new Error("no grid mounted");
+  return el;
+}
 
 /** Stands in for widget.js: records what the real widget does with the model. */
 function fakeWidget() {
@@ -11,11 +18,14 @@ function fakeWidget() {
   const rows: Array<[Record<string, unknown>, DataView[]]> = [];
   const mod: WidgetModule = {
     default: async () => ({
-      initialize: ({ model }: { model: any }) => {
+      initialize: (ctx) => {
+        const model = ctx.model as IModel;
         log.push("initialize");
         model.on("msg:custom", (m: Record<string, unknown>, b: DataView[]) => rows.push([m, b]));
       },
-      render: ({ model, el }: { model: any; el: HTMLElement }) => {
+      render: (ctx) => {
+        const { el } = ctx;
+        const model = ctx.model as IModel;
         log.push(`render:${model.get("render_func_name")}`);
         el.textContent = String(model.get("render_func_name"));
       },
@@ -26,16 +36,20 @@ function fakeWidget() {
 
 describe("mountBuckaroo", () => {
   it("attaches a Channel, renders on the first initial_state, relays rows, remounts on a mode change", async () => {
-    let channel: any;
+    let channel: { id: number } | undefined;
     const sent: unknown[] = [];
-    mockIPC((cmd, args: any) => {
+    mockIPC((cmd, payload) => {
+      const args = payload as IpcArgs;
       if (cmd.endsWith("buckaroo_status")) return { state: "ready", generation: 1, pid: 1, python: "p", buckarooVersion: null };
       if (cmd.endsWith("buckaroo_attach")) {
         channel = args.onEvent;
         return { sessionId: "sess-1", connected: true, autoload: null };
       }
       if (cmd.endsWith("buckaroo_load_path")) return { sessionId: "sess-1", path: args.args.path, mode: "buckaroo", rows: 50, columns: [] };
-      if (cmd.endsWith("buckaroo_send")) return sent.push(args.msg), null;
+      if (cmd.endsWith("buckaroo_send")) {
+        sent.push(args.msg);
+        return null;
+      }
       throw new Error(`unexpected ${cmd}`);
     }, { shouldMockEvents: true });
 
@@ -130,10 +144,14 @@ describe("errors never vanish", () => {
   });
 
   it("a widget URL that does not load is a coded error with the fix, and the CSS is linked once", async () => {
-    let channel: any;
-    mockIPC((cmd, args: any) => {
+    let channel: { id: number } | undefined;
+    mockIPC((cmd, payload) => {
+      const args = payload as IpcArgs;
       if (cmd.endsWith("buckaroo_status")) return ready;
-      if (cmd.endsWith("buckaroo_attach")) return (channel ??= args.onEvent), { sessionId: "s", connected: true, autoload: null };
+      if (cmd.endsWith("buckaroo_attach")) {
+        channel ??= args.onEvent;
+        return { sessionId: "s", connected: true, autoload: null };
+      }
       throw new Error(`unexpected ${cmd}`);
     }, { shouldMockEvents: true });
     const errors: Array<{ code: string; hint?: string }> = [];
@@ -160,10 +178,14 @@ describe("errors never vanish", () => {
 
 describe("loading and failed row windows", () => {
   function mockPlugin(autoload: string | null) {
-    const box: { channel: any } = { channel: undefined };
-    mockIPC((cmd, args: any) => {
+    const box: { channel: { id: number } } = { channel: { id: -1 } };
+    mockIPC((cmd, payload) => {
+      const args = payload as IpcArgs;
       if (cmd.endsWith("buckaroo_status")) return { state: "ready", generation: 1, pid: 1, python: "p", buckarooVersion: "0.15.11" };
-      if (cmd.endsWith("buckaroo_attach")) return (box.channel = args.onEvent), { sessionId: "s", connected: true, autoload };
+      if (cmd.endsWith("buckaroo_attach")) {
+        box.channel = args.onEvent;
+        return { sessionId: "s", connected: true, autoload };
+      }
       if (cmd.endsWith("buckaroo_load_path")) {
         if (args.args.path.endsWith("bad.csv")) throw { code: "load_failed", message: "nope", serverCode: "invalid_file" };
         return { sessionId: "s", path: args.args.path, mode: "buckaroo", rows: 3, columns: [] };
@@ -189,7 +211,7 @@ describe("loading and failed row windows", () => {
     channelSend(box.channel, parquetFixture(), 2);
     expect(handle.loading).not.toBeNull(); // the rows reached the grid, not yet the screen
     // The grid paints its rows:
-    document.querySelector(".buckaroo-tauri-grid")!.innerHTML =
+    grid(document).innerHTML =
       '<div class="ag-root-wrapper"><div class="ag-header-cell" col-id="index"></div><div class="ag-center-cols-container"><div class="ag-row"><div class="ag-cell">7</div></div></div></div>';
     await vi.waitFor(() => expect(handle.loading).toBeNull());
     expect(seen).toEqual(["autoload:/d/big.parquet", null]);
@@ -200,7 +222,7 @@ describe("loading and failed row windows", () => {
     const seen: Array<string | null> = [];
     const errors: Array<{ code: string; serverCode?: string; hint?: string }> = [];
     const el = document.createElement("div");
-    const handle = await mountBuckaroo(el, { widget: fakeWidget().mod, onLoading: (l) => seen.push(l && l.path), onError: (e) => errors.push(e) });
+    const handle = await mountBuckaroo(el, { widget: fakeWidget().mod, onLoading: (l) => seen.push(l ? l.path : null), onError: (e) => errors.push(e) });
     await expect(handle.loadPath("/d/bad.csv")).rejects.toMatchObject({ code: "load_failed" });
     expect(seen).toEqual(["/d/bad.csv", null]);
 
@@ -210,7 +232,7 @@ describe("loading and failed row windows", () => {
     channelSend(box.channel, { type: "infinite_resp", key: { start: 0, end: 20 }, length: 0, error_info: "column 'value': expected bytes", error_code: "serialization_failed", column: "value" }, 1);
     await vi.waitFor(() => expect(seen).toEqual(["/d/bad.csv", null, "/d/mixed.jsonl", null]));
     expect(errors.at(-1)).toMatchObject({ code: "rows_failed", serverCode: "serialization_failed" });
-    expect(errors.at(-1)!.hint).toContain("Column 'value'");
+    expect(errors.at(-1)?.hint).toContain("Column 'value'");
     const overlay = el.querySelector(".buckaroo-tauri-rows-error");
     expect(overlay?.textContent).toContain("Rows 0–20 could not be shown: column 'value': expected bytes");
     expect(handle.model.counters.errors).toBe(1);

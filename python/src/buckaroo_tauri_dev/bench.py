@@ -9,6 +9,7 @@ machines do not fail it, wrong rows and errors do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import signal
 import statistics
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -75,7 +76,8 @@ async function viaDirect(a) {
   const pa = tagged(a);
   return new Promise((resolve) => {
     const t0 = performance.now();
-    ws.pending.set(pa.tag, (msg, view) => resolve({ms: performance.now() - t0, bytes: view ? view.byteLength : 0, err: msg.error_info || null, length: msg.length}));
+    ws.pending.set(pa.tag, (msg, view) =>
+      resolve({ms: performance.now() - t0, bytes: view ? view.byteLength : 0, err: msg.error_info || null, length: msg.length}));
     ws.send(JSON.stringify({type: 'infinite_request', payload_args: pa}));
   });
 }
@@ -148,7 +150,7 @@ def log_times(log: Path) -> dict[str, float]:
             continue
         for key, needle in marks.items():
             if key not in out and needle in line:
-                out[key] = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+                out[key] = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
     return out
 
 
@@ -245,100 +247,107 @@ def window_latency(d, ep: dict, session: str, n: int, seed: int = 11) -> dict:
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += psutil.Process(pid).memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="cold starts and restarts per path")
     parser.add_argument("--n", type=int, default=20, help="row windows per size and path")
     parser.add_argument("--scroll-requests", type=int, default=10_000)
     parser.add_argument("--no-build", action="store_true")
-    args = parser.parse_args()
-    t_all = time.monotonic()
-    sample = write_all(DEFAULT_DIR, include_big=False)["small_100k.parquet"]
-    if not args.no_build or not BENCH_BINARY.exists():
-        print("[bench] building the bench variant of the app…", flush=True)
-        build_bench_app()
-    x = e2e.Xvfb().start()
-    results: dict = {"date": datetime.now(timezone.utc).isoformat(), "sample": str(sample)}
-    try:
-        print("[bench] cold start: app", flush=True)
-        app_cold, phases = cold_start_app(x.display, sample, args.runs)
-        print("[bench] cold start: browser", flush=True)
-        browser_cold = cold_start_browser(sample, args.runs)
-        results["cold_start"] = {"app": stats(app_cold), "browser": stats(browser_cold),
-                                 "app_phases": {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}}
+    return parser.parse_args()
 
-        env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
-        with e2e.running_app(x.display, env, binary=BENCH_BINARY) as (d, _):
-            d.set_script_timeout(600)
+
+def cold_start(display: str, sample: Path, runs: int) -> dict:
+    print("[bench] cold start: app", flush=True)
+    app_cold, phases = cold_start_app(display, sample, runs)
+    print("[bench] cold start: browser", flush=True)
+    browser_cold = cold_start_browser(sample, runs)
+    return {"app": stats(app_cold), "browser": stats(browser_cold),
+            "app_phases": {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}}
+
+
+def relay_throughput(d, windows: dict) -> dict:
+    print("[bench] relay throughput", flush=True)
+    burst = d.execute_async_script(BURST_JS, 20, 10_000, True)
+    if burst["errors"]:
+        raise SystemExit(f"burst had {burst['errors']} failed replies")
+    w10k = windows["10000"]
+    extra_ms = w10k["plugin"]["median"] - w10k["direct"]["median"]
+    return {"frames": 20, "bytes": burst["bytes"], "ms": burst["ms"],
+            "mib_s": burst["bytes"] / 2**20 / (burst["ms"] / 1000),
+            # The hop alone: the plugin's extra time over the direct socket for the same frame.
+            "hop_extra_ms": extra_ms,
+            "hop_mib_s": (w10k["plugin_bytes"] / 2**20) / (extra_ms / 1000) if extra_ms > 0 else None}
+
+
+def memory_across_windows(d, ep: dict, sample: Path, scroll_requests: int) -> dict:
+    """RSS of the app, its webviews and the sidecar before and after `scroll_requests`
+    row requests spread over the first window and a second one."""
+    print("[bench] memory across two windows", flush=True)
+    sidecar = psutil.Process(ep["pid"])
+    app = sidecar.parent()
+    first = d.current_window_handle
+    d.execute_script("document.getElementById('new-window').click()")
+    e2e.wait_until(lambda: len(d.window_handles) == 2, timeout=30, what="second window")
+    other = next(h for h in d.window_handles if h != first)
+    d.switch_to.window(other)
+    e2e.wait_until(lambda: d.execute_script("return !!(window.__buckaroo && window.__buckaroo.sessionId)"), what="attach")
+    d.execute_script("window.__buckarooApp.load(arguments[0])", str(sample))
+    e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="second window rows")
+    web = [c.pid for c in app.children(recursive=True) if c.pid != sidecar.pid]
+    before = {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
+    per_window = scroll_requests // 2
+    for handle in (first, other):
+        d.switch_to.window(handle)
+        for _ in range(per_window // 50):
+            r = d.execute_async_script(BURST_JS, 50, 1_000, False)
+            if r["errors"]:
+                raise SystemExit(f"scroll burst had {r['errors']} failed replies")
+    after = {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
+    d.switch_to.window(first)
+    return {"before": before, "after": after, "requests": per_window * 2}
+
+
+def in_one_app(display: str, env: dict[str, str], sample: Path, args: argparse.Namespace) -> dict:
+    """Row windows, relay throughput and memory, in one running bench build."""
+    results: dict = {}
+    with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, _):
+        d.set_script_timeout(600)
+        e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
+        ep = e2e.wait_until(lambda: d.execute_async_script(
+            "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('bench_endpoint').then(done, () => done(null));"),
+            what="bench endpoint")
+        session = d.execute_script("return window.__buckaroo.sessionId")
+        print("[bench] row windows", flush=True)
+        results["windows"] = window_latency(d, ep, session, args.n)
+        results["throughput"] = relay_throughput(d, results["windows"])
+        results["memory_mb"] = memory_across_windows(d, ep, sample, args.scroll_requests)
+    return results
+
+
+def restarts(display: str, env: dict[str, str], runs: int) -> dict:
+    """kill -9 of the sidecar → a fresh grid with rows, `runs` times."""
+    print("[bench] kill -9 → rows again", flush=True)
+    recoveries = []
+    for _ in range(runs):
+        with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, _):
             e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
-            ep = e2e.wait_until(lambda: d.execute_async_script(
-                "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('bench_endpoint').then(done, () => done(null));"),
-                what="bench endpoint")
-            session = d.execute_script("return window.__buckaroo.sessionId")
-            print("[bench] row windows", flush=True)
-            results["windows"] = window_latency(d, ep, session, args.n)
+            pid = e2e.invoke(d, "buckaroo_status")["ok"]["pid"]
+            d.execute_script("document.querySelector('.buckaroo-tauri-grid').dataset.generation = 'old'")
+            t0 = time.time()
+            os.kill(pid, signal.SIGKILL)
+            e2e.wait_until(lambda: d.execute_script(
+                "const g = document.querySelector('.buckaroo-tauri-grid'); return g && g.dataset.generation !== 'old'")
+                and d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
+            recoveries.append((time.time() - t0) * 1000)
+    return stats(recoveries)
 
-            print("[bench] relay throughput", flush=True)
-            burst = d.execute_async_script(BURST_JS, 20, 10_000, True)
-            if burst["errors"]:
-                raise SystemExit(f"burst had {burst['errors']} failed replies")
-            w10k = results["windows"]["10000"]
-            extra_ms = w10k["plugin"]["median"] - w10k["direct"]["median"]
-            results["throughput"] = {"frames": 20, "bytes": burst["bytes"], "ms": burst["ms"],
-                                     "mib_s": burst["bytes"] / 2**20 / (burst["ms"] / 1000),
-                                     # The hop alone: the plugin's extra time over the direct socket for the same frame.
-                                     "hop_extra_ms": extra_ms,
-                                     "hop_mib_s": (w10k["plugin_bytes"] / 2**20) / (extra_ms / 1000) if extra_ms > 0 else None}
 
-            print("[bench] memory across two windows", flush=True)
-            sidecar = psutil.Process(ep["pid"])
-            app = sidecar.parent()
-            web = [c.pid for c in app.children(recursive=True) if c.pid != sidecar.pid]
-            main = d.current_window_handle
-            d.execute_script("document.getElementById('new-window').click()")
-            e2e.wait_until(lambda: len(d.window_handles) == 2, timeout=30, what="second window")
-            other = next(h for h in d.window_handles if h != main)
-            d.switch_to.window(other)
-            e2e.wait_until(lambda: d.execute_script("return !!(window.__buckaroo && window.__buckaroo.sessionId)"), what="attach")
-            d.execute_script("window.__buckarooApp.load(arguments[0])", str(sample))
-            e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="second window rows")
-            web = [c.pid for c in app.children(recursive=True) if c.pid != sidecar.pid]
-            before = {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
-            per_window = args.scroll_requests // 2
-            for handle in (main, other):
-                d.switch_to.window(handle)
-                for _ in range(per_window // 50):
-                    r = d.execute_async_script(BURST_JS, 50, 1_000, False)
-                    if r["errors"]:
-                        raise SystemExit(f"scroll burst had {r['errors']} failed replies")
-            after = {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
-            results["memory_mb"] = {"before": before, "after": after, "requests": per_window * 2}
-            d.switch_to.window(main)
-
-        print("[bench] kill -9 → rows again", flush=True)
-        recoveries = []
-        for _ in range(args.runs):
-            with e2e.running_app(x.display, env, binary=BENCH_BINARY) as (d, _):
-                e2e.wait_until(lambda: d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
-                pid = e2e.invoke(d, "buckaroo_status")["ok"]["pid"]
-                d.execute_script("document.querySelector('.buckaroo-tauri-grid').dataset.generation = 'old'")
-                t0 = time.time()
-                os.kill(pid, signal.SIGKILL)
-                e2e.wait_until(lambda: d.execute_script(
-                    "const g = document.querySelector('.buckaroo-tauri-grid'); return g && g.dataset.generation !== 'old'")
-                    and d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
-                recoveries.append((time.time() - t0) * 1000)
-        results["restart_ms"] = stats(recoveries)
-    finally:
-        x.stop()
-    results["wall_s"] = time.monotonic() - t_all
+def write_results(results: dict) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     md = report(results)
@@ -346,6 +355,26 @@ def main() -> None:
     chart(results, OUT / "chart.png")
     print(md)
     print(f"\n[bench] {OUT / 'results.json'}\n[bench] {OUT / 'chart.png'}\n[bench] wall {results['wall_s']:.0f} s")
+
+
+def main() -> None:
+    args = parse_args()
+    t_all = time.monotonic()
+    sample = write_all(DEFAULT_DIR, include_big=False)["small_100k.parquet"]
+    if not args.no_build or not BENCH_BINARY.exists():
+        print("[bench] building the bench variant of the app…", flush=True)
+        build_bench_app()
+    x = e2e.Xvfb().start()
+    results: dict = {"date": datetime.now(UTC).isoformat(), "sample": str(sample)}
+    try:
+        results["cold_start"] = cold_start(x.display, sample, args.runs)
+        env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
+        results |= in_one_app(x.display, env, sample, args)
+        results["restart_ms"] = restarts(x.display, env, args.runs)
+    finally:
+        x.stop()
+    results["wall_s"] = time.monotonic() - t_all
+    write_results(results)
 
 
 def report(r: dict) -> str:
@@ -374,7 +403,8 @@ def report(r: dict) -> str:
               + (f" ≈ **{t['hop_mib_s']:.0f} MiB/s**." if t["hop_mib_s"] else " (no measurable difference)."),
               f"- Sidecar kill -9 → rows visible again: **{fmt(r['restart_ms'])} ms**.",
               f"- Memory (RSS, MiB) before → after {m['requests']:,} row requests across two windows: "
-              f"app {m['before']['app']:.0f} → {m['after']['app']:.0f}, webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
+              f"app {m['before']['app']:.0f} → {m['after']['app']:.0f}, "
+              f"webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
               f"sidecar {m['before']['sidecar']:.0f} → {m['after']['sidecar']:.0f}.",
               "", f"Run {r['date']}, wall {r['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"

@@ -10,9 +10,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
@@ -73,7 +74,7 @@ class Xvfb:
     proc: subprocess.Popen | None = None
     display: str = ""
 
-    def start(self) -> "Xvfb":
+    def start(self) -> Xvfb:
         if shutil.which("Xvfb") is None:
             raise RuntimeError("Xvfb is not installed: run `make setup`")
         for n in range(90, 190):
@@ -106,7 +107,7 @@ class TauriDriver:
     port: int = 0
     log_path: Path | None = None
 
-    def start(self) -> "TauriDriver":
+    def start(self) -> TauriDriver:
         if not TAURI_DRIVER.exists():
             raise RuntimeError(f"{TAURI_DRIVER} missing: run `make setup`")
         self.port, native = free_port(), free_port()

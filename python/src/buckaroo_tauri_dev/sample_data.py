@@ -22,7 +22,7 @@ includes row 3 cannot be serialized (UTF-8 has no lone surrogates): the launcher
 answers it with `error_code: "serialization_failed"` and `column: "value"`.
 Ints, strings and lists mixed in one column alone serialize fine in buckaroo
 0.15.11 (its fastparquet writer JSON-encodes object columns).
-"""
+"""  # noqa: E501 - the table above is Markdown, one row a line
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ JSON_LINES_VARIANTS: dict[str, dict] = {
         # json.dumps writes the lone surrogate as the escape `\ud83d`, as JSON.stringify does.
         "content": "".join(json.dumps({"id": i + 1, "label": label, "value": value}) + "\n"
                            for i, (label, value) in enumerate(zip(
-                               ["int", "text", "list", "cut emoji", "int"], MIXED_VALUES))),
+                               ["int", "text", "list", "cut emoji", "int"], MIXED_VALUES, strict=True))),
         "columns": ["id", "label", "value"],
         "first_row": [1, "int", 1],
         "rows": 5,

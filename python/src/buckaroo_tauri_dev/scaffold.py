@@ -50,7 +50,8 @@ def run(step: str, cmd: list[str], cwd: Path, timeout: float = 900, check: bool 
 
 def scaffold(root: Path) -> Path:
     """create-tauri-app vanilla-ts in `root`, then the adapter tarball installed into it."""
-    run("create", ["npx", "--yes", CREATE_TAURI_APP, NAME, "-m", "npm", "-t", "vanilla-ts", "-y", "--identifier", "dev.buckaroo.scaffold"], cwd=root, timeout=300)
+    run("create", ["npx", "--yes", CREATE_TAURI_APP, NAME, "-m", "npm", "-t", "vanilla-ts", "-y",
+                   "--identifier", "dev.buckaroo.scaffold"], cwd=root, timeout=300)
     app = root / NAME
     packed = run("pack", ["npm", "pack", "--silent", "--pack-destination", str(root)], cwd=ADAPTER_DIR, timeout=120)
     tarball = root / packed.stdout.strip().splitlines()[-1]

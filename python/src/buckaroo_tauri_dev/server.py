@@ -13,8 +13,8 @@ import sys
 import threading
 import time
 import urllib.error
-import uuid
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,12 @@ LAUNCHER = Path(__file__).resolve().parents[3] / "crates" / "buckaroo-tauri" / "
 TOKEN_HEADER = "X-Buckaroo-Token"
 
 
-def server_of_kind(kind: str) -> "BuckarooServer":
+def server_of_kind(kind: str) -> BuckarooServer:
     """`plain`: buckaroo's own `python -m buckaroo.server`; `launcher`: ours."""
     return BuckarooServer() if kind == "plain" else launcher_server()
 
 
-def launcher_server(**kw: Any) -> "BuckarooServer":
+def launcher_server(**kw: Any) -> BuckarooServer:
     """The crate's secure launcher, run exactly as the plugin runs it (`python -c <source>`)
     with a fresh token in the environment and on every request."""
     import secrets
@@ -66,7 +66,7 @@ class BuckarooServer:
     stderr_lines: list[str] = field(default_factory=list)
     _stderr_changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
-    def start(self) -> "BuckarooServer":
+    def start(self) -> BuckarooServer:
         env = {**os.environ, **self.extra_env}
         self.proc = subprocess.Popen(
             [self.python, *self.module_args, "--port", "0", "--no-browser", "--stdio-control"],
@@ -130,7 +130,7 @@ class BuckarooServer:
                 self.proc.kill()
         return self.proc.wait()
 
-    def __enter__(self) -> "BuckarooServer":
+    def __enter__(self) -> BuckarooServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -154,7 +154,7 @@ class BuckarooServer:
             return status, raw.decode(errors="replace")
 
     def request_in_background(self, method: str, path: str, body: Any = None,
-                              timeout: float = 300.0) -> "BackgroundRequest":
+                              timeout: float = 300.0) -> BackgroundRequest:
         """`request` in a thread, for a reply that cannot come until the test acts."""
         pending = BackgroundRequest()
 
@@ -176,7 +176,7 @@ class BuckarooServer:
             raise RuntimeError(f"/load {status}: {reply}")
         return reply
 
-    def loaded(self, path: str | Path, mode: str = "buckaroo") -> "Session":
+    def loaded(self, path: str | Path, mode: str = "buckaroo") -> Session:
         """A fresh session with `path` loaded, its socket open and initial_state consumed."""
         session = uuid.uuid4().hex
         self.load(path, mode=mode, session=session)
@@ -184,7 +184,7 @@ class BuckarooServer:
         ws.initial_state = ws.next_of_type("initial_state")
         return ws
 
-    def ws(self, session: str, timeout: float = 30.0) -> "Session":
+    def ws(self, session: str, timeout: float = 30.0) -> Session:
         conn = connect(
             f"ws://127.0.0.1:{self.port}/ws/{session}",
             additional_headers=dict(self.headers),
@@ -252,7 +252,7 @@ class Session:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:

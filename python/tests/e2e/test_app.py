@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from buckaroo_tauri_dev import e2e
+from buckaroo_tauri_dev import contract, e2e
 
 from . import grid
 
@@ -44,10 +44,10 @@ def test_page_loads_and_health_is_typed(display, data_dir, shots):
         assert h["pluginVersion"] == "0.1.0"
         assert isinstance(h["sessionId"], str) and len(h["sessionId"]) == 32
         assert h["connected"] is True
-        assert h["server"]["status"] == "ok" and h["server"]["version"] == "0.15.11"
+        assert h["server"]["status"] == "ok" and h["server"]["version"] == contract.tested_buckaroo()
         assert "port" not in str(h).lower(), "the port must never reach the page"
         status = e2e.invoke(d, "buckaroo_status")["ok"]
-        assert status["state"] == "ready" and status["buckarooVersion"] == "0.15.11"
+        assert status["state"] == "ready" and status["buckarooVersion"] == contract.tested_buckaroo()
         # Disallowed message types are refused with a code, through the real IPC.
         err = e2e.invoke(d, "buckaroo_send", {"msg": {"type": "load", "path": "/etc/passwd"}})["err"]
         assert err["code"] == "message_not_allowed"

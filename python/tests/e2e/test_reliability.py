@@ -109,14 +109,17 @@ def test_csv_exports_read_as_a_spreadsheet_shows_them(display, data_dir):
         for name, spec in CSV_VARIANTS.items():
             d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / name))
             e2e.wait_until(lambda: (e2e.page_state(d)["file"] or "").startswith(f"{name} · {spec['rows']} rows"), what=f"{name} loaded")
-            rows = e2e.wait_until(lambda: (r := grid.data_rows(d)) and len(r) >= spec["rows"] and all(any(r[0].values()) for _ in [0]) and r,
-                                  what=f"{name} rows")
+            def painted(spec=spec):
+                rows = grid.data_rows(d)
+                return len(rows) >= spec["rows"] and any(rows[0].values()) and rows
+
+            rows = e2e.wait_until(painted, what=f"{name} rows")
             headers = d.execute_script(HEADERS_JS)
             by_name = {headers[c]: c for c in sorted(headers) if c != "index"}  # buckaroo's col-ids a, b, c… in column order
             assert list(by_name) == spec["columns"], (name, headers)
             first = rows[0]
             got = [first[by_name[col]] for col in spec["columns"]]
-            assert all(_cell_matches(t, w) for t, w in zip(got, spec["first_row"])), (name, got, spec["first_row"])
+            assert all(_cell_matches(t, w) for t, w in zip(got, spec["first_row"], strict=True)), (name, got, spec["first_row"])
             assert e2e.page_state(d)["error"] is None, name
 
 

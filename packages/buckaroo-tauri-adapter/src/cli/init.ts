@@ -48,10 +48,17 @@ function readProject(root: string): Project {
   return { root, files, viteConfig };
 }
 
-const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+/** A file readProject read: every REQUIRED one and the Vite config are there. */
+function readText(p: Project, file: string): string {
+  const current = p.files.get(file);
+  if (current === undefined) throw new Refused(`${file} is missing from ${p.root}`);
+  return current;
+}
 
 function cargoEdit(p: Project, crateSpec: string): Edit | null {
-  const text = p.files.get("src-tauri/Cargo.toml")!;
+  const text = readText(p, "src-tauri/Cargo.toml");
   if (/^\s*buckaroo-tauri\s*=/m.test(text)) return null;
   if (!/^\[dependencies\]\s*$/m.test(text)) throw new Refused("src-tauri/Cargo.toml has no [dependencies] table");
   const deps = [`${CRATE} = ${crateSpec}`];
@@ -81,7 +88,7 @@ fn buckaroo_config() -> buckaroo_tauri::BuckarooConfig {
 `;
 
 function libEdit(p: Project): Edit | null {
-  let text = p.files.get("src-tauri/src/lib.rs")!;
+  let text = readText(p, "src-tauri/src/lib.rs");
   if (text.includes("buckaroo_tauri::init(")) return null;
   const builder = /tauri::Builder::default\(\)(\s*)/.exec(text);
   if (!builder) throw new Refused("src-tauri/src/lib.rs has no tauri::Builder::default(): add .plugin(buckaroo_tauri::init(...)) yourself");
@@ -93,11 +100,11 @@ function libEdit(p: Project): Edit | null {
     const logger = `    // RUST_LOG=debug for every relayed frame; the plugin logs through the \`log\` crate.\n    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).try_init();\n`;
     text = text.replace(run[0], run[0] + logger);
   }
-  return { file: "src-tauri/src/lib.rs", text: text.trimEnd() + "\n" + CONFIG_FN, what: "plugin registered: buckaroo_tauri::init(buckaroo_config()), a logger" };
+  return { file: "src-tauri/src/lib.rs", text: `${text.trimEnd()}\n${CONFIG_FN}`, what: "plugin registered: buckaroo_tauri::init(buckaroo_config()), a logger" };
 }
 
 function capabilityEdit(p: Project): Edit | null {
-  const cap = JSON.parse(p.files.get("src-tauri/capabilities/default.json")!);
+  const cap = JSON.parse(readText(p, "src-tauri/capabilities/default.json"));
   if (!Array.isArray(cap.permissions)) throw new Refused("src-tauri/capabilities/default.json has no permissions list");
   if (cap.permissions.includes(PERMISSION)) return null;
   cap.permissions.push(PERMISSION);
@@ -105,8 +112,10 @@ function capabilityEdit(p: Project): Edit | null {
 }
 
 function confEdit(p: Project): Edit | null {
-  const conf = JSON.parse(p.files.get("src-tauri/tauri.conf.json")!);
-  const security = ((conf.app ??= {}).security ??= {});
+  const conf = JSON.parse(readText(p, "src-tauri/tauri.conf.json"));
+  conf.app ??= {};
+  conf.app.security ??= {};
+  const security = conf.app.security;
   const what: string[] = [];
   for (const [key, policy] of [["csp", CSP], ["devCsp", conf.build?.devUrl ? devCsp(conf.build.devUrl) : null]] as const) {
     if (!policy) continue;
@@ -132,11 +141,12 @@ function confEdit(p: Project): Edit | null {
 }
 
 function viteEdit(p: Project): Edit | null {
-  let text = p.files.get(p.viteConfig)!;
+  let text = readText(p, p.viteConfig);
   if (text.includes("buckarooAssets(")) return null;
   const imports = [...text.matchAll(/^import .*;?$/gm)];
   const importLine = `import { buckarooAssets } from "${ADAPTER}/vite";`;
-  const at = imports.length ? imports[imports.length - 1].index! + imports[imports.length - 1][0].length : 0;
+  const last = imports.at(-1);
+  const at = last ? (last.index ?? 0) + last[0].length : 0;
   text = `${text.slice(0, at)}${at ? "\n" : ""}${importLine}${at ? "" : "\n"}${text.slice(at)}`;
   if (/plugins:\s*\[/.test(text)) text = text.replace(/plugins:\s*\[/, (m) => `${m}buckarooAssets(), `);
   else if (/defineConfig\(\s*(\(\)\s*=>\s*\()?\{/.test(text)) {
@@ -146,9 +156,10 @@ function viteEdit(p: Project): Edit | null {
 }
 
 function packageEdit(p: Project, version: string): Edit | null {
-  const pkg = JSON.parse(p.files.get("package.json")!);
+  const pkg = JSON.parse(readText(p, "package.json"));
   if (pkg.dependencies?.[ADAPTER] || pkg.devDependencies?.[ADAPTER]) return null;
-  (pkg.dependencies ??= {})[ADAPTER] = `^${version}`;
+  pkg.dependencies ??= {};
+  pkg.dependencies[ADAPTER] = `^${version}`;
   return { file: "package.json", text: json(pkg), what: `dependency ${ADAPTER} ^${version} (run npm install)` };
 }
 

@@ -43,7 +43,7 @@ function shebangInterpreter(script: string): string | undefined {
   try {
     const first = readFileSync(script, "utf8").split("\n", 1)[0];
     const m = /^#!\s*(\S+)/.exec(first);
-    return m && m[1].startsWith("/") && !m[1].endsWith("/env") && existsSync(m[1]) ? m[1] : undefined;
+    return m?.[1].startsWith("/") && !m[1].endsWith("/env") && existsSync(m[1]) ? m[1] : undefined;
   } catch {
     return undefined;
   }
@@ -144,6 +144,6 @@ export async function checkWidget(install: BuckarooInstall): Promise<void> {
 export function assetSources(install: BuckarooInstall): Map<string, string | Buffer> {
   const files = new Map<string, string | Buffer>();
   for (const f of ASSET_FILES) files.set(f, readFileSync(join(install.staticDir, f)));
-  files.set(VERSION_FILE, JSON.stringify({ buckaroo: install.version, files: ASSET_FILES }, null, 1) + "\n");
+  files.set(VERSION_FILE, `${JSON.stringify({ buckaroo: install.version, files: ASSET_FILES }, null, 1)}\n`);
   return files;
 }

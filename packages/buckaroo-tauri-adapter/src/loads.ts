@@ -1,0 +1,79 @@
+/** A window's loads: the one in progress (for `onLoading`), and the handle's load calls. */
+import * as commands from "./commands.js";
+import type { BuckarooError, LoadPathArgs, LoadResult } from "./protocol.js";
+
+/** The load a window is waiting for. */
+export interface LoadInProgress {
+  path: string;
+  /** `autoload`: the plugin started it (BuckarooConfig::with_autoload, a file on the command line). */
+  source: "autoload" | "page";
+}
+
+/**
+ * The window's load in progress: begins with the request, ends with its first painted
+ * row window (or a failure). Only the newest load counts.
+ */
+export class LoadTracker {
+  current: LoadInProgress | null = null;
+  private seq = 0;
+  private rowsAwaited = -1;
+
+  constructor(private readonly notify: (load: LoadInProgress | null) => void) {}
+
+  begin(path: string, source: LoadInProgress["source"]): number {
+    this.current = { path, source };
+    this.notify(this.current);
+    return ++this.seq;
+  }
+
+  /** New data arrived: the next row window, if it is this load's, ends it. */
+  dataArrived(path: unknown): void {
+    if (this.current && (path === undefined || path === this.current.path)) this.rowsAwaited = this.seq;
+  }
+
+  get awaitingRows(): boolean {
+    return this.current !== null && this.rowsAwaited === this.seq;
+  }
+
+  /** The awaited row window reached the grid; it ends the load once the grid painted it. */
+  rowsArrived(painted: Promise<void>): void {
+    if (!this.awaitingRows) return;
+    const seq = this.seq;
+    void painted.then(() => this.end(seq));
+  }
+
+  end(seq = this.seq): void {
+    if (seq !== this.seq || !this.current) return;
+    this.current = null;
+    this.rowsAwaited = -1;
+    this.notify(null);
+  }
+}
+
+export interface LoadApi {
+  loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
+  pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
+}
+
+/**
+ * The handle's load calls: each begins a load on `loads` (a rejection ends it), and
+ * every rejection also goes through `report`, so a page without try/catch still shows it.
+ */
+export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooError): LoadApi {
+  const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
+  const loadPath = (p: string | LoadPathArgs) => {
+    const args = typeof p === "string" ? { path: p } : p;
+    const seq = loads.begin(args.path, "page");
+    return reported(commands.loadPath(args)).catch((e: unknown) => {
+      loads.end(seq);
+      throw e;
+    });
+  };
+  return {
+    loadPath,
+    async pickAndLoad(args) {
+      const path = await reported(commands.pickFile());
+      return path ? loadPath({ ...args, path }) : null;
+    },
+  };
+}
