@@ -365,7 +365,8 @@ def main() -> None:
         print("[bench] building the bench variant of the app…", flush=True)
         build_bench_app()
     x = e2e.Xvfb().start()
-    results: dict = {"date": datetime.now(UTC).isoformat(), "sample": str(sample)}
+    # Relative to the repo: committed results must not name the machine that ran them.
+    results: dict = {"date": datetime.now(UTC).isoformat(), "sample": str(sample.relative_to(e2e.REPO))}
     try:
         results["cold_start"] = cold_start(x.display, sample, args.runs)
         env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
