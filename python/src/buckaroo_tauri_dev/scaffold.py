@@ -24,8 +24,9 @@ ENV = {
     "BUCKAROO_PYTHON": str(VENV_PYTHON),
     "CARGO_TARGET_DIR": str(TARGET_DIR),
     "CI": "true",
-    # The workspace's dev profile (no debuginfo for dependencies, Cargo.toml): with the
-    # scaffold's default one every dependency would be built a second time with it.
+    # The workspace's dev profile (no debuginfo for dependencies, Cargo.toml): a faster
+    # build and link than the scaffold's default. The scaffold's own feature set still
+    # rebuilds most dependencies on a cold target dir; later runs reuse them.
     "CARGO_PROFILE_DEV_DEBUG": "false",
     "CARGO_PROFILE_DEV_BUILD_OVERRIDE_DEBUG": "false",
 }
