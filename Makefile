@@ -16,7 +16,7 @@ STAMPS := .make
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librsvg2-dev \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libayatana-appindicator3-dev \
-	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool
+	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool postgresql
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 

@@ -6,9 +6,11 @@ const COMMANDS: &[&str] = &[
     "buckaroo_attach",
     "buckaroo_load_path",
     "buckaroo_load_expr",
+    "buckaroo_reload_expr",
     "buckaroo_load_compare",
     "buckaroo_send",
     "buckaroo_pick_file",
+    "buckaroo_pick_build",
 ];
 
 fn main() {

@@ -34,9 +34,11 @@ LAUNCHER = CRATE / "python/buckaroo_tauri_sidecar.py"
 PROTOCOL_MD = ROOT / "docs/protocol.md"
 
 # Commands a capability must grant explicitly: not in the `default` permission set.
-OPT_IN = {"buckaroo_load_expr", "buckaroo_load_compare"}
+OPT_IN = {"buckaroo_load_expr", "buckaroo_reload_expr", "buckaroo_load_compare"}
 # What the plugin needs installed next to buckaroo; the version comes from TESTED_BUCKAROO.
 PIP_TEMPLATE = '"buckaroo[server,polars]=={version}" six "pandas<3"'
+# The same plus the xorq extra: what expressions need, and what the dev venv installs.
+XORQ_PIP_TEMPLATE = '"buckaroo[server,polars,xorq]=={version}" six "pandas<3"'
 
 
 def rel(path: Path) -> str:
@@ -100,6 +102,10 @@ def pip_spec() -> str:
     return PIP_TEMPLATE.format(version=buckaroo_tested())
 
 
+def xorq_pip_spec() -> str:
+    return XORQ_PIP_TEMPLATE.format(version=buckaroo_tested())
+
+
 @cache
 def launcher():
     spec = importlib.util.spec_from_file_location("buckaroo_tauri_sidecar_drift", LAUNCHER)
@@ -112,6 +118,7 @@ def test_launcher_version_pip_spec_and_rule():
     mod, where, tested, spec = launcher(), rel(LAUNCHER), buckaroo_tested(), pip_spec()
     assert tested == mod.TESTED_BUCKAROO, f"{where}: TESTED_BUCKAROO {mod.TESTED_BUCKAROO!r}, the crate says {tested!r}"
     assert spec == mod.PIP_SPEC, f"{where}: PIP_SPEC {mod.PIP_SPEC!r}, expected {spec!r}"
+    assert xorq_pip_spec() == mod.XORQ_PIP, f"{where}: XORQ_PIP {mod.XORQ_PIP!r}, expected {xorq_pip_spec()!r}"
     same, other = neighbours(tested)
     refused = [v for v in same if not mod.supported(v)]
     accepted = [v for v in other if mod.supported(v)]
@@ -156,8 +163,8 @@ def test_adapter_pip_command():
 def test_pyproject_pins_the_tested_version():
     path = ROOT / "python/pyproject.toml"
     deps = tomllib.loads(path.read_text())["project"]["dependencies"]
-    want = shlex.split(pip_spec())
-    assert set(want) <= set(deps), drift("the pip spec's requirements", path, set(deps) & set(want), want) + (
+    want = shlex.split(xorq_pip_spec())  # the dev venv runs the xorq tests too
+    assert set(want) <= set(deps), drift("the xorq pip spec's requirements", path, set(deps) & set(want), want) + (
         f"; buckaroo there: {[d for d in deps if d.startswith('buckaroo')]}")
 
 
@@ -188,8 +195,8 @@ def test_docs_state_the_tested_version(doc: Path):
     assert not wrong, (f"{rel(doc)}: tested buckaroo is {buckaroo_tested()} (supported {minor(buckaroo_tested())}.x), "
                        f"but it says {', '.join(wrong)}")
     commands = [line for line in text.splitlines() if "pip install" in line and "buckaroo[" in line]
-    off = [line.strip() for line in commands if pip_spec() not in line]
-    assert not off, f"{rel(doc)}: pip commands without the spec {pip_spec()}: {off}"
+    off = [line.strip() for line in commands if pip_spec() not in line and xorq_pip_spec() not in line]
+    assert not off, f"{rel(doc)}: pip commands without the spec {pip_spec()} (or {xorq_pip_spec()}): {off}"
 
 
 # -- The IPC contract: commands --------------------------------------------------------

@@ -106,9 +106,10 @@ def test_logs_go_to_stderr_not_stdout_and_token_is_not_in_argv(samples):
     finally:
         s.proc.stdin.close()
         s.proc.wait(timeout=10)
-    out, err = s.proc.stdout.read(), s.proc.stderr.read()
+    out = s.proc.stdout.read()
     assert out == "", out
-    assert "listening on 127.0.0.1" in err and "403 GET /health" in err
+    s.wait_for_stderr("listening on 127.0.0.1")
+    s.wait_for_stderr("403 GET /health")
 
 
 def test_stdin_eof_exits():

@@ -26,11 +26,15 @@ contract of `python -m buckaroo.server` (`--port 0 --no-browser --stdio-control`
   sniffed, decimal commas (`1,5`, `-2.000,25`) turned into numbers in `;` and tab
   files; `.jsonl`/`.ndjson` read as JSON lines;
 - every failed row window carries an `error_code` (`serialization_failed` with the
-  offending `column`, else `row_request_failed`).
+  offending `column`, else `row_request_failed`);
+- `/load_expr` (a xorq build) runs in a worker like `/load`; without a working xorq it
+  and `/reload_expr` answer 501 `xorq_not_installed`, a build whose data cannot be read
+  422 `expr_unreadable`, and its row windows come in a total order (see "xorq
+  expressions").
 
 Test seam: with BUCKAROO_TAURI_TEST_LOAD_GATE=1, a load of `<path>` first reads
-`<path>.gate` (when it exists) to EOF in its worker, so tests can hold a load the way
-a FIFO or a hung network mount holds open().
+`<path>.gate` (when it exists) to EOF in its worker (a /load_expr: `<build_dir>.gate`),
+so tests can hold a load the way a FIFO or a hung network mount holds open().
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from contextvars import ContextVar
 from types import SimpleNamespace
 
@@ -47,6 +52,8 @@ from types import SimpleNamespace
 # fails when this copy (or any other) disagrees.
 TESTED_BUCKAROO = "0.15.11"
 PIP_SPEC = f'"buckaroo[server,polars]=={TESTED_BUCKAROO}" six "pandas<3"'
+# What /load_expr needs on top (xorq is optional: file loads work without it).
+XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED_BUCKAROO}" six "pandas<3"'
 
 
 def supported(version: str | None) -> bool:
@@ -74,6 +81,7 @@ def probe(deep: bool = False) -> dict:
         "problems": [],
         "warnings": [],
         "pip": PIP_SPEC,
+        "xorq_pip": XORQ_PIP,
     }
     problems, warnings = info["problems"], info["warnings"]
     if sys.version_info < (3, 11):  # noqa: UP036 - the probe runs under any Python, to say so
@@ -94,6 +102,14 @@ def probe(deep: bool = False) -> dict:
             import buckaroo.server.__main__  # noqa: F401
         except Exception as exc:  # noqa: BLE001
             problems.append(f"buckaroo.server does not import: {type(exc).__name__}: {exc}")
+    # Optional (only /load_expr needs it), so never a problem.
+    info["xorq"] = _version("xorq")
+    if deep and info["xorq"] is not None:
+        try:
+            import xorq.api  # noqa: F401
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"xorq {info['xorq']} does not import (/load_expr will answer 501): "
+                            f"{type(exc).__name__}: {exc}")
     info["ok"] = not problems
     return info
 
@@ -369,7 +385,8 @@ def _tidy_frame(message):
 # stats computed on the loop, so one slow file (or a FIFO whose open() never returns)
 # freezes every window. ThreadedLoadHandler runs that same post() in a thread against a
 # staged copy of the session, then applies the staged fields and pushes initial_state
-# on the loop, where everything Tornado and the sessions need stays.
+# on the loop, where everything Tornado and the sessions need stays. /load_expr
+# (LoadExprHandler.post, also await-free) runs the same way: see "xorq expressions".
 
 
 class _StagedSession:
@@ -381,6 +398,7 @@ class _StagedSession:
         object.__setattr__(self, "_base", base)
         object.__setattr__(self, "_changes", {})
         object.__setattr__(self, "_release_xorq", False)
+        object.__setattr__(self, "broadcast", None)  # (args, kwargs) of broadcast_state, for the loop
 
     def __getattr__(self, name):
         changes = object.__getattribute__(self, "_changes")
@@ -391,6 +409,12 @@ class _StagedSession:
 
     def release_xorq_state(self):
         object.__setattr__(self, "_release_xorq", True)  # the live session still serves rows
+
+    def defer_broadcast(self, call) -> None:
+        object.__setattr__(self, "broadcast", call)
+
+    def changed(self, name: str) -> bool:
+        return name in self._changes
 
     def apply_to(self, session) -> None:
         if self._release_xorq:
@@ -410,6 +434,9 @@ class _StagedSessions:
         self._live, self._new_session = live, new_session
         self.staged = None
 
+    def get(self, session_id):
+        return self._live  # LoadExprHandler reads the session it may warm-exit on
+
     def get_or_create(self, session_id, path):
         self.staged = _StagedSession(self._live or self._new_session(session_id=session_id, path=path))
         self.staged.path = path
@@ -421,8 +448,9 @@ class _BuckarooLoad:
     worker: post only reads the body and the settings and calls set_status/write and its
     own helper methods, so those are captured here and nothing touches a socket."""
 
-    def __init__(self, handler_cls, body: bytes, settings: dict, sessions: _StagedSessions):
-        self.handler_cls = handler_cls
+    def __init__(self, handler_cls, body: bytes, settings: dict, sessions: _StagedSessions,
+                 failure=("load_error", "Failed to load file")):
+        self.handler_cls, self.failure = handler_cls, failure
         self.request = SimpleNamespace(body=body)
         self.sessions = sessions
         self.application = SimpleNamespace(settings={**settings, "sessions": sessions})
@@ -431,7 +459,7 @@ class _BuckarooLoad:
     def __getattr__(self, name):
         # buckaroo's helpers (_validate_request, _load_file_with_error_handling, ...),
         # bound to this stand-in.
-        if name.startswith("__") or name == "handler_cls":
+        if name.startswith("__") or name in ("handler_cls", "failure"):
             raise AttributeError(name)
         return getattr(self.handler_cls, name).__get__(self)
 
@@ -455,7 +483,7 @@ class _BuckarooLoad:
 
     def crashed(self, tb: str) -> None:
         log.error("load crashed: %s", tb)
-        self.status, self.chunks = 500, [{**_error("load_error", "Failed to load file"),
+        self.status, self.chunks = 500, [{**_error(*self.failure),
                                           **({"details": tb} if _debug() else {})}]
 
 
@@ -532,10 +560,44 @@ def _wait_for_test_gate(path: str) -> None:
             gate.read()
 
 
-def make_load_handler(LoadHandler, SessionState):
+class FileLoads:
+    """What ThreadedLoadHandler does around buckaroo's LoadHandler.post (/load)."""
+
+    failure = ("load_error", "Failed to load file")
+
+    def accept(self, handler, body):
+        """On the loop: (session_id, path) to load in a worker, or None once answered."""
+        session_id, path, *_ = handler._validate_request(body)  # buckaroo's own 400 replies
+        if session_id is None:
+            return None
+        refusal = _special_file_refusal(path)
+        if refusal is not None:
+            handler.set_status(400)
+            handler.write(refusal)
+            return None
+        return session_id, path
+
+    def prepare(self, run) -> bool:
+        """In the worker, before post: False once run holds the reply."""
+        return True
+
+    def finish(self, run) -> None:
+        """In the worker, after post: may turn its reply into a refusal."""
+
+    def push(self, handler, session, run) -> None:
+        """On the loop, once the staged session is applied."""
+        handler._push_state_to_clients(session, run.pushed_metadata or session.metadata)
+
+
+BUCKAROO_ANSWERS = object()  # accept(): let buckaroo's post answer on the loop (a cheap refusal)
+
+
+def make_load_handler(LoadHandler, SessionState, kind=None):
     import asyncio
     import threading
     import traceback
+
+    kind = kind or FileLoads()
 
     class ThreadedLoadHandler(LoadHandler):
         async def post(self):
@@ -543,18 +605,16 @@ def make_load_handler(LoadHandler, SessionState):
             body = self._parse_request_body()
             if body is None:
                 return
-            session_id, path, *_ = self._validate_request(body)
-            if session_id is None:
+            accepted = kind.accept(self, body)
+            if accepted is BUCKAROO_ANSWERS:
+                return await super().post()
+            if accepted is None:
                 return
-            refusal = _special_file_refusal(path)
-            if refusal is not None:
-                self.set_status(400)
-                self.write(refusal)
-                return
+            session_id, path = accepted
             load = self.settings[LOADS_SETTING].start(session_id, path)
             sessions = _StagedSessions(self.settings["sessions"].get(session_id), SessionState)
             run = _BuckarooLoad(LoadHandler, json.dumps({**body, "session": session_id}).encode(),
-                                self.settings, sessions)
+                                self.settings, sessions, kind.failure)
             threading.Thread(target=self._work, args=(load, run, asyncio.get_running_loop()),
                              name=f"load-{session_id[:12]}", daemon=True).start()
             status, chunks = await load.outcome
@@ -568,7 +628,9 @@ def make_load_handler(LoadHandler, SessionState):
             asyncio.set_event_loop(loop)
             try:
                 _wait_for_test_gate(load.path)
-                run.run()
+                if kind.prepare(run):
+                    run.run()
+                    kind.finish(run)
             except BaseException:  # noqa: BLE001 - the reply must come whatever happened
                 run.crashed(traceback.format_exc())
             loop.call_soon_threadsafe(self._settle, load, run)
@@ -583,12 +645,265 @@ def make_load_handler(LoadHandler, SessionState):
                 if run.status == 200 and run.sessions.staged is not None:
                     session = self.settings["sessions"].get_or_create(load.session_id, load.path)
                     run.sessions.staged.apply_to(session)
-                    self._push_state_to_clients(session, run.pushed_metadata or session.metadata)
+                    kind.push(self, session, run)
             except Exception:  # noqa: BLE001 - the load must still be answered
                 run.crashed(traceback.format_exc())
             load.decide("done", run.status, run.chunks)
 
     return ThreadedLoadHandler
+
+
+# -- xorq expressions -----------------------------------------------------------------
+# /load_expr serves a xorq build directory (expr.yaml + reads/, from `xorq build`); each
+# row window is a query on its expression. What the launcher changes:
+# - the load runs in a worker like /load (ExprLoads: same timeout, cancel and staging;
+#   buckaroo's broadcast_state is held until the staged session is applied);
+# - when xorq.api does not import, /load_expr and /reload_expr answer 501
+#   `xorq_not_installed` with the pip command (buckaroo answers 500 load_expr_error);
+# - a build whose data cannot be read answers 422 `expr_unreadable` with the cause
+#   (buckaroo answers 200 with rows 0, or 500 without a cause);
+# - every row window is read in one fixed order: LIMIT/OFFSET alone on DataFusion's
+#   parallel partitions returns rows in a different order each query, so paging
+#   repeated some rows and never sent others. Unsorted windows on xorq's embedded engine
+#   run on one partition (file order, as cheap as buckaroo's query); sorted windows, and
+#   unsorted ones on any other engine, get tie-breakers (_total_order), which costs a
+#   sort of the whole expression per window.
+
+XORQ_UNREADABLE_STATUS = 422
+_XORQ_LOCK = threading.Lock()
+_XORQ_IMPORT: dict = {}
+_EXPR_LOAD = threading.local()  # the worker's load_expr failure, if any
+
+
+def xorq_import_error() -> str | None:
+    """None when xorq.api imports, else why not. Tried once per process (the first
+    import costs ~1 s; a failed one fails the same way until a restart)."""
+    with _XORQ_LOCK:
+        if "error" not in _XORQ_IMPORT:
+            try:
+                import xorq.api  # noqa: F401
+                _XORQ_IMPORT["error"] = None
+            except Exception as exc:  # noqa: BLE001 - broken counts as missing
+                _XORQ_IMPORT["error"] = _short_error(f"{type(exc).__name__}: {exc}")
+                log.warning("xorq does not import; /load_expr answers 501: %s", _XORQ_IMPORT["error"])
+        return _XORQ_IMPORT["error"]
+
+
+def _xorq_not_installed(error: str) -> dict:
+    return _error("xorq_not_installed",
+                  f"xorq does not import in this Python ({error}); install it with: pip install {XORQ_PIP}")
+
+
+def _orderable(dtype) -> bool:
+    """A type every engine can ORDER BY. Not orderable: arrays, structs, maps, JSON,
+    geometry, intervals, null and unknown types. They are never sort keys, so rows that
+    are equal on every orderable column are interchangeable: across a window boundary
+    one of them may be sent twice and another not at all (they differ only in the
+    columns that cannot be ordered)."""
+    return (dtype.is_numeric() or dtype.is_string() or dtype.is_boolean() or dtype.is_temporal()
+            or dtype.is_uuid() or dtype.is_binary()) and not dtype.is_interval()
+
+
+def _total_order(expr, sort_col, ascending: bool) -> list:
+    """ORDER BY keys that leave no two distinguishable rows tied: the requested sort
+    column first, then every other orderable column (ascending) as tie-breakers."""
+    keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
+    return keys + [expr[name].asc() for name, dtype in expr.schema().items()
+                   if name != sort_col and _orderable(dtype)]
+
+
+TARGET_PARTITIONS = "datafusion.execution.target_partitions"
+
+
+def _embedded_contexts(expr) -> list | None:
+    """The SessionContexts of the xorq-datafusion backends `expr` reads, when they are
+    all it runs on; None for anything else (other engines, remote tables, caches and
+    memtables, whose queries run elsewhere too). Each load has its own backends, so
+    their settings are the session's alone."""
+    try:
+        from xorq.common.utils.graph_utils import walk_nodes
+        from xorq.expr.relations import CachedNode, RemoteTable
+        from xorq.vendor.ibis.expr import operations as ops
+    except ImportError:
+        return None
+    if walk_nodes((CachedNode, RemoteTable, ops.InMemoryTable), expr):
+        return None
+    backends = {id(table.source): table.source for table in walk_nodes(ops.DatabaseTable, expr)}
+    if not backends or any(getattr(b, "name", None) != "xorq_datafusion" for b in backends.values()):
+        return None
+    return [b.con for b in backends.values()]
+
+
+def _set_target_partitions(contexts, value: str | None) -> list | None:
+    """Set target_partitions on every context (None: back to what it was); the previous
+    values, or None when a context refused (then nothing is left changed)."""
+    done = []
+    try:
+        for ctx in contexts:
+            rows = ctx.sql(f"SELECT value FROM information_schema.df_settings WHERE name = '{TARGET_PARTITIONS}'")
+            done.append((ctx, rows.to_pylist()[0]["value"]))
+            ctx.sql(f"SET {TARGET_PARTITIONS} = '{value}'").collect()
+        return done
+    except Exception as exc:  # noqa: BLE001 - then the window is ordered instead
+        log.info("one-partition window not possible (%s); ordering it", exc)
+        _restore_target_partitions(done)
+        return None
+
+
+def _restore_target_partitions(saved) -> None:
+    for ctx, value in saved:
+        ctx.sql(f"SET {TARGET_PARTITIONS} = '{value}'").collect()
+
+
+def _totally_ordered_windows(window_to_parquet):
+    """buckaroo's window_to_parquet(expr, start, end, sort_col, ascending) in one fixed
+    order, so a full scan sends every row once and the same window asked twice is the
+    same rows: unsorted on the embedded engine, its query on one partition (a scan and
+    filter in file order); otherwise the expression ordered by _total_order."""
+    from xorq.vendor.ibis.expr.types import Table
+
+    def window_in_total_order(processed_df, start, end, sort_col=None, ascending=True):
+        if not isinstance(processed_df, Table):  # a pandas frame from a post-processor
+            return window_to_parquet(processed_df, start, end, sort_col, ascending)
+        contexts = _embedded_contexts(processed_df) if sort_col is None else None
+        saved = _set_target_partitions(contexts, "1") if contexts else None
+        if saved is not None:
+            try:
+                return window_to_parquet(processed_df, start, end, None, True)
+            finally:
+                _restore_target_partitions(saved)
+        keys = _total_order(processed_df, sort_col, ascending)
+        if not keys:
+            return window_to_parquet(processed_df, start, end, sort_col, ascending)
+        # ibis folds the ORDER BY into buckaroo's rename SELECT ... LIMIT/OFFSET.
+        return window_to_parquet(processed_df.order_by(keys), start, end, None, True)
+    return window_in_total_order
+
+
+def _remembering_load_failure(load_expr_build_dir):
+    """buckaroo logs why a build did not load and answers without the cause; keep it."""
+    def load_expr_build_dir_remembered(build_dir, *args, **kwargs):
+        try:
+            return load_expr_build_dir(build_dir, *args, **kwargs)
+        except Exception as exc:
+            _EXPR_LOAD.failure = _short_error(f"{type(exc).__name__}: {exc}")
+            raise
+    return load_expr_build_dir_remembered
+
+
+def _broadcast_after_apply(broadcast_state):
+    """broadcast_state(session, ...) on a staged session is kept for ExprLoads.push: the
+    worker must not write to WebSockets, and a load that is dropped pushes nothing."""
+    def broadcast_or_defer(session, *args, **kwargs):
+        if isinstance(session, _StagedSession):
+            session.defer_broadcast((args, kwargs))
+            return None
+        return broadcast_state(session, *args, **kwargs)
+    return broadcast_or_defer
+
+
+def install_xorq_hooks() -> None:
+    """The hooks that need xorq itself: installed by the first /load_expr, so a launcher
+    that never serves one never imports xorq (which writes under ~/.config and ~/.cache)."""
+    from buckaroo.server import xorq_loading
+
+    with _XORQ_LOCK:
+        _replace(xorq_loading, "window_to_parquet", _totally_ordered_windows)
+        _replace(xorq_loading, "load_expr_build_dir", _remembering_load_failure)
+
+
+def unreadable_cause(expr) -> str | None:
+    """Why the rows of `expr`, whose count came back 0, cannot be read; None when it is
+    really empty. Only asked for a count of 0: buckaroo's count turns a failed query
+    into 0, and a count that succeeded has read the data, so other loads pay nothing."""
+    try:
+        from xorq.common.utils.graph_utils import walk_nodes
+        from xorq.expr.relations import Read
+    except ImportError:
+        reads = []
+    else:
+        reads = [dict(node.read_kwargs).get("hash_path") for node in walk_nodes(Read, expr)]
+    for path in reads:
+        # DataFusion reads a missing local path as a table with no rows.
+        if isinstance(path, (str, os.PathLike)) and "://" not in str(path) and not os.path.exists(path):
+            return f"{path} does not exist"
+    try:
+        expr.limit(1).to_pyarrow()
+    except Exception as exc:  # noqa: BLE001 - whatever the engine says is the cause
+        return _short_error(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+class ExprLoads(FileLoads):
+    """What ThreadedLoadHandler does around buckaroo's LoadExprHandler.post (/load_expr).
+
+    Replies added to buckaroo's: 501 `xorq_not_installed` (xorq.api does not import;
+    the message carries `pip install <XORQ_PIP>`), 422 `expr_unreadable` (expr.yaml
+    missing or unparsable, a file under reads/ missing or not parquet; the message is
+    `<build_dir>: <cause>`), 400 `invalid_session` (a session that is not a string).
+    A missing build directory keeps buckaroo's 404 `build_dir_not_found`."""
+
+    failure = ("load_expr_error", "Failed to load xorq expression")
+
+    def accept(self, handler, body):
+        session_id, build_dir = body.get("session") or None, body.get("build_dir")
+        if not build_dir:
+            return BUCKAROO_ANSWERS  # its 400 "Missing 'build_dir'"
+        if session_id is not None and not isinstance(session_id, str):
+            handler.set_status(400)
+            handler.write(_error("invalid_session", "session must be a string"))
+            return None
+        import uuid
+
+        return session_id or uuid.uuid4().hex, str(build_dir)
+
+    def prepare(self, run) -> bool:
+        error = xorq_import_error()
+        if error is not None:
+            run.status, run.chunks = 501, [_xorq_not_installed(error)]
+            return False
+        install_xorq_hooks()
+        _EXPR_LOAD.failure = None
+        return True
+
+    def finish(self, run) -> None:
+        import time
+
+        build_dir = json.loads(run.request.body).get("build_dir")
+        cause, staged = _EXPR_LOAD.failure, run.sessions.staged
+        if run.status == 500 and cause:
+            run.status, run.chunks = XORQ_UNREADABLE_STATUS, [_error("expr_unreadable", f"{build_dir}: {cause}")]
+        elif run.status == 200 and staged is not None and staged.changed("xorq_dataflow") \
+                and (staged.metadata or {}).get("rows") == 0:
+            began = time.perf_counter()
+            cause = unreadable_cause(staged.expr)
+            log.info("rows 0 in %s: readability checked in %.1f ms", build_dir, (time.perf_counter() - began) * 1e3)
+            if cause is not None:
+                log.warning("build %s not served: %s", build_dir, cause)
+                run.status, run.chunks = XORQ_UNREADABLE_STATUS, [_error("expr_unreadable", f"{build_dir}: {cause}")]
+
+    def push(self, handler, session, run) -> None:
+        from buckaroo.server import handlers
+
+        if run.sessions.staged.broadcast is not None:
+            args, kwargs = run.sessions.staged.broadcast
+            handlers.broadcast_state(session, *args, **kwargs)
+
+
+def make_reload_expr_handler(ReloadExprHandler):
+    """/reload_expr with the same 501 as /load_expr when xorq does not import (checked
+    first, off the loop). The reload itself stays buckaroo's, on the loop."""
+    class XorqCheckedReloadHandler(ReloadExprHandler):
+        async def post(self, session_id):
+            import asyncio
+
+            error = await asyncio.get_running_loop().run_in_executor(None, xorq_import_error)
+            if error is not None:
+                self.set_status(501)
+                self.write(_xorq_not_installed(error))
+                return None
+            return await super().post(session_id)
+    return XorqCheckedReloadHandler
 
 
 def make_ws_handler(DataStreamHandler):
@@ -637,7 +952,7 @@ def _buckaroo_server():
     not the ones it was written against."""
     try:
         from buckaroo.server.app import make_app
-        from buckaroo.server.handlers import LoadHandler
+        from buckaroo.server.handlers import LoadExprHandler, LoadHandler, ReloadExprHandler
         from buckaroo.server.session import SessionState
         from buckaroo.server.websocket_handler import DataStreamHandler
     except ImportError as exc:
@@ -645,8 +960,11 @@ def _buckaroo_server():
     for helper in ("_parse_request_body", "_validate_request", "_push_state_to_clients"):
         if not callable(getattr(LoadHandler, helper, None)):
             raise Unsupported(f"LoadHandler.{helper} is missing")
+    if not callable(getattr(LoadExprHandler, "_parse_request_body", None)):
+        raise Unsupported("LoadExprHandler._parse_request_body is missing")
     return SimpleNamespace(make_app=make_app, LoadHandler=LoadHandler, SessionState=SessionState,
-                           DataStreamHandler=DataStreamHandler)
+                           DataStreamHandler=DataStreamHandler, LoadExprHandler=LoadExprHandler,
+                           ReloadExprHandler=ReloadExprHandler)
 
 
 def make_authed_application(token: str, allow_query_token: bool):
@@ -687,13 +1005,20 @@ def _replace_routes(app, replacements: dict) -> None:
 
 def build_app(token: str, allow_query_token: bool = False, load_timeout: float = DEFAULT_LOAD_TIMEOUT):
     """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
-    loads in worker threads, sniffed readers, coded row-window errors."""
+    loads (files and xorq builds) in worker threads, sniffed readers, coded row-window
+    errors."""
     server = _buckaroo_server()
     install_readers()
     install_window_errors()
+    from buckaroo.server import handlers
+
+    _replace(handlers, "broadcast_state", _broadcast_after_apply)
     inner = server.make_app(port=0, open_browser=False)
-    _replace_routes(inner, {server.DataStreamHandler: make_ws_handler(server.DataStreamHandler),
-                            server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState)})
+    _replace_routes(inner, {
+        server.DataStreamHandler: make_ws_handler(server.DataStreamHandler),
+        server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState),
+        server.LoadExprHandler: make_load_handler(server.LoadExprHandler, server.SessionState, ExprLoads()),
+        server.ReloadExprHandler: make_reload_expr_handler(server.ReloadExprHandler)})
     # The routes' handlers get `inner` as their application, so its settings are theirs.
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
     app = make_authed_application(token, allow_query_token)(**inner.settings)
@@ -734,6 +1059,9 @@ def _setup_logging(level: str, log_file: str | None) -> None:
         handlers.append(logging.FileHandler(log_file))
     logging.basicConfig(level=level.upper(), handlers=handlers, force=True,
                         format="%(levelname)s %(name)s: %(message)s")
+    # xorq logs to its own file (~/.config/xorq/xorq.log); through ours its import would
+    # also copy the working directory's whole `git diff` onto stderr, once per load.
+    logging.getLogger("xorq").propagate = False
 
 
 def _checked_app(token: str, allow_query_token: bool):

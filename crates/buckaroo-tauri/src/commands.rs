@@ -9,7 +9,7 @@
 //! command, a missing invoke key or Origin.
 
 use crate::error::{Error, Result};
-use crate::models::{AttachInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, Status};
+use crate::models::{AttachInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
 use crate::sink::ChannelSink;
 use crate::BuckarooState;
 use serde::de::DeserializeOwned;
@@ -106,6 +106,12 @@ pub(crate) async fn buckaroo_load_expr<R: Runtime>(
     state.hub.load_expr(webview.label(), args).await
 }
 
+/// Re-read the project root's classes for the window's expression (opt-in: it executes code).
+#[command]
+pub(crate) async fn buckaroo_reload_expr<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<ReloadResult> {
+    state.hub.reload_expr(webview.label()).await
+}
+
 #[command]
 pub(crate) async fn buckaroo_load_compare<R: Runtime>(
     webview: Webview<R>,
@@ -130,6 +136,20 @@ pub(crate) async fn buckaroo_pick_file<R: Runtime>(
     state: State<'_, BuckarooState>,
 ) -> Result<Option<String>> {
     let Some(path) = crate::picker::pick_table_file(&app, webview.label()).await? else {
+        return Ok(None);
+    };
+    state.hub.allow_file(&path);
+    Ok(Some(path.display().to_string()))
+}
+
+/// The native folder dialog for a xorq build directory; the chosen folder joins the scope.
+#[command]
+pub(crate) async fn buckaroo_pick_build<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+) -> Result<Option<String>> {
+    let Some(path) = crate::picker::pick_build_dir(&app, webview.label()).await? else {
         return Ok(None);
     };
     state.hub.allow_file(&path);

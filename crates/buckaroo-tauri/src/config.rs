@@ -3,9 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The `/load` backend used when the page names none. That is all it decides: the
-/// sidecar is the same buckaroo server for every kind, and `load_expr` is granted by a
-/// permission, not by `Xorq`.
+/// What the app mainly shows. The sidecar is the same buckaroo server for every
+/// kind, and `load_expr` is granted by a permission, not by `Xorq`:
+///
+/// | | files (`load_path`) | expressions (`load_expr`) | start-up |
+/// |---|---|---|---|
+/// | `Xorq` | pandas backend | paged through the expression's engine, stats deferred | warns when xorq is missing |
+/// | `Pandas` | pandas backend | the same | – |
+/// | `Polars` | polars backend | the same | – |
+///
+/// Whatever the kind, an expression loaded where xorq does not import is refused
+/// with `xorq_not_installed` and the pip command; files keep loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     /// Loads as with `Pandas` (buckaroo's default backend).
@@ -164,8 +172,10 @@ impl BuckarooConfig {
         }
     }
 
-    /// The name for apps that also open xorq expressions (`load_expr`, an opt-in
-    /// permission). Files load exactly as with [`pandas()`](Self::pandas).
+    /// For apps that open xorq expressions (`load_expr`, an opt-in permission): the
+    /// probe reports xorq's version and start-up warns (in the log and
+    /// `buckaroo_diagnostics`) when it is missing. Files load as with
+    /// [`pandas()`](Self::pandas).
     pub fn xorq() -> Self {
         Self::new(BackendKind::Xorq)
     }

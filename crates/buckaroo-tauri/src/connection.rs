@@ -118,7 +118,10 @@ impl Connection {
 /// The upgrade, with the launch token and room for large parquet frames.
 async fn connect(ep: &Endpoint, session: &str) -> Result<Ws> {
     use tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://127.0.0.1:{}/ws/{session}", ep.port).into_client_request()?;
+    // `stats_update`: a deferred-stats session (an expression) sends its stats after the
+    // first rows; without the capability the server computes them before any state.
+    // File loads never defer, so their frames are the same either way.
+    let mut request = format!("ws://127.0.0.1:{}/ws/{session}?caps=stats_update", ep.port).into_client_request()?;
     if let Some(token) = &ep.token {
         let value = token
             .parse()

@@ -24,6 +24,14 @@ pub enum Error {
         /// The `pip install` arguments that fix it.
         pip: String,
     },
+    /// A xorq expression was loaded, and xorq does not import in the sidecar's Python.
+    #[error("xorq is not installed in {python}: xorq expressions cannot be opened (files still can)")]
+    XorqNotInstalled {
+        /// The interpreter probed.
+        python: String,
+        /// The `pip install` arguments that add xorq.
+        pip: String,
+    },
     /// The sidecar said nothing on stdout in time.
     #[error("the sidecar printed no BUCKAROO_PORT line within {0:?}")]
     HandshakeTimeout(Duration),
@@ -139,6 +147,7 @@ impl Error {
         match self {
             Error::PythonNotFound(_) => "python_not_found",
             Error::BuckarooMissing { .. } => "buckaroo_missing",
+            Error::XorqNotInstalled { .. } => "xorq_not_installed",
             Error::HandshakeTimeout(_) => "handshake_timeout",
             Error::HandshakeInvalid { .. } => "handshake_invalid",
             Error::LauncherUnsupported(_) => "launcher_unsupported",
@@ -167,7 +176,9 @@ impl Error {
             Error::PythonNotFound(_) => Some(
                 "Install Python 3.11+ with buckaroo, or point BUCKAROO_PYTHON at it (or BuckarooConfig::with_python / with_venv).".into(),
             ),
-            Error::BuckarooMissing { python, pip, .. } => Some(format!("{python} -m pip install {pip}")),
+            Error::BuckarooMissing { python, pip, .. } | Error::XorqNotInstalled { python, pip } => {
+                Some(format!("{python} -m pip install {pip}"))
+            }
             Error::HandshakeTimeout(_) | Error::HandshakeInvalid { .. } => Some(
                 "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout."
                     .into(),
@@ -207,6 +218,13 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
             load_timeout.as_secs_f64()
         ),
         "load_cancelled" => "A newer load in this window replaced it; nothing to do.".into(),
+        "build_dir_not_found" => "Open the directory `xorq build` printed (builds/<hash>); it does not exist.".into(),
+        "expr_unreadable" => {
+            "The build's data cannot be read (a file under reads/ is missing or damaged, or expr.yaml is): run `xorq build` again.".into()
+        }
+        "no_project_root" => "Load the expression with projectRoot (the folder holding stats/, post_processing/, display/) first.".into(),
+        "not_xorq_session" => "This window shows a file, not a xorq expression: load one with loadExpr first.".into(),
+        "load_expr_error" => "xorq could not build the expression: check it with `xorq run <build dir>`; the sidecar's log has the traceback.".into(),
         _ => return None,
     };
     Some(hint)

@@ -8,7 +8,7 @@ use crate::connection::{Connection, FrameSink, OnServed};
 use crate::error::{Error, Result};
 use crate::http::SidecarHttp;
 use crate::message::PageMessage;
-use crate::models::{AttachInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult};
+use crate::models::{AttachInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult};
 use crate::pairing::{JsonFrame, Outgoing};
 use crate::scope::Scope;
 use crate::supervisor::{Endpoint, Supervisor};
@@ -236,12 +236,19 @@ impl Hub {
         self.load(label, "/load", Value::Object(body)).await
     }
 
-    /// Load a built xorq expression into window `label` (`buckaroo_load_expr`).
+    /// Load a built xorq expression into window `label` (`buckaroo_load_expr`): its
+    /// rows page through the expression's engine; stats come after the first rows
+    /// unless `statsDelivery: "inline"`.
     pub async fn load_expr(&self, label: &str, args: LoadExprArgs) -> Result<LoadResult> {
         let build_dir = self.allowed(&args.build_dir)?;
-        let mut body = json!({"build_dir": build_dir});
+        self.check_xorq()?;
+        let stats = args.stats_delivery.unwrap_or_default();
+        let mut body = json!({"build_dir": build_dir, "stats_delivery": stats.as_str()});
         if let Some(p) = args.project_root {
             body["project_root"] = json!(self.allowed(&p)?);
+            // buckaroo 0.15.11 answers a re-POST of the same build from its cache
+            // without looking at project_root, so the classes would never load.
+            body["force_reload"] = json!(true);
         }
         if let Some(p) = args.prompt {
             body["prompt"] = json!(p);
@@ -249,7 +256,43 @@ impl Hub {
         if let Some(c) = args.component_config {
             body["component_config"] = c;
         }
-        self.load(label, "/load_expr", body).await
+        self.load(label, "/load_expr", body).await.map_err(|e| self.xorq_error(e))
+    }
+
+    /// Re-read the project root's classes for window `label`'s expression
+    /// (`buckaroo_reload_expr`); the server then pushes a fresh `initial_state`.
+    pub async fn reload_expr(&self, label: &str) -> Result<ReloadResult> {
+        let entry = self.entry(label)?;
+        let ep = self.sup.ready(self.cfg().handshake_timeout + Duration::from_secs(10)).await?;
+        self.check_xorq()?;
+        let route = format!("/reload_expr/{}", entry.session);
+        let reply = self.http.post(&ep, &route, &json!({})).await.map_err(|e| self.xorq_error(e))?;
+        Ok(ReloadResult {
+            session_id: entry.session.clone(),
+            klasses_loaded: reply.get("klasses_loaded").and_then(Value::as_u64).unwrap_or(0),
+        })
+    }
+
+    /// `xorq_not_installed` before anything is sent, when the probe found no xorq.
+    fn check_xorq(&self) -> Result<()> {
+        match self.sup.probe_report() {
+            Some(report) if report.xorq.is_none() => Err(Error::XorqNotInstalled {
+                python: report.python,
+                pip: report.xorq_pip,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The server's 501 for a xorq that is installed but does not import, as the same code.
+    fn xorq_error(&self, e: Error) -> Error {
+        match (&e, self.sup.probe_report()) {
+            (Error::LoadFailed { server_code, .. }, Some(report)) if server_code == "xorq_not_installed" => Error::XorqNotInstalled {
+                python: report.python,
+                pip: report.xorq_pip,
+            },
+            _ => e,
+        }
     }
 
     /// Load two files' diff into window `label` (`buckaroo_load_compare`).

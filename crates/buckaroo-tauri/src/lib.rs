@@ -63,7 +63,9 @@ pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, Rest
 pub use connection::FrameSink;
 pub use error::{Error, Result};
 pub use hub::Hub;
-pub use models::{AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, Status};
+pub use models::{
+    AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, StatsDelivery, Status,
+};
 pub use pairing::{JsonFrame, Outgoing};
 pub use sidecar::ProbeReport;
 pub use supervisor::{Endpoint, Supervisor};
@@ -97,9 +99,11 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_attach,
             commands::buckaroo_load_path,
             commands::buckaroo_load_expr,
+            commands::buckaroo_reload_expr,
             commands::buckaroo_load_compare,
             commands::buckaroo_send,
             commands::buckaroo_pick_file,
+            commands::buckaroo_pick_build,
         ])
         .setup(move |app, _api| {
             setup(app, config);

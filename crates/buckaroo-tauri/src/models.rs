@@ -33,14 +33,48 @@ pub struct LoadPathArgs {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadExprArgs {
-    /// The expression's build directory; it must be in the scope.
+    /// The expression's build directory (`xorq build` prints it); it must be in the scope.
     pub build_dir: String,
-    /// The xorq project root; it must be in the scope.
+    /// The xorq project root; it must be in the scope. The server executes the stat,
+    /// post-processing and display classes it finds there.
     pub project_root: Option<String>,
+    /// When the summary stats arrive (`deferred` when absent: rows first).
+    pub stats_delivery: Option<StatsDelivery>,
     /// Passed to the server unchanged.
     pub prompt: Option<String>,
     /// Passed to the server unchanged.
     pub component_config: Option<Value>,
+}
+
+/// When an expression's summary stats are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsDelivery {
+    /// After the first rows: the load answers at once, a `stats_update` follows.
+    #[default]
+    Deferred,
+    /// Before the load answers (every stat is in the first `initial_state`).
+    Inline,
+}
+
+impl StatsDelivery {
+    /// The server's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatsDelivery::Deferred => "deferred",
+            StatsDelivery::Inline => "inline",
+        }
+    }
+}
+
+/// What `buckaroo_reload_expr` returns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadResult {
+    /// The window's session.
+    pub session_id: String,
+    /// How many classes the server loaded from the project root.
+    pub klasses_loaded: u64,
 }
 
 /// `buckaroo_load_compare`'s `args`: two files joined for a diff view.

@@ -49,6 +49,12 @@ pub struct ProbeReport {
     pub pandas: Option<String>,
     /// tornado's version, if installed.
     pub tornado: Option<String>,
+    /// xorq's version, if installed (optional: only expressions need it).
+    #[serde(default)]
+    pub xorq: Option<String>,
+    /// The `pip install` arguments that add xorq.
+    #[serde(default)]
+    pub xorq_pip: String,
     /// What keeps it from running the server.
     pub problems: Vec<String>,
     /// What may go wrong but does not stop it.

@@ -1,7 +1,7 @@
 //! Keeps one sidecar running: resolve + probe + spawn, restart it by the rule in
 //! [`crate::restart`], publish lifecycle status, shut down on request. No Tauri types here.
 
-use crate::config::{BuckarooConfig, Launcher};
+use crate::config::{BackendKind, BuckarooConfig, Launcher};
 use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
 use crate::models::Status;
@@ -170,12 +170,23 @@ impl Supervisor {
             log::warn!("[buckaroo-tauri] probe: {w}");
         }
         log::info!(
-            "[buckaroo-tauri] probe ok: python {} buckaroo {} pandas {} tornado {}",
+            "[buckaroo-tauri] probe ok: python {} buckaroo {} pandas {} tornado {} xorq {}",
             report.python_version,
             report.buckaroo.as_deref().unwrap_or("?"),
             report.pandas.as_deref().unwrap_or("?"),
-            report.tornado.as_deref().unwrap_or("?")
+            report.tornado.as_deref().unwrap_or("?"),
+            report.xorq.as_deref().unwrap_or("not installed")
         );
+        if self.cfg.backend == BackendKind::Xorq && report.xorq.is_none() {
+            // Files still load; only expressions need xorq, and they say so when loaded.
+            log::warn!(
+                "[buckaroo-tauri] BuckarooConfig::xorq(): xorq is not installed in {}; expressions will fail with \
+                 xorq_not_installed until `{} -m pip install {}`",
+                report.python,
+                report.python,
+                report.xorq_pip
+            );
+        }
         *lock(&self.probe) = Some((python.to_path_buf(), report.clone()));
         Ok(report)
     }

@@ -1,7 +1,9 @@
 //! The plugin core against the real buckaroo server from the project venv
 //! (`make setup` creates it). No window: sinks are channels.
 
-use buckaroo_tauri::{BuckarooConfig, FrameSink, Hub, LoadMode, LoadPathArgs, Outgoing, RestartPolicy, Status, Supervisor};
+use buckaroo_tauri::{
+    BuckarooConfig, FrameSink, Hub, LoadExprArgs, LoadMode, LoadPathArgs, Outgoing, RestartPolicy, StatsDelivery, Status, Supervisor,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -784,4 +786,196 @@ async fn a_state_change_that_would_blank_the_grid_is_refused() {
     hub.send("main", &rows(0, 5)).unwrap();
     assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 5);
     sup.shutdown().await;
+}
+
+/// A scratch folder outside the repository (`xorq build` reads git state) with a HOME
+/// inside it (xorq writes its log and caches there); removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("buckaroo-tauri-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        Self(dir)
+    }
+
+    fn home(&self) -> PathBuf {
+        self.0.join("home")
+    }
+
+    /// `xorq build` of `parquet` filtered by `filter`, through the dev package's helper.
+    fn build(&self, parquet: &Path, filter: &str) -> PathBuf {
+        let out = std::process::Command::new(venv_python())
+            .args(["-m", "buckaroo_tauri_dev.xorq_builds"])
+            .arg(self.0.join("project"))
+            .arg(parquet)
+            .args(["--where", filter])
+            .current_dir(&self.0)
+            .env("HOME", self.home())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "xorq build failed: {}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn python_count(parquet: &Path, filter: &str) -> u64 {
+    let out = std::process::Command::new(venv_python())
+        .args([
+            "-c",
+            &format!("import sys,pandas as pd; t=pd.read_parquet(sys.argv[1]); print(len(t[{filter}]))"),
+        ])
+        .arg(parquet)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn expr(build: &Path, stats: StatsDelivery) -> LoadExprArgs {
+    LoadExprArgs {
+        build_dir: build.display().to_string(),
+        stats_delivery: Some(stats),
+        ..Default::default()
+    }
+}
+
+fn server_code(e: &buckaroo_tauri::Error) -> Value {
+    serde_json::to_value(e).unwrap()["serverCode"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_xorq_build_pages_rows_and_sends_its_stats_after_them() {
+    let scratch = Scratch::new("xorq");
+    let parquet = data("small_100k.parquet");
+    let build = scratch.build(&parquet, "t.status != \"archived\"");
+    let expected = python_count(&parquet, "t.status != 'archived'");
+    let cfg = BuckarooConfig::xorq()
+        .with_python(venv_python())
+        .with_scope(&scratch.0)
+        .with_env("HOME", scratch.home().display().to_string());
+    let (sup, hub) = start(cfg).await;
+    let mut w = attach(&hub, "main").await;
+
+    // Deferred (the default): the state comes without stats, they follow the first rows.
+    let result = hub.load_expr("main", expr(&build, StatsDelivery::Deferred)).await.unwrap();
+    assert_eq!(result.rows, Some(expected));
+    let state = w.next_json("initial_state").await;
+    let stats = &state["df_meta"]["stats"];
+    assert_ne!(stats["status"], "complete", "{stats}");
+    let generation = stats["gen"].as_u64().expect("a stats generation");
+    let mut request = rows(0, 1000);
+    request["stats_gen"] = json!(generation);
+    hub.send("main", &request).unwrap();
+    let (header, parquet_bytes) = w.row_reply().await;
+    assert_eq!(header["length"], expected);
+    assert_eq!(parquet_rows(&parquet_bytes.unwrap()), 1000);
+    let update = w.next_json("stats_update").await;
+    assert_eq!(update["stats_gen"], generation);
+    assert!(update["payload"].is_object(), "{update}");
+
+    // Inline: every stat is in the first state.
+    let mut other = attach(&hub, "inline").await;
+    hub.load_expr("inline", expr(&build, StatsDelivery::Inline)).await.unwrap();
+    let state = other.next_json("initial_state").await;
+    let status = &state["df_meta"]["stats"]["status"];
+    assert!(status.is_null() || status == "complete", "{state:?}");
+
+    // A project root's classes are (re)loaded on request; without one it is refused.
+    let err = hub.reload_expr("main").await.unwrap_err();
+    assert_eq!((err.code(), server_code(&err)), ("load_failed", json!("no_project_root")));
+    assert!(err.hint().unwrap().contains("projectRoot"), "{err}");
+    let root = scratch.0.join("project_root");
+    std::fs::create_dir_all(root.join("post_processing")).unwrap();
+    std::fs::write(
+        root.join("post_processing/only_open.py"),
+        "def process(expr):\n    return expr.filter(expr.status == 'open')\n",
+    )
+    .unwrap();
+    let mut with_root = expr(&build, StatsDelivery::Deferred);
+    with_root.project_root = Some(root.display().to_string());
+    hub.load_expr("main", with_root).await.unwrap();
+    let before = hub.reload_expr("main").await.unwrap();
+    std::fs::write(
+        root.join("post_processing/only_closed.py"),
+        "def process(expr):\n    return expr.filter(expr.status == 'closed')\n",
+    )
+    .unwrap();
+    let after = hub.reload_expr("main").await.unwrap();
+    assert_eq!((before.klasses_loaded, after.klasses_loaded), (1, 2));
+
+    // Bad builds are coded errors, never an empty grid.
+    let err = hub
+        .load_expr("main", expr(&scratch.0.join("nope"), StatsDelivery::Deferred))
+        .await
+        .unwrap_err();
+    assert_eq!(server_code(&err), "build_dir_not_found", "{err}");
+    let broken = scratch.0.join("broken");
+    copy_dir(&build, &broken);
+    std::fs::remove_dir_all(broken.join("reads")).unwrap();
+    let err = hub.load_expr("main", expr(&broken, StatsDelivery::Deferred)).await.unwrap_err();
+    assert_eq!(server_code(&err), "expr_unreadable", "{err}");
+    assert!(err.hint().unwrap().contains("xorq build"), "{err}");
+    // Files still load in a xorq app.
+    let r = hub
+        .load_path("inline", load(&scratch_copy(&scratch, &data("tiny.parquet"))))
+        .await
+        .unwrap();
+    assert_eq!(r.rows, Some(50));
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_xorq_an_expression_is_xorq_not_installed_and_files_still_load() {
+    let scratch = Scratch::new("noxorq");
+    // xorq present on disk (so the probe sees it) but failing to import: the
+    // server's own 501 path, mapped to the same code as the probe's.
+    let shadow = scratch.0.join("shadow/xorq");
+    std::fs::create_dir_all(&shadow).unwrap();
+    std::fs::write(shadow.join("__init__.py"), "raise ImportError('xorq hidden by the test')\n").unwrap();
+    let build = scratch.0.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    let cfg = BuckarooConfig::xorq()
+        .with_python(venv_python())
+        .with_scope(&scratch.0)
+        .with_env("HOME", scratch.home().display().to_string())
+        .with_env("PYTHONPATH", scratch.0.join("shadow").display().to_string());
+    let (sup, hub) = start(cfg).await;
+    let _w = attach(&hub, "main").await;
+    let err = hub.load_expr("main", expr(&build, StatsDelivery::Deferred)).await.unwrap_err();
+    assert_eq!(err.code(), "xorq_not_installed", "{err}");
+    assert!(
+        err.hint().unwrap().contains("-m pip install \"buckaroo[server,polars,xorq]=="),
+        "{err:?}"
+    );
+    let r = hub
+        .load_path("main", load(&scratch_copy(&scratch, &data("tiny.parquet"))))
+        .await
+        .unwrap();
+    assert_eq!(r.rows, Some(50));
+    sup.shutdown().await;
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn scratch_copy(scratch: &Scratch, file: &Path) -> PathBuf {
+    let to = scratch.0.join(file.file_name().unwrap());
+    std::fs::copy(file, &to).unwrap();
+    to
 }

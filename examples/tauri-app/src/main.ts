@@ -1,6 +1,14 @@
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { WebviewWindow } from "@tauri-apps/api/webviewWindow";
-import { mountBuckaroo, retry, type BuckarooError, type BuckarooHandle, type LoadPathArgs, type SidecarStatus } from "buckaroo-tauri-adapter";
+import {
+  mountBuckaroo,
+  retry,
+  type BuckarooError,
+  type BuckarooHandle,
+  type LoadExprArgs,
+  type LoadPathArgs,
+  type SidecarStatus,
+} from "buckaroo-tauri-adapter";
 import "./app.css";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -60,6 +68,12 @@ async function load(target: string | LoadPathArgs): Promise<void> {
   await handle.loadPath(target).catch(() => {});
 }
 
+/** A xorq build directory: rows page through its engine, stats follow the first rows. */
+async function loadExpr(target: string | LoadExprArgs): Promise<void> {
+  showError(null);
+  await handle.loadExpr(target).catch(() => {});
+}
+
 /** The grid, with progress, errors and the file name wired to the page. */
 function mount(): Promise<BuckarooHandle> {
   return mountBuckaroo(grid, {
@@ -70,6 +84,13 @@ function mount(): Promise<BuckarooHandle> {
     onLoading: (l) => {
       if (l) $("empty").hidden = true;
       showProgress(l ? `Loading ${baseName(l.path)}…` : null);
+    },
+    // Expressions defer their stats: rows first, then this goes from pending to complete.
+    onStats: (s) => {
+      const el = $("stats");
+      el.hidden = s.status === "complete" || s.status === "not_computed";
+      el.dataset.status = s.status;
+      el.textContent = s.status === "error" ? "Summary stats failed" : "Computing stats…";
     },
     onState: (state) => {
       if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
@@ -97,11 +118,16 @@ function wireControls(): void {
     }
   };
   $("open").addEventListener("click", open);
+  const openBuild = async () => {
+    showError(null);
+    await handle.pickAndLoadBuild().catch(() => {}); // onError shows it
+  };
+  $("open-build").addEventListener("click", openBuild);
   $("retry").addEventListener("click", () => retry().catch((e) => showError(e as BuckarooError)));
   window.addEventListener("keydown", (e) => {
-    if ((e.ctrlKey || e.metaKey) && e.key === "o") {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "o") {
       e.preventDefault();
-      void open();
+      void (e.shiftKey ? openBuild() : open());
     }
   });
   $("new-window").addEventListener("click", () => {
@@ -114,7 +140,7 @@ async function main(): Promise<void> {
   handle = await mount();
   // For end-to-end tests and the curious: the live handle (model counters, session id).
   // The UI's own load path (progress + error display), for tests and automation.
-  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load } });
+  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load, loadExpr } });
   wireControls();
   // A file dropped on the window loads.
   await getCurrentWebview().onDragDropEvent((event) => {

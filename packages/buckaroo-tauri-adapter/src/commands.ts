@@ -12,6 +12,7 @@ import {
   type LoadExprArgs,
   type LoadPathArgs,
   type LoadResult,
+  type ReloadResult,
   type SidecarStatus,
 } from "./protocol.js";
 
@@ -27,11 +28,16 @@ export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnos
 /** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */
 export const attach = (onEvent: Channel<unknown>) => call<AttachInfo>("buckaroo_attach", { onEvent });
 export const loadPath = (args: LoadPathArgs) => call<LoadResult>("buckaroo_load_path", { args });
+/** A xorq expression's build directory; needs the opt-in `allow-buckaroo-load-expr` permission. */
 export const loadExpr = (args: LoadExprArgs) => call<LoadResult>("buckaroo_load_expr", { args });
+/** Re-read the project root's classes for the window's expression; needs `allow-buckaroo-reload-expr`. */
+export const reloadExpr = () => call<ReloadResult>("buckaroo_reload_expr");
 export const loadCompare = (args: LoadCompareArgs) => call<LoadResult>("buckaroo_load_compare", { args });
 export const send = (msg: Record<string, unknown>) => call<null>("buckaroo_send", { msg });
 /** Native open dialog; the picked file becomes loadable. Resolves null when cancelled. */
 export const pickFile = () => call<string | null>("buckaroo_pick_file");
+/** Native folder dialog for a xorq build directory; the folder becomes loadable. Resolves null when cancelled. */
+export const pickBuild = () => call<string | null>("buckaroo_pick_build");
 
 /**
  * Call `cb` with the sidecar status now and on every change. Listens first, then

@@ -1,5 +1,21 @@
 export { TauriIPCModel, RENDER_FUNC, rowWindowError, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
 export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type LoadInProgress, type WidgetModule } from "./mount.js";
 export * as commands from "./commands.js";
-export { onStatus, whenReady, retry, attach, loadPath, loadExpr, loadCompare, pickFile, send, status, health, diagnostics } from "./commands.js";
+export {
+  onStatus,
+  whenReady,
+  retry,
+  attach,
+  loadPath,
+  loadExpr,
+  reloadExpr,
+  loadCompare,
+  pickFile,
+  pickBuild,
+  send,
+  status,
+  health,
+  diagnostics,
+} from "./commands.js";
+export { StatsChannel, type StatsState } from "./stats.js";
 export * from "./protocol.js";

@@ -1,6 +1,6 @@
 /** A window's loads: the one in progress (for `onLoading`), and the handle's load calls. */
 import * as commands from "./commands.js";
-import type { BuckarooError, LoadPathArgs, LoadResult } from "./protocol.js";
+import type { BuckarooError, LoadExprArgs, LoadPathArgs, LoadResult } from "./protocol.js";
 
 /** The load a window is waiting for. */
 export interface LoadInProgress {
@@ -53,6 +53,8 @@ export class LoadTracker {
 export interface LoadApi {
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
   pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
+  loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
+  pickAndLoadBuild(args?: Omit<LoadExprArgs, "buildDir">): Promise<LoadResult | null>;
 }
 
 /**
@@ -61,19 +63,31 @@ export interface LoadApi {
  */
 export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooError): LoadApi {
   const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
-  const loadPath = (p: string | LoadPathArgs) => {
-    const args = typeof p === "string" ? { path: p } : p;
-    const seq = loads.begin(args.path, "page");
-    return reported(commands.loadPath(args)).catch((e: unknown) => {
+  const tracked = (path: string, call: () => Promise<LoadResult>) => {
+    const seq = loads.begin(path, "page");
+    return reported(call()).catch((e: unknown) => {
       loads.end(seq);
       throw e;
     });
   };
+  const loadPath = (p: string | LoadPathArgs) => {
+    const args = typeof p === "string" ? { path: p } : p;
+    return tracked(args.path, () => commands.loadPath(args));
+  };
+  const loadExpr = (b: string | LoadExprArgs) => {
+    const args = typeof b === "string" ? { buildDir: b } : b;
+    return tracked(args.buildDir, () => commands.loadExpr(args));
+  };
   return {
     loadPath,
+    loadExpr,
     async pickAndLoad(args) {
       const path = await reported(commands.pickFile());
       return path ? loadPath({ ...args, path }) : null;
+    },
+    async pickAndLoadBuild(args) {
+      const buildDir = await reported(commands.pickBuild());
+      return buildDir ? loadExpr({ ...args, buildDir }) : null;
     },
   };
 }

@@ -7,6 +7,7 @@ import { Channel } from "@tauri-apps/api/core";
 import { send as sendCommand } from "./commands.js";
 import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
+import { StatsChannel, statsOf } from "./stats.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: anywidget's handler type. Handlers declare their own argument types per event, which `unknown[]` would reject.
 export type Handler = (...args: any[]) => void;
@@ -77,8 +78,26 @@ export class TauriIPCModel implements IModel {
   sessionId: string;
   mode: LoadMode | null = null;
   protocolVersion: number | null = null;
-  /** For diagnostics and tests: row requests sent, and replies delivered to the grid (parquet or failed). */
-  readonly counters = { requests: 0, parquet: 0, errors: 0, staleDropped: 0, orphanBinary: 0 };
+  /**
+   * For diagnostics and tests: row requests sent, and replies delivered to the grid
+   * (parquet or failed); deferred stats applied, aborted for the owed generation, and
+   * dropped because they were for another one.
+   */
+  readonly counters = {
+    requests: 0,
+    parquet: 0,
+    errors: 0,
+    staleDropped: 0,
+    orphanBinary: 0,
+    statsUpdates: 0,
+    statsAborted: 0,
+    statsStale: 0,
+  };
+  /**
+   * Deferred summary stats. The grid reads `stats.expectedGen` into every row request
+   * (`stats_gen`), which is what makes the server send them.
+   */
+  readonly stats: StatsChannel;
 
   private readonly state = new Map<string, unknown>();
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -93,6 +112,12 @@ export class TauriIPCModel implements IModel {
     this.sendMessage = opts.sendMessage ?? sendCommand;
     this.onError = opts.onError;
     this.sessionId = opts.sessionId ?? "";
+    this.stats = new StatsChannel({
+      get: (key) => this.state.get(key),
+      put: (key, value) => this.putState(key, value),
+      failed: (err) => this.reportError(err),
+      counters: this.counters,
+    });
   }
 
   // -- IModel --------------------------------------------------------------
@@ -194,8 +219,12 @@ export class TauriIPCModel implements IModel {
       case "buckaroo_tauri_error":
         this.reportError(toBuckarooError(msg.error, "plugin_error"));
         break;
+      case "stats_update":
+      case "stats_aborted":
+        this.stats.handle(msg);
+        break;
       default:
-        // stats_update / stats_aborted and anything newer: hand to the widget as anywidget would.
+        // Anything newer: hand to the widget as anywidget would.
         this.emit("msg:custom", msg, []);
     }
   }
@@ -250,6 +279,18 @@ export class TauriIPCModel implements IModel {
     for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
     this.emit("initial_state", msg);
     if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
+    const stats = statsOf(msg.df_meta);
+    if (stats) this.emit("stats", stats);
+  }
+
+  /** A key the server side changed (deferred stats): not a page change for save_changes. */
+  private putState(key: string, value: unknown): void {
+    this.state.set(key, key === "df_display_args" ? withDisplayHeight(value, this.dfvHeight) : value);
+    this.emit(`change:${key}`, this.state.get(key));
+    if (key === "df_meta") {
+      const stats = statsOf(value);
+      if (stats) this.emit("stats", stats);
+    }
   }
 
   /**

@@ -9,8 +9,9 @@ import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
 import { type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { TauriIPCModel } from "./model.js";
-import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
+import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
+import type { StatsState } from "./stats.js";
 
 export { DEFAULT_WIDGET_URL, type LoadInProgress, type WidgetModule };
 
@@ -41,6 +42,12 @@ export interface MountOptions {
    * painted, or it failed): `null` then. Show progress from the first moment.
    */
   onLoading?: (load: LoadInProgress | null) => void;
+  /**
+   * The summary stats' state, for loads that defer them (xorq expressions): `pending`
+   * right after the first rows, then `complete` (or `error`). Show "computing stats…"
+   * meanwhile; the grid fills the stats in by itself.
+   */
+  onStats?: (stats: StatsState) => void;
 }
 
 export interface BuckarooHandle {
@@ -54,6 +61,10 @@ export interface BuckarooHandle {
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
   /** Native open dialog, then load; null when the user cancelled. A rejection is also passed to `onError`. */
   pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
+  /** Show a xorq expression (its build directory); needs the opt-in `allow-buckaroo-load-expr`. Rejections also go to `onError`. */
+  loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
+  /** Native folder dialog for a build directory, then `loadExpr`; null when the user cancelled. */
+  pickAndLoadBuild(args?: Omit<LoadExprArgs, "buildDir">): Promise<LoadResult | null>;
   dispose(): void;
 }
 
@@ -112,6 +123,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   const loads = new LoadTracker((l) => options.onLoading?.(l));
   watchRows(model, overlay, loads, () => grid.element);
   followStates(model, grid, loads, options.onState, report);
+  if (options.onStats) model.on("stats", options.onStats);
   const unlistenStatus = await watchStatus(options.onStatus, report);
 
   let info: AttachInfo;
@@ -124,7 +136,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   }
   model.sessionId = info.sessionId;
   if (info.autoload) loads.begin(info.autoload, "autoload");
-  const { loadPath, pickAndLoad } = loadApi(loads, report);
+  const { loadPath, pickAndLoad, loadExpr, pickAndLoadBuild } = loadApi(loads, report);
   if (options.load) loadPath(options.load).catch(() => {});
 
   return {
@@ -136,6 +148,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     },
     loadPath,
     pickAndLoad,
+    loadExpr,
+    pickAndLoadBuild,
     dispose() {
       grid.dispose();
       unlistenStatus?.();

@@ -23,9 +23,11 @@ export const COMMANDS = [
   "buckaroo_attach",
   "buckaroo_load_path",
   "buckaroo_load_expr",
+  "buckaroo_reload_expr",
   "buckaroo_load_compare",
   "buckaroo_send",
   "buckaroo_pick_file",
+  "buckaroo_pick_build",
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -42,7 +44,7 @@ export type SidecarErrorCode =
   | "sidecar_failed";
 
 /** A load or a file pick was refused or failed; `load_failed` carries the server's reason in `serverCode`. */
-export type LoadErrorCode = "load_failed" | "path_not_allowed" | "dialog_failed";
+export type LoadErrorCode = "load_failed" | "path_not_allowed" | "dialog_failed" | "xorq_not_installed";
 
 /** A page message or the window's attachment was refused by the plugin. */
 export type MessageErrorCode =
@@ -69,6 +71,7 @@ export type PluginErrorCode = SidecarErrorCode | LoadErrorCode | MessageErrorCod
  */
 export type AdapterErrorCode =
   | "rows_failed"
+  | "stats_failed"
   | "widget_failed"
   | "invalid_request"
   | "protocol_mismatch"
@@ -150,11 +153,22 @@ export interface LoadPathArgs {
   initSd?: Record<string, unknown>;
 }
 
+/** `loadExpr`'s argument: a xorq build directory (what `xorq build` printed). */
 export interface LoadExprArgs {
   buildDir: string;
+  /** The xorq project root: the server executes the stat, post-processing and display classes it finds there. */
   projectRoot?: string;
+  /** `deferred` (the default): rows first, summary stats after; `inline`: stats before the load answers. */
+  statsDelivery?: "deferred" | "inline";
   prompt?: string;
   componentConfig?: Record<string, unknown>;
+}
+
+/** What `reloadExpr` returns. */
+export interface ReloadResult {
+  sessionId: string;
+  /** How many classes the server loaded from the project root. */
+  klassesLoaded: number;
 }
 
 export interface LoadCompareArgs {

@@ -34,9 +34,11 @@ describe("commands", () => {
       commands.attach(new Channel<unknown>()),
       commands.loadPath({ path: "/d/x.csv" }),
       commands.loadExpr({ buildDir: "/b" }),
+      commands.reloadExpr(),
       commands.loadCompare({ path1: "/a", path2: "/b", joinColumns: ["id"] }),
       commands.send({ type: "infinite_request" }),
       commands.pickFile(),
+      commands.pickBuild(),
     ]);
     expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });

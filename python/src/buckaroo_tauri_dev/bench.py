@@ -17,13 +17,14 @@ import shutil
 import signal
 import statistics
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
-from . import e2e
+from . import bench_expr, e2e
 from .sample_data import DEFAULT_DIR, write_all
 from .server import BuckarooServer
 
@@ -372,6 +373,11 @@ def main() -> None:
         env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
         results |= in_one_app(x.display, env, sample, args)
         results["restart_ms"] = restarts(x.display, env, args.runs)
+        # Outside the repository: `xorq build` reads git state.
+        with tempfile.TemporaryDirectory(prefix="bench-xorq-") as tmp:
+            big = write_all(DEFAULT_DIR, include_big=True)["big_1m.parquet"]
+            build = bench_expr.build_1m(big, Path(tmp))
+            results["expr_1m"] = bench_expr.expr_loads(x.display, BENCH_BINARY, build, Path(tmp), args.runs, stats)
     finally:
         x.stop()
     results["wall_s"] = time.monotonic() - t_all
@@ -407,6 +413,7 @@ def report(r: dict) -> str:
               f"app {m['before']['app']:.0f} → {m['after']['app']:.0f}, "
               f"webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
               f"sidecar {m['before']['sidecar']:.0f} → {m['after']['sidecar']:.0f}.",
+              *bench_expr.report(r, fmt),
               "", f"Run {r['date']}, wall {r['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 

@@ -265,3 +265,29 @@ def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeo
     sp.run(["xdotool", "type", "--delay", "5", str(path)], env=env, check=True)
     time.sleep(0.3)
     sp.run(["xdotool", "key", "Return"], env=env, check=True)
+
+
+def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
+    """Choose the folder `path` in the native GTK folder dialog, as a user would: type it
+    in the location bar (Ctrl+L) with a trailing slash, drop the inline completion GTK
+    offers for its first subfolder (Delete), Enter. No key goes out once the dialog
+    closed: the page's focused button would take it and open another one."""
+    import subprocess as sp
+
+    env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    find = ["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"]
+    visible = lambda: sp.run(find, env=env, capture_output=True, text=True).stdout.split()  # noqa: E731
+    wid = wait_until(visible, timeout=timeout, what=f"the '{title}' dialog")[0]
+    time.sleep(1.0)  # GTK drops keys while it lists the start folder
+    sp.run(["xdotool", "windowfocus", "--sync", wid], env=env, capture_output=True)
+    sp.run(["xdotool", "key", "--window", wid, "ctrl+l"], env=env, check=True)
+    time.sleep(0.5)
+    sp.run(["xdotool", "type", "--delay", "10", f"{str(path).rstrip('/')}/"], env=env, check=True)
+    time.sleep(0.8)
+    sp.run(["xdotool", "key", "--window", wid, "Delete", "Return"], env=env, check=True)
+    try:
+        wait_until(lambda: not visible(), timeout=timeout, what=f"the '{title}' dialog to close")
+    except TimeoutError:
+        with contextlib.suppress(Exception):
+            grab(display, Path(os.environ.get("TMPDIR", "/tmp")) / "folder-dialog-stuck.png")
+        raise

@@ -60,9 +60,10 @@ class BuckarooServer:
     port: int | None = None
     stdout_lines: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
-    # Read stderr as it comes (into stderr_lines, see wait_for_stderr) instead of at exit:
-    # for tests that wait on a log line, and so a chatty log level cannot fill the pipe.
-    watch_stderr: bool = False
+    # Read stderr as it comes (into stderr_lines, see wait_for_stderr), as the plugin does:
+    # for tests that wait on a log line, and so a chatty log (xorq's) cannot fill the pipe
+    # and stall the server mid-load.
+    watch_stderr: bool = True
     stderr_lines: list[str] = field(default_factory=list)
     _stderr_changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
