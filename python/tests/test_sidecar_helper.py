@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -16,9 +17,10 @@ from buckaroo_tauri_dev import contract
 HELPER = Path(__file__).resolve().parents[2] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
 
 
-def run_probe(python: str, *extra: str) -> dict:
+def run_probe(python: str, *extra: str, env: dict | None = None) -> dict:
     # Exactly how the plugin runs it: the source as -c, no file on sys.path.
-    out = subprocess.run([python, "-c", HELPER.read_text(), "--probe", *extra], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([python, "-c", HELPER.read_text(), "--probe", *extra], capture_output=True, text=True, timeout=120,
+                         env=env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -30,8 +32,10 @@ def test_probe_on_the_project_venv_is_ok():
     assert report["problems"] == [] and report["warnings"] == []
 
 
-def test_deep_probe_imports_the_server():
-    assert run_probe(sys.executable, "--deep")["ok"] is True
+def test_deep_probe_imports_the_server(tmp_path):
+    # The deep probe imports xorq, which writes under $HOME: a temp one, not the real one.
+    report = run_probe(sys.executable, "--deep", env={**os.environ, "HOME": str(tmp_path)})
+    assert report["ok"] is True and report["warnings"] == [], report
 
 
 def test_probe_on_a_bare_venv_names_what_is_missing(tmp_path):
