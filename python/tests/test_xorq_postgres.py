@@ -72,15 +72,11 @@ def view(route: str, body: dict, home, pg: postgres.Postgres) -> Viewed:
         assert status == 200, reply
         between = pg.log_offset()
         windows, took = {}, {}
-        with srv.ws(session) as ws:
-            ws.next_of_type("initial_state")
-            for start in STARTS:
-                t0 = time.monotonic()
-                _, frame = ws.rows(start, start + SIZE, sourceName="default", origEnd=start + SIZE,
-                                   request_time=int(time.time() * 1000))
-                took[start] = time.monotonic() - t0
-                assert frame is not None, f"no parquet frame for the window at {start}"
-                windows[start] = pq.read_table(io.BytesIO(frame))
+        for start, _end, seconds, frame in postgres.view_windows(srv, session, reply["rows"], SIZE):
+            took[start] = seconds
+            assert frame is not None, f"no parquet frame for the window at {start}"
+            windows[start] = pq.read_table(io.BytesIO(frame))
+        assert tuple(windows) == STARTS, tuple(windows)
         rss = postgres.tree_rss(srv.proc.pid)
     return Viewed(reply, load_seconds, windows, took, rss,
                   pg.statements(since=mark, until=between), pg.statements(since=between))

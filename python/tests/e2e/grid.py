@@ -73,6 +73,23 @@ def click_header(driver, col_id: str) -> None:
     )
 
 
+def search(driver, term: str) -> None:
+    """Type `term` into buckaroo's search box and press Enter, as a user does."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = e2e.wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '.ag-cell[col-id="search"] input'), what="search box")[0]
+    box.click()
+    box.send_keys(term)
+    box.send_keys(Keys.ENTER)
+
+
+def all_answered(driver) -> bool:
+    """Every row request the page sent has had its reply (rows or a failure)."""
+    c = e2e.page_state(driver)["counters"]
+    return c["requests"] > 0 and c["requests"] == c["parquet"] + c["errors"]
+
+
 def status_bar(driver) -> dict[str, str]:
     """buckaroo's own status bar cells (total_rows, filtered_rows, …)."""
     return driver.execute_script(

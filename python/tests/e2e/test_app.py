@@ -11,7 +11,6 @@ import time
 import psutil
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 from buckaroo_tauri_dev import contract, e2e
 
@@ -26,11 +25,6 @@ def ready_pid(driver) -> int:
     status = e2e.invoke(driver, "buckaroo_status")["ok"]
     assert status["state"] == "ready", status
     return status["pid"]
-
-
-def all_answered(driver) -> bool:
-    c = e2e.page_state(driver)["counters"]
-    return c["requests"] > 0 and c["requests"] == c["parquet"] + c["errors"]
 
 
 def test_page_loads_and_health_is_typed(display, data_dir, shots):
@@ -100,7 +94,7 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
             e2e.wait_until(lambda: codes() == want_codes, timeout=30, what="code asc")
         except TimeoutError:
             assert codes() == want_codes
-        e2e.wait_until(lambda: all_answered(d), timeout=30, what="every row request answered")
+        e2e.wait_until(lambda: grid.all_answered(d), timeout=30, what="every row request answered")
 
 
 def test_search_matches_pandas(display, data_dir, df100k):
@@ -113,10 +107,7 @@ def test_search_matches_pandas(display, data_dir, df100k):
     assert 0 < expected < len(df100k)
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
-        box = e2e.wait_until(lambda: d.find_elements(By.CSS_SELECTOR, '.ag-cell[col-id="search"] input'), what="search box")[0]
-        box.click()
-        box.send_keys(term)
-        box.send_keys(Keys.ENTER)
+        grid.search(d, term)
         e2e.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(expected), timeout=30,
                        what=f"filtered == {expected}")
         first = grid.wait_ids(d, lambda m: 0 in m and m[0] != 0, what="filtered rows")
@@ -181,7 +172,7 @@ def test_sidecar_kill_9_recovers_without_user_action(display, data_dir, df100k, 
         rows = grid.wait_ids(d, lambda m: any(39_000 <= i <= 41_000 for i in m), timeout=60, what="scrolling after restart")
         assert all(v == int(df100k["id"].iloc[i]) for i, v in rows.items())
         recovered_ms = (time.monotonic() - t0) * 1000
-        e2e.wait_until(lambda: all_answered(d), timeout=30, what="no row request left unanswered")
+        e2e.wait_until(lambda: grid.all_answered(d), timeout=30, what="no row request left unanswered")
         shot = shots / "06-after-restart.png"
         e2e.grab(display, shot)
         assert e2e.screenshot_ok(shot)
