@@ -16,6 +16,7 @@ edited, to see a check fail) with BUCKAROO_TAURI_REPO_ROOT=<dir>.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -38,7 +39,7 @@ OPT_IN = {"buckaroo_load_expr", "buckaroo_reload_expr", "buckaroo_load_compare"}
 # What the plugin needs installed next to buckaroo; the version comes from TESTED_BUCKAROO.
 PIP_TEMPLATE = '"buckaroo[server,polars]=={version}" six "pandas<3"'
 # The same plus the xorq extra: what expressions need, and what the dev venv installs.
-XORQ_PIP_TEMPLATE = '"buckaroo[server,polars,xorq]=={version}" six "pandas<3"'
+XORQ_PIP_TEMPLATE = '"buckaroo[server,polars,xorq]=={version}" duckdb==2.0.1 six "pandas<3"'
 
 
 def rel(path: Path) -> str:
@@ -330,3 +331,24 @@ def test_protocol_md_error_table():
     every = ts_union("BuckarooErrorCode") or set()
     want = rust_codes() | every
     assert documented == want, drift("the Errors tables and Error::code + BuckarooErrorCode", PROTOCOL_MD, documented, want)
+
+
+# -- The launcher's settings --------------------------------------------------------------
+
+def rust_const(name: str) -> str:
+    """A `pub const NAME: T = value;` in the crate's config.rs, as written."""
+    text = strip_comments((CRATE / "src/config.rs").read_text())
+    m = re.search(rf"pub const {name}: [^=]+= ([^;]+);", text)
+    assert m, f"pub const {name} not found in crates/buckaroo-tauri/src/config.rs"
+    return m.group(1).strip()
+
+
+def test_launcher_settings_are_the_crates():
+    """The variables the plugin sets for the launcher, and the engine threshold's default,
+    written once in config.rs and copied into the launcher (which has no Rust to read)."""
+    mod = launcher()
+    for name in ("LOAD_TIMEOUT_ENV", "ENGINE_MIN_BYTES_ENV", "WARM_XORQ_ENV"):
+        assert getattr(mod, name) == json.loads(rust_const(name)), f"{rel(LAUNCHER)}: {name} differs from config.rs"
+    shift = re.fullmatch(r"(\d+) << (\d+)", rust_const("DEFAULT_ENGINE_MIN_BYTES"))
+    assert shift, "DEFAULT_ENGINE_MIN_BYTES in config.rs is not `a << b`"
+    assert int(shift.group(1)) << int(shift.group(2)) == mod.DEFAULT_ENGINE_MIN_BYTES

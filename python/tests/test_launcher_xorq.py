@@ -50,7 +50,7 @@ BIG_WINDOW = 4000
 TIED_COLUMNS = ["id", "grp", "label", "value", "tags"]  # wire names a, b, c, d, e
 WIRE = {name: chr(ord("a") + i) for i, name in enumerate(TIED_COLUMNS)}
 TESTED = "0.15.11"
-XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED}" six "pandas<3"'
+XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED}" duckdb==2.0.1 six "pandas<3"'
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,7 @@ so tests can hold a load the way a FIFO or a hung network mount holds open().
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -46,14 +47,16 @@ import sys
 import threading
 from contextvars import ContextVar
 from types import SimpleNamespace
+from typing import NamedTuple
 
 # The buckaroo version this launcher was tested against. The source of truth is
 # TESTED_BUCKAROO in crates/buckaroo-tauri/src/sidecar.rs; python/tests/test_drift.py
 # fails when this copy (or any other) disagrees.
 TESTED_BUCKAROO = "0.15.11"
 PIP_SPEC = f'"buckaroo[server,polars]=={TESTED_BUCKAROO}" six "pandas<3"'
-# What /load_expr needs on top (xorq is optional: file loads work without it).
-XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED_BUCKAROO}" six "pandas<3"'
+# What /load_expr and big files need on top (optional: files load without them); duckdb
+# writes the sorted copies of big files (see "Sorted windows").
+XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED_BUCKAROO}" duckdb==2.0.1 six "pandas<3"'
 
 
 def supported(version: str | None) -> bool:
@@ -560,13 +563,26 @@ def _wait_for_test_gate(path: str) -> None:
             gate.read()
 
 
+class Route(NamedTuple):
+    """A load accepted on the loop: what runs in the worker, with which buckaroo handler
+    (None: the route's own) and request body."""
+    session_id: str
+    path: str
+    kind: FileLoads
+    handler_cls: type | None = None
+    body: dict | None = None
+
+
 class FileLoads:
     """What ThreadedLoadHandler does around buckaroo's LoadHandler.post (/load)."""
 
     failure = ("load_error", "Failed to load file")
 
+    def __init__(self, engine: EngineFileLoads | None = None):
+        self.engine = engine
+
     def accept(self, handler, body):
-        """On the loop: (session_id, path) to load in a worker, or None once answered."""
+        """On the loop: the Route to load in a worker, or None once answered."""
         session_id, path, *_ = handler._validate_request(body)  # buckaroo's own 400 replies
         if session_id is None:
             return None
@@ -575,7 +591,10 @@ class FileLoads:
             handler.set_status(400)
             handler.write(refusal)
             return None
-        return session_id, path
+        routed = self.engine.route(handler, body, session_id, path) if self.engine is not None else None
+        if routed is REFUSED:
+            return None
+        return routed or Route(session_id, path, self)
 
     def prepare(self, run) -> bool:
         """In the worker, before post: False once run holds the reply."""
@@ -590,6 +609,7 @@ class FileLoads:
 
 
 BUCKAROO_ANSWERS = object()  # accept(): let buckaroo's post answer on the loop (a cheap refusal)
+REFUSED = object()  # route(): the reply is written, nothing loads
 
 
 def make_load_handler(LoadHandler, SessionState, kind=None):
@@ -610,32 +630,35 @@ def make_load_handler(LoadHandler, SessionState, kind=None):
                 return await super().post()
             if accepted is None:
                 return
-            session_id, path = accepted
+            session_id, path, how = accepted.session_id, accepted.path, accepted.kind
             load = self.settings[LOADS_SETTING].start(session_id, path)
             sessions = _StagedSessions(self.settings["sessions"].get(session_id), SessionState)
-            run = _BuckarooLoad(LoadHandler, json.dumps({**body, "session": session_id}).encode(),
-                                self.settings, sessions, kind.failure)
-            threading.Thread(target=self._work, args=(load, run, asyncio.get_running_loop()),
+            run = _BuckarooLoad(accepted.handler_cls or LoadHandler,
+                                json.dumps({**(accepted.body or body), "session": session_id}).encode(),
+                                self.settings, sessions, how.failure)
+            threading.Thread(target=self._work, args=(load, run, how, asyncio.get_running_loop()),
                              name=f"load-{session_id[:12]}", daemon=True).start()
             status, chunks = await load.outcome
             self.set_status(status)
             for chunk in chunks:
                 self.write(chunk)
 
-        def _work(self, load, run, loop):
+        def _work(self, load, run, how, loop):
             # In this thread IOLoop.current() (buckaroo builds its telemetry sink with it)
             # must find the server's loop, not make a new one that never runs.
             asyncio.set_event_loop(loop)
             try:
                 _wait_for_test_gate(load.path)
-                if kind.prepare(run):
-                    run.run()
-                    kind.finish(run)
+                if how.prepare(run):
+                    try:
+                        run.run()
+                    finally:
+                        how.finish(run)
             except BaseException:  # noqa: BLE001 - the reply must come whatever happened
                 run.crashed(traceback.format_exc())
-            loop.call_soon_threadsafe(self._settle, load, run)
+            loop.call_soon_threadsafe(self._settle, load, run, how)
 
-        def _settle(self, load, run):
+        def _settle(self, load, run, how):
             """On the loop: apply and push a load that is still wanted, drop any other."""
             if load.outcome.done():
                 log.info("load of %s for session=%s finished after it was %s; result discarded",
@@ -645,7 +668,7 @@ def make_load_handler(LoadHandler, SessionState, kind=None):
                 if run.status == 200 and run.sessions.staged is not None:
                     session = self.settings["sessions"].get_or_create(load.session_id, load.path)
                     run.sessions.staged.apply_to(session)
-                    kind.push(self, session, run)
+                    how.push(self, session, run)
             except Exception:  # noqa: BLE001 - the load must still be answered
                 run.crashed(traceback.format_exc())
             load.decide("done", run.status, run.chunks)
@@ -713,6 +736,7 @@ def _total_order(expr, sort_col, ascending: bool) -> list:
 
 
 TARGET_PARTITIONS = "datafusion.execution.target_partitions"
+_ONE_PARTITION_LOCK = threading.Lock()
 
 
 def _embedded_contexts(expr) -> list | None:
@@ -765,13 +789,21 @@ def _totally_ordered_windows(window_to_parquet):
     def window_in_total_order(processed_df, start, end, sort_col=None, ascending=True):
         if not isinstance(processed_df, Table):  # a pandas frame from a post-processor
             return window_to_parquet(processed_df, start, end, sort_col, ascending)
+        sliced = (_sliced_parquet_window(processed_df, start, end) if sort_col is None
+                  else SORTED_COPIES.window(processed_df, sort_col, ascending, start, end))
+        if sliced is not None:
+            return sliced
         contexts = _embedded_contexts(processed_df) if sort_col is None else None
-        saved = _set_target_partitions(contexts, "1") if contexts else None
-        if saved is not None:
-            try:
-                return window_to_parquet(processed_df, start, end, None, True)
-            finally:
-                _restore_target_partitions(saved)
+        if contexts:
+            # Windows run in parallel workers: the setting is changed and put back
+            # by one window at a time.
+            with _ONE_PARTITION_LOCK:
+                saved = _set_target_partitions(contexts, "1")
+                if saved is not None:
+                    try:
+                        return window_to_parquet(processed_df, start, end, None, True)
+                    finally:
+                        _restore_target_partitions(saved)
         keys = _total_order(processed_df, sort_col, ascending)
         if not keys:
             return window_to_parquet(processed_df, start, end, sort_col, ascending)
@@ -780,15 +812,18 @@ def _totally_ordered_windows(window_to_parquet):
     return window_in_total_order
 
 
-def _remembering_load_failure(load_expr_build_dir):
-    """buckaroo logs why a build did not load and answers without the cause; keep it."""
-    def load_expr_build_dir_remembered(build_dir, *args, **kwargs):
+def _expression_loader(load_expr_build_dir):
+    """buckaroo's load_expr_build_dir, except in an engine file load (the worker's
+    _EXPR_LOAD.file): that file's expression. buckaroo logs why a build did not load
+    and answers without the cause; keep it."""
+    def load_expr_or_file(build_dir, *args, **kwargs):
         try:
-            return load_expr_build_dir(build_dir, *args, **kwargs)
+            source = getattr(_EXPR_LOAD, "file", None)
+            return file_expr(source) if source is not None else load_expr_build_dir(build_dir, *args, **kwargs)
         except Exception as exc:
             _EXPR_LOAD.failure = _short_error(f"{type(exc).__name__}: {exc}")
             raise
-    return load_expr_build_dir_remembered
+    return load_expr_or_file
 
 
 def _broadcast_after_apply(broadcast_state):
@@ -809,7 +844,7 @@ def install_xorq_hooks() -> None:
 
     with _XORQ_LOCK:
         _replace(xorq_loading, "window_to_parquet", _totally_ordered_windows)
-        _replace(xorq_loading, "load_expr_build_dir", _remembering_load_failure)
+        _replace(xorq_loading, "load_expr_build_dir", _expression_loader)
 
 
 def unreadable_cause(expr) -> str | None:
@@ -855,7 +890,7 @@ class ExprLoads(FileLoads):
             return None
         import uuid
 
-        return session_id or uuid.uuid4().hex, str(build_dir)
+        return Route(session_id or uuid.uuid4().hex, str(build_dir), self)
 
     def prepare(self, run) -> bool:
         error = xorq_import_error()
@@ -871,6 +906,8 @@ class ExprLoads(FileLoads):
 
         build_dir = json.loads(run.request.body).get("build_dir")
         cause, staged = _EXPR_LOAD.failure, run.sessions.staged
+        if run.status == 200 and staged is not None:
+            staged.engine_file = None  # a build now, not an engine file (reload_expr serves it)
         if run.status == 500 and cause:
             run.status, run.chunks = XORQ_UNREADABLE_STATUS, [_error("expr_unreadable", f"{build_dir}: {cause}")]
         elif run.status == 200 and staged is not None and staged.changed("xorq_dataflow") \
@@ -902,15 +939,541 @@ def make_reload_expr_handler(ReloadExprHandler):
                 self.set_status(501)
                 self.write(_xorq_not_installed(error))
                 return None
+            session = self.application.settings["sessions"].get(session_id)
+            source = getattr(session, "engine_file", None) if session is not None else None
+            if source is not None and session.backend == "xorq":
+                self.set_status(400)
+                self.write(_error("not_xorq_session", f"session {session_id} shows the file {source.path} "
+                                  "(opened on the engine), not a xorq build"))
+                return None
             return await super().post(session_id)
     return XorqCheckedReloadHandler
+
+
+# -- files on the engine -----------------------------------------------------------------
+# A file too big for a pandas load opens as an expression on xorq's embedded engine
+# (DataFusion): the load reads a footer or a schema sample, each row window is a query,
+# the stats follow the first rows (buckaroo's deferred delivery), and nothing is ever
+# materialised in Python. Which path a /load takes (engine_choice): `backend: "xorq"`
+# the engine, any other backend buckaroo's, none by format and size. The load itself is
+# buckaroo's /load_expr pipeline with the expression built here instead of from a build
+# (EngineFileLoads); its reply says `"backend": "xorq"` and keeps the file's path.
+# Unsorted, unsearched windows of one Parquet file are read by polars' page-aware slice
+# (~20 ms at any offset of 20M rows, where an engine OFFSET decodes every row before it).
+
+ENGINE_MIN_BYTES_ENV = "BUCKAROO_TAURI_ENGINE_MIN_BYTES"
+# Below this a pandas load takes under 2 s here with every stat inline, and keeps what
+# only it reads (mixed-type columns, any JSON value); above it the engine shows rows
+# 10x sooner in a fraction of the memory (docs/benchmarks.md "Big files"). The plugin
+# passes its own (BuckarooConfig::with_engine_min_bytes, DEFAULT_ENGINE_MIN_BYTES).
+DEFAULT_ENGINE_MIN_BYTES = 32 << 20
+ENGINE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".tab": "csv",
+                  ".jsonl": "json", ".ndjson": "json"}
+DECIMAL_SAMPLE_ROWS = 1000  # the engine's decimal-comma rule looks at this many rows
+_FILE_SOURCES: dict = {}  # the table node of each engine file load -> its FileSource
+_FILE_SOURCES_KEPT = 64
+
+
+class FileSource(NamedTuple):
+    path: str
+    format: str  # "parquet", "csv" or "json"
+
+
+def engine_format(path: str) -> str | None:
+    """The engine's reader for `path`: a file by extension, a folder holding parquet."""
+    if os.path.isdir(path):
+        with os.scandir(path) as entries:
+            return "parquet" if any(e.name.endswith(".parquet") for e in entries) else None
+    return ENGINE_FORMATS.get(_extension(path))
+
+
+def engine_min_bytes() -> int:
+    raw = os.environ.get(ENGINE_MIN_BYTES_ENV, "")
+    try:
+        return max(0, int(raw)) if raw else DEFAULT_ENGINE_MIN_BYTES
+    except ValueError:
+        log.warning("%s=%r is not a byte count; using %d", ENGINE_MIN_BYTES_ENV, raw, DEFAULT_ENGINE_MIN_BYTES)
+        return DEFAULT_ENGINE_MIN_BYTES
+
+
+def _size_on_disk(path: str) -> int:
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+
+
+def engine_choice(body: dict, path: str) -> tuple[bool, str]:
+    """Whether this /load goes through the engine, and why (logged, and in the reply)."""
+    backend = body.get("backend")
+    if backend is not None and str(backend).lower() != "xorq":
+        return False, f"backend {backend} asked for"
+    if backend is not None:
+        return True, "backend xorq asked for"
+    if body.get("mode", "viewer") != "buckaroo":
+        return False, "mode is not buckaroo"
+    try:
+        fmt, size = engine_format(path), _size_on_disk(path)
+    except OSError:
+        return False, "not readable here"  # buckaroo's own reply says why
+    if fmt is None:
+        return False, "not a format the engine reads"
+    if size < engine_min_bytes():
+        return False, f"{size} bytes, under {ENGINE_MIN_BYTES_ENV}={engine_min_bytes()}"
+    if xorq_import_error() is not None:
+        log.warning("%s (%d bytes) loads through pandas: xorq does not import (pip install %s)", path, size, XORQ_PIP)
+        return False, "xorq does not import"
+    return True, f"{size} bytes {fmt}"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _decimal_comma_columns(table) -> list[str]:
+    """Text columns whose first DECIMAL_SAMPLE_ROWS values are all decimal-comma numbers
+    (at least one with a comma): read_delimited's rule, on a sample."""
+    import re
+
+    pattern = re.compile(DECIMAL_COMMA)
+    text = [name for name, dtype in table.schema().items() if dtype.is_string()]
+    if not text:
+        return []
+    sample = table.select(text).limit(DECIMAL_SAMPLE_ROWS).to_pyarrow().to_pydict()
+    found = []
+    for name in text:
+        values = [v.strip() for v in sample[name] if v is not None]
+        if values and all(pattern.fullmatch(v) for v in values) and any("," in v for v in values):
+            found.append(name)
+    return found
+
+
+def _delimited_expr(con, path: str, name: str):
+    sep = sniff_separator(path)
+    table = con.read_csv(path, table_name=name, delimiter=sep, has_header=True,
+                         file_extension=os.path.splitext(path)[1] or ".csv")
+    if sep not in (";", "\t"):
+        return table
+    numbers = {c: table[c].strip().replace(".", "").replace(",", ".").try_cast("float64").name(c)
+               for c in _decimal_comma_columns(table)}
+    return table.select([numbers.get(c, table[c]) for c in table.columns]) if numbers else table
+
+
+def _plain_parquet_schema(path: str):
+    """The file's schema with dictionary columns (pandas categoricals) read as their
+    values: the engine's aggregates (approx_distinct, ...) refuse dictionaries."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    schema = ds.dataset(path, format="parquet").schema
+    return pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema])
+
+
+def _json_lines_keys(path: str) -> list[str]:
+    """The first object's keys, in the file's order (the engine infers them sorted)."""
+    with open(path, "rb") as f:
+        for line in f:
+            if line.strip():
+                first = json.loads(line)
+                return list(first) if isinstance(first, dict) else []
+    return []
+
+
+def _in_file_order(table, keys: list[str]):
+    order = [k for k in keys if k in table.columns] + [c for c in table.columns if c not in keys]
+    return table if order == list(table.columns) else table.select(order)
+
+
+def file_expr(source: FileSource, con=None):
+    """`source` as an expression on its own embedded-engine connection (so a setting one
+    session's windows change is that session's alone), or on `con`."""
+    import uuid
+
+    import xorq.api as xo
+
+    con, name = con or xo.connect(), f"file_{uuid.uuid4().hex[:12]}"
+    if source.format == "parquet":
+        expr = con.read_parquet(source.path, table_name=name, schema=_plain_parquet_schema(source.path))
+    elif source.format == "csv":
+        expr = _delimited_expr(con, source.path, name)
+    else:
+        con.con.sql(f"CREATE EXTERNAL TABLE {name} STORED AS JSON LOCATION {_sql_string(source.path)}").collect()
+        expr = _in_file_order(con.table(name), _json_lines_keys(source.path))
+    if not expr.columns:
+        raise ValueError("the file has no columns")
+    with _XORQ_LOCK:
+        _FILE_SOURCES[expr.op()] = source
+        while len(_FILE_SOURCES) > _FILE_SOURCES_KEPT:
+            _FILE_SOURCES.pop(next(iter(_FILE_SOURCES)))
+    return expr
+
+
+def _polars() -> object | None:
+    try:
+        import polars as pl
+    except ImportError:
+        return None
+    return pl
+
+
+def _sliced_parquet_window(processed_df, start: int, end: int) -> bytes | None:
+    """Rows [start, end) of a Parquet file expression read by polars (None when
+    processed_df is not one, or polars is missing): the engine's file order."""
+    source = _FILE_SOURCES.get(processed_df.op())
+    if source is None or source.format != "parquet" or os.path.isdir(source.path) or _polars() is None:
+        return None
+    return _parquet_slice(processed_df, source.path, start, end)
+
+
+def _parquet_slice(processed_df, path: str, start: int, end: int) -> bytes:
+    """Rows [start, end) of the Parquet file `path` (which has processed_df's columns)."""
+    from buckaroo.df_util import old_col_new_col
+
+    names = [orig for orig, _ in old_col_new_col(processed_df)]
+    frame = _polars().scan_parquet(path).select(names).slice(start, max(0, end - start)).collect()
+    return _window_frame(processed_df, frame.to_arrow(), start)
+
+
+def _window_frame(processed_df, table, start: int) -> bytes:
+    """`table` (processed_df's columns, rows from `start` on) as window_to_parquet writes
+    a window: columns renamed a, b, ..., an `index` column of absolute offsets."""
+    from io import BytesIO
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from buckaroo.df_util import old_col_new_col
+
+    pairs = old_col_new_col(processed_df)
+    table = table.select([orig for orig, _ in pairs]).rename_columns([rew for _, rew in pairs])
+    table = table.append_column("index", pa.array(range(start, start + table.num_rows), type=pa.int64()))
+    out = BytesIO()
+    pq.write_table(table, out, compression="none")
+    return out.getvalue()
+
+
+# Sorted windows of a big Parquet file. ORDER BY ... LIMIT/OFFSET sorts the whole file
+# again for every window deep in the order: seconds and gigabytes on 20M rows (the
+# engine's spilling sort runs out of its pool when limited). So the first sorted request
+# of a file of SORTED_COPY_MIN_ROWS or more starts a sorted copy: DuckDB (one of xorq's
+# engines) writes the file in that order (ties in file order) with a memory limit,
+# spilling to a private temp dir; then every window of that order is a polars slice of
+# the copy. Meanwhile windows in the first TOP_ROWS are DuckDB top-n queries in the same
+# order, deeper ones wait. Without duckdb, sorted windows stay engine queries. Copies
+# are removed when the launcher ends (a killed launcher's, at the next start).
+
+SORTED_COPY_MIN_ROWS_ENV = "BUCKAROO_TAURI_SORTED_COPY_MIN_ROWS"
+SORTED_COPY_MIN_ROWS = 2_000_000
+TOP_ROWS = 100_000  # while the copy is written, windows this near the top are top-n queries
+SORT_MEMORY = "400MB"  # DuckDB's limit while it writes a copy
+TOP_N_MEMORY = "100MB"
+SORTED_COPIES_KEPT = 4
+SORTED_COPY_WAIT = 600.0  # seconds a window waits for its copy before it sorts itself
+_SORTED_DIR_PREFIX = "buckaroo-tauri-sorted-"
+
+
+class SortedCopy:
+    def __init__(self, path: str):
+        self.path, self.ready, self.error = path, threading.Event(), None
+
+
+class SortedCopies:
+    """The sorted copies of this launcher's files, built once per (file, column,
+    direction) in a background thread; the oldest beyond SORTED_COPIES_KEPT are deleted."""
+
+    def __init__(self):
+        import itertools
+
+        self._lock, self._copies, self._dir, self._names = threading.Lock(), {}, None, itertools.count()
+
+    def window(self, processed_df, sort_col, ascending: bool, start: int, end: int) -> bytes | None:
+        """The window from the copy for this order (built first), or None: ask the engine."""
+        source = _FILE_SOURCES.get(processed_df.op())
+        if source is None or source.format != "parquet" or os.path.isdir(source.path) or _polars() is None \
+                or _duckdb() is None or _expr_count_of(processed_df) < _sorted_copy_min_rows():
+            return None
+        copy = self._copy(processed_df, source, sort_col, ascending)
+        if not copy.ready.is_set() and end <= TOP_ROWS:
+            return _window_frame(processed_df, _duck_sorted(source, sort_col, ascending, start, end), start)
+        if not copy.ready.wait(SORTED_COPY_WAIT) or copy.error is not None:
+            return None
+        return _parquet_slice(processed_df, copy.path, start, end)
+
+    def _copy(self, expr, source: FileSource, sort_col, ascending: bool) -> SortedCopy:
+        key = (source, os.path.getmtime(source.path), sort_col, ascending)
+        with self._lock:
+            copy = self._copies.get(key)
+            if copy is None:
+                copy = self._copies[key] = SortedCopy(os.path.join(self._directory(), f"{next(self._names)}.parquet"))
+                threading.Thread(target=self._build, args=(copy, source, sort_col, ascending), daemon=True,
+                                 name="sorted-copy").start()
+                self._forget_oldest()
+        return copy
+
+    def _directory(self) -> str:
+        import tempfile
+
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix=f"{_SORTED_DIR_PREFIX}{os.getpid()}-")
+        return self._dir
+
+    def _forget_oldest(self) -> None:
+        while len(self._copies) > SORTED_COPIES_KEPT:
+            old = self._copies.pop(next(iter(self._copies)))
+            threading.Thread(target=_remove_when_built, args=(old,), daemon=True).start()
+
+    def _build(self, copy: SortedCopy, source: FileSource, sort_col, ascending: bool) -> None:
+        import time
+
+        began, tmp = time.perf_counter(), copy.path + ".tmp"
+        try:
+            con = _duck_connection(self._directory())
+            con.execute(f"COPY ({_duck_order(source, sort_col, ascending)}) TO {_sql_string(tmp)} (FORMAT parquet)")
+            con.close()
+            os.replace(tmp, copy.path)
+            log.info("sorted copy of %s by %s (%s) in %.1f s", source.path, sort_col, "asc" if ascending else "desc",
+                     time.perf_counter() - began)
+        except Exception as exc:  # noqa: BLE001 - then its windows are engine queries
+            copy.error = _short_error(f"{type(exc).__name__}: {exc}")
+            log.warning("sorted copy of %s by %s failed: %s", source.path, sort_col, copy.error)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        finally:
+            copy.ready.set()
+
+    def remove_all(self) -> None:
+        import shutil
+
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _remove_when_built(copy: SortedCopy) -> None:
+    copy.ready.wait()
+    with contextlib.suppress(OSError):
+        os.unlink(copy.path)
+
+
+def remove_stale_sorted_copies() -> None:
+    """Copies left by launchers that were killed (their pid is gone; Linux: /proc)."""
+    import shutil
+    import tempfile
+
+    root = tempfile.gettempdir()
+    if not os.path.isdir("/proc/self"):
+        return
+    for name in os.listdir(root):
+        pid = name[len(_SORTED_DIR_PREFIX):].split("-", 1)[0] if name.startswith(_SORTED_DIR_PREFIX) else ""
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _duck_connection(spill_dir: str | None = None):
+    """A copy's connection (`spill_dir`: SORT_MEMORY, spilling there), or a top-n's (a
+    heap of at most TOP_ROWS rows: a tenth of that)."""
+    con = _duckdb().connect()
+    con.execute(f"SET memory_limit = '{SORT_MEMORY if spill_dir else TOP_N_MEMORY}'")
+    con.execute("SET preserve_insertion_order = true")
+    if spill_dir is not None:
+        con.execute(f"SET temp_directory = {_sql_string(spill_dir)}")
+    return con
+
+
+def _duck_order(source: FileSource, sort_col, ascending: bool) -> str:
+    """The file's rows in a sorted copy's order: the column, then the file's order."""
+    column = '"' + str(sort_col).replace('"', '""') + '"'
+    return (f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({_sql_string(source.path)}, file_row_number = true) "
+            f"ORDER BY {column} {'ASC' if ascending else 'DESC'}, file_row_number")
+
+
+def _duck_sorted(source: FileSource, sort_col, ascending: bool, start: int, end: int):
+    """Rows [start, end) of that order as a top-n query (a heap of `end` rows)."""
+    con = _duck_connection()
+    try:
+        return con.execute(f"{_duck_order(source, sort_col, ascending)} LIMIT {max(0, end - start)} OFFSET {start}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _duckdb():
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    return duckdb
+
+
+def _sorted_copy_min_rows() -> int:
+    raw = os.environ.get(SORTED_COPY_MIN_ROWS_ENV, "")
+    return int(raw) if raw.isdigit() else SORTED_COPY_MIN_ROWS
+
+
+def _expr_count_of(expr) -> int:
+    from buckaroo.xorq_buckaroo import _expr_count
+
+    return _expr_count(expr)
+
+
+SORTED_COPIES = SortedCopies()
+
+
+class EngineFileLoads(ExprLoads):
+    """A /load that goes through the engine: buckaroo's LoadExprHandler.post with the
+    expression from file_expr. Its build_dir is the file's folder (buckaroo checks it
+    is a directory; _expression_loader returns the file's expression instead of reading
+    a build there). Replies added: 400 `invalid_file` with the engine's reason for a file
+    it cannot read; 400 `engine_unsupported` for `backend: "xorq"` on a format it does
+    not read; 501 `xorq_not_installed` as for /load_expr."""
+
+    failure = ("load_error", "Failed to load file")
+
+    def __init__(self, expr_handler_cls):
+        self.expr_handler_cls = expr_handler_cls
+
+    def route(self, handler, body, session_id: str, path: str):
+        """The engine's Route for this /load, None for buckaroo's own, or REFUSED."""
+        use, why = engine_choice(body, path)
+        log.info("load %s: %s path (%s)", path, "engine" if use else "pandas", why)
+        if not use:
+            return None
+        fmt = engine_format(path) if os.path.exists(path) else ENGINE_FORMATS.get(_extension(path))
+        if fmt is None:
+            handler.set_status(400)
+            handler.write(_error("engine_unsupported",
+                                 f"{path}: the engine reads Parquet (a file or a folder), CSV/TSV and JSON lines"))
+            return REFUSED
+        folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        expr_body = {key: body[key] for key in ("prompt", "component_config", "column_config_overrides",
+                                                 "extra_grid_config", "init_sd") if body.get(key)}
+        # force_reload: buckaroo's warm exit would answer a second file of the same folder
+        # with the first one's metadata.
+        expr_body |= {"build_dir": folder, "stats_delivery": body.get("stats_delivery", "deferred"),
+                      "force_reload": True, "no_browser": True, "file": path, "file_format": fmt}
+        return Route(session_id, path, self, self.expr_handler_cls, expr_body)
+
+    def prepare(self, run) -> bool:
+        body = json.loads(run.request.body)
+        if not os.path.exists(body["file"]):
+            run.status, run.chunks = 404, [_error("file_not_found", f"File not found: {body['file']}")]
+            return False
+        if not super().prepare(run):
+            return False
+        _EXPR_LOAD.file = FileSource(body["file"], body["file_format"])
+        return True
+
+    def finish(self, run) -> None:
+        source, _EXPR_LOAD.file = getattr(_EXPR_LOAD, "file", None), None
+        if source is None:
+            return
+        cause = _EXPR_LOAD.failure
+        if run.status == 500 and cause:
+            run.status, run.chunks = 400, [_error("invalid_file", f"{source.path}: {cause}")]
+        elif run.status == 200 and run.sessions.staged is not None:
+            # buckaroo's reply, session and push say the folder it was given.
+            staged = run.sessions.staged
+            run.chunks = [{**chunk, "path": source.path, "backend": "xorq"} if isinstance(chunk, dict) else chunk
+                          for chunk in run.chunks]
+            staged.metadata = {**(staged.metadata or {}), "path": source.path, "backend": "xorq"}
+            staged.engine_file = source
+            if staged.broadcast is not None and "metadata" in staged.broadcast[1]:
+                staged.broadcast[1]["metadata"] = staged.metadata
+
+
+# -- Expression work off the event loop -------------------------------------------------
+# buckaroo answers row windows and computes deferred stats on the loop. For an
+# expression a window is a query (a sort of 20M rows takes seconds) and the stats are
+# many, so there every window of every session would wait for the slowest. Here a row
+# request of an expression session and every stats push (STATS_AFTER_ROWS_S after the
+# rows) run in a worker pool; what
+# buckaroo writes meanwhile is kept and written on the loop in one callback, so a
+# reply's JSON and parquet frames stay adjacent. A reply whose session has loaded
+# something else since is sent as `rows_superseded` (the request is answered, with no
+# stale rows).
+
+WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
+# Deferred stats start this long after the first rows are written: the page takes ~0.6 s
+# to paint them, and stats computed meanwhile take a core of two from it (20M rows:
+# painted at ~2.0 s instead of ~1.4 s after the load, docs/benchmarks.md).
+STATS_AFTER_ROWS_S = 1.0
+WINDOW_WORKERS = 8  # the stats, and deep sorted windows waiting for their copy, hold one each
+_CAPTURE = threading.local()  # in a worker: the frames its call writes
+
+
+class _Captured(NamedTuple):
+    frames: list
+    written: object  # a concurrent Future, done once the frames are written on the loop
+
+
+def _failed_rows(payload_args, code: str, info: str) -> list:
+    """Error replies (as captured frames) for a row request and its second_request."""
+    keys = [payload_args] + ([payload_args["second_request"]]
+                             if isinstance(payload_args.get("second_request"), dict) else [])
+    return [(json.dumps({"type": "infinite_resp", "key": key, "length": 0, "error_code": code,
+                         "error_info": info}), False) for key in keys]
+
+
+def _nothing(code: str, info: str) -> list:
+    return []
 
 
 def make_ws_handler(DataStreamHandler):
     if not callable(getattr(DataStreamHandler, "on_message", None)):
         raise Unsupported("DataStreamHandler.on_message is missing")
+    for hook in ("_handle_infinite_request", "_push_stats"):
+        if not callable(getattr(DataStreamHandler, hook, None)):
+            raise Unsupported(f"DataStreamHandler.{hook} is missing")
 
     class SafeDataStreamHandler(DataStreamHandler):
+        def _session(self):
+            return self.application.settings["sessions"].get(getattr(self, "session_id", None))
+
+        def _handle_infinite_request(self, payload_args, stats_gen=None):
+            session = self._session()
+            if session is None or session.backend != "xorq" or not isinstance(payload_args, dict):
+                return super()._handle_infinite_request(payload_args, stats_gen)
+            dataflow = session.xorq_dataflow
+            self._off_loop(super()._handle_infinite_request, (payload_args, stats_gen),
+                           still_wanted=lambda: getattr(self._session(), "xorq_dataflow", None) is dataflow,
+                           failed=lambda code, info: _failed_rows(payload_args, code, info))
+            return None
+
+        def _push_stats(self, stats_gen, rows_done):
+            import tornado.ioloop
+
+            tornado.ioloop.IOLoop.current().call_later(
+                STATS_AFTER_ROWS_S, self._off_loop, super()._push_stats, (stats_gen, rows_done))
+
+        def _off_loop(self, call, args, still_wanted=lambda: True, failed=_nothing):
+            import tornado.ioloop
+
+            loop = tornado.ioloop.IOLoop.current()
+            self.application.settings[WINDOW_WORKERS_SETTING].submit(
+                self._run_captured, loop, call, args, still_wanted, failed)
+
+        def _run_captured(self, loop, call, args, still_wanted, failed):
+            import concurrent.futures
+
+            captured = _CAPTURE.now = _Captured([], concurrent.futures.Future())
+            try:
+                call(*args)
+            except Exception:
+                log.exception("%s failed in a worker", getattr(call, "__name__", call))
+                captured.frames[:] = failed("row_request_failed", "the row request failed in the sidecar")
+            finally:
+                _CAPTURE.now = None
+            loop.add_callback(self._write_captured, captured, still_wanted, failed)
+
+        def _write_captured(self, captured, still_wanted, failed):
+            import tornado.websocket
+
+            frames = (captured.frames if still_wanted()
+                      else failed("rows_superseded", "a newer load replaced these rows"))
+            try:
+                for message, binary in frames:
+                    self.write_message(message, binary=binary)
+            except tornado.websocket.WebSocketClosedError:
+                log.debug("window closed before its reply was written")
+            finally:
+                captured.written.set_result(None)
+
         def open(self, *args, **kwargs):
             # Here, not when the connection is accepted: Tornado turns Nagle back on after
             # every HTTP response, the 101 upgrade included.
@@ -940,6 +1503,10 @@ def make_ws_handler(DataStreamHandler):
                 self.application.settings[LOADS_SETTING].cancel(session_id, "the session's window closed")
 
         def write_message(self, message, binary=False):
+            captured = getattr(_CAPTURE, "now", None)
+            if captured is not None:  # in a worker: written on the loop afterwards
+                captured.frames.append((message, binary))
+                return captured.written
             if not binary and isinstance(message, (str, bytes)):
                 message = _tidy_frame(message)
             return super().write_message(message, binary=binary)
@@ -1007,6 +1574,8 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
     loads (files and xorq builds) in worker threads, sniffed readers, coded row-window
     errors."""
+    import concurrent.futures
+
     server = _buckaroo_server()
     install_readers()
     install_window_errors()
@@ -1014,13 +1583,16 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
 
     _replace(handlers, "broadcast_state", _broadcast_after_apply)
     inner = server.make_app(port=0, open_browser=False)
+    engine = EngineFileLoads(server.LoadExprHandler)
     _replace_routes(inner, {
         server.DataStreamHandler: make_ws_handler(server.DataStreamHandler),
-        server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState),
+        server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState, FileLoads(engine)),
         server.LoadExprHandler: make_load_handler(server.LoadExprHandler, server.SessionState, ExprLoads()),
         server.ReloadExprHandler: make_reload_expr_handler(server.ReloadExprHandler)})
     # The routes' handlers get `inner` as their application, so its settings are theirs.
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
+    inner.settings[WINDOW_WORKERS_SETTING] = concurrent.futures.ThreadPoolExecutor(
+        WINDOW_WORKERS, thread_name_prefix="window")
     app = make_authed_application(token, allow_query_token)(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router
@@ -1082,6 +1654,24 @@ def _checked_app(token: str, allow_query_token: bool):
         return EXIT_UNSUPPORTED
 
 
+WARM_XORQ_ENV = "BUCKAROO_TAURI_WARM_XORQ"
+
+
+def _warm_xorq() -> None:
+    """Import xorq in the background (BUCKAROO_TAURI_WARM_XORQ=1, set for xorq() apps):
+    the first engine load or /load_expr then skips its ~1 s import."""
+    import importlib.util
+
+    if os.environ.get(WARM_XORQ_ENV) != "1" or importlib.util.find_spec("xorq") is None:
+        return
+    threading.Thread(target=xorq_import_error, daemon=True, name="warm-xorq").start()
+
+
+def _after_handshake() -> None:
+    _warm_xorq()
+    threading.Thread(target=remove_stale_sorted_copies, daemon=True, name="stale-copies").start()
+
+
 def _start_stdin_watchdog() -> None:
     """Exit as soon as stdin reaches EOF: the plugin holds it open, so this is the
     app's death, however it died."""
@@ -1092,12 +1682,14 @@ def _start_stdin_watchdog() -> None:
             while sys.stdin.read(1):
                 pass
         finally:
+            SORTED_COPIES.remove_all()
             os._exit(0)
     threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
 
 
-def _listen(app, port: int) -> None:
-    """Bind 127.0.0.1, print the handshake line, run the loop until the process ends."""
+def _listen(app, port: int, then=lambda: None) -> None:
+    """Bind 127.0.0.1, print the handshake line, call `then`, run the loop until the
+    process ends."""
     import tornado.httpserver
     import tornado.ioloop
     import tornado.netutil
@@ -1114,6 +1706,7 @@ def _listen(app, port: int) -> None:
     server.add_sockets(sockets)
     log.info("listening on 127.0.0.1:%d", port)
     print(f"BUCKAROO_PORT={port}")
+    then()
     tornado.ioloop.IOLoop.current().start()
 
 
@@ -1134,7 +1727,10 @@ def serve(argv: list[str]) -> int:
     # After the checks above, so their exit codes are never pre-empted by stdin EOF.
     if args.stdio_control:
         _start_stdin_watchdog()
-    _listen(app, args.port)
+    try:
+        _listen(app, args.port, then=_after_handshake)
+    finally:
+        SORTED_COPIES.remove_all()
     return 0
 
 

@@ -8,12 +8,14 @@ use std::time::Duration;
 ///
 /// | | files (`load_path`) | expressions (`load_expr`) | start-up |
 /// |---|---|---|---|
-/// | `Xorq` | pandas backend | paged through the expression's engine, stats deferred | warns when xorq is missing |
+/// | `Xorq` | by size: from [`with_engine_min_bytes`](BuckarooConfig::with_engine_min_bytes) (32 MiB) on, xorq's embedded engine (stats deferred); smaller ones pandas | paged through the expression's engine, stats deferred | imports xorq in the background; warns when it is missing |
 /// | `Pandas` | pandas backend | the same | – |
 /// | `Polars` | polars backend | the same | – |
 ///
-/// Whatever the kind, an expression loaded where xorq does not import is refused
-/// with `xorq_not_installed` and the pip command; files keep loading.
+/// Whatever the kind, a page may ask for a backend per load (`backend: "xorq"` is the
+/// engine). An expression (or an engine file) loaded where xorq does not import is
+/// refused with `xorq_not_installed` and the pip command; by size, files then load
+/// through pandas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     /// Loads as with `Pandas` (buckaroo's default backend).
@@ -147,10 +149,18 @@ pub struct BuckarooConfig {
     pub max_in_flight: usize,
     /// How long the launcher lets one load read its file before answering `load_timeout`.
     pub load_timeout: Duration,
+    /// With `Xorq`, files of at least this many bytes open on the engine.
+    pub engine_min_bytes: u64,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
 pub const LOAD_TIMEOUT_ENV: &str = "BUCKAROO_TAURI_LOAD_TIMEOUT";
+/// The launcher opens files of at least this many bytes on the engine (when no backend is asked for).
+pub const ENGINE_MIN_BYTES_ENV: &str = "BUCKAROO_TAURI_ENGINE_MIN_BYTES";
+/// `1`: the launcher imports xorq in the background once it listens (the first engine load then skips ~1 s).
+pub const WARM_XORQ_ENV: &str = "BUCKAROO_TAURI_WARM_XORQ";
+/// The default of [`BuckarooConfig::with_engine_min_bytes`] (the launcher's own default too).
+pub const DEFAULT_ENGINE_MIN_BYTES: u64 = 32 << 20;
 
 impl BuckarooConfig {
     fn new(backend: BackendKind) -> Self {
@@ -169,13 +179,16 @@ impl BuckarooConfig {
             default_mode: LoadMode::Buckaroo,
             max_in_flight: 64,
             load_timeout: Duration::from_secs(120),
+            engine_min_bytes: DEFAULT_ENGINE_MIN_BYTES,
         }
     }
 
-    /// For apps that open xorq expressions (`load_expr`, an opt-in permission): the
-    /// probe reports xorq's version and start-up warns (in the log and
-    /// `buckaroo_diagnostics`) when it is missing. Files load as with
-    /// [`pandas()`](Self::pandas).
+    /// For apps that open big files and xorq expressions (`load_expr`, an opt-in
+    /// permission): files from [`with_engine_min_bytes`](Self::with_engine_min_bytes)
+    /// on open on xorq's embedded engine (rows first, memory bounded), smaller ones
+    /// through pandas; the sidecar imports xorq in the background; the probe reports
+    /// its version and start-up warns (in the log and `buckaroo_diagnostics`) when it
+    /// is missing.
     pub fn xorq() -> Self {
         Self::new(BackendKind::Xorq)
     }
@@ -190,12 +203,23 @@ impl BuckarooConfig {
         Self::new(BackendKind::Polars)
     }
 
-    /// The `backend` field sent with `/load` when the page does not choose one.
+    /// The `backend` field sent with `/load` when the page does not choose one (none:
+    /// the launcher decides by size).
     pub fn default_backend(&self) -> Option<&'static str> {
         match self.backend {
             BackendKind::Polars => Some("polars"),
-            _ => None,
+            BackendKind::Pandas => Some("pandas"),
+            BackendKind::Xorq => None,
         }
+    }
+
+    /// With [`xorq()`](Self::xorq), files of at least `bytes` (a folder: all its files)
+    /// open on the engine; `0`: every file the engine reads (Parquet, CSV/TSV, JSON
+    /// lines). Default 32 MiB: below it a pandas load takes under 2 s here, stats included, and keeps
+    /// what only pandas reads (mixed-type columns, any JSON value).
+    pub fn with_engine_min_bytes(mut self, bytes: u64) -> Self {
+        self.engine_min_bytes = bytes;
+        self
     }
 
     /// Run this interpreter (before `with_venv`, `BUCKAROO_PYTHON` and `PATH`).
@@ -293,7 +317,14 @@ impl BuckarooConfig {
 
     /// The environment the launcher reads its settings from (before `with_env`'s, which win).
     pub(crate) fn launcher_env(&self) -> Vec<(String, String)> {
-        vec![(LOAD_TIMEOUT_ENV.to_string(), self.load_timeout.as_secs_f64().to_string())]
+        let mut env = vec![
+            (LOAD_TIMEOUT_ENV.to_string(), self.load_timeout.as_secs_f64().to_string()),
+            (ENGINE_MIN_BYTES_ENV.to_string(), self.engine_min_bytes.to_string()),
+        ];
+        if self.backend == BackendKind::Xorq {
+            env.push((WARM_XORQ_ENV.to_string(), "1".to_string()));
+        }
+        env
     }
 
     pub(crate) fn venv_python(venv: &Path) -> PathBuf {
@@ -326,10 +357,22 @@ mod tests {
     #[test]
     fn load_timeout_reaches_the_launcher_env() {
         let env = BuckarooConfig::pandas().launcher_env();
-        assert_eq!(env, vec![(LOAD_TIMEOUT_ENV.to_string(), "120".to_string())]);
+        assert_eq!(env[0], (LOAD_TIMEOUT_ENV.to_string(), "120".to_string()));
         let env = BuckarooConfig::pandas()
             .with_load_timeout(Duration::from_millis(2500))
             .launcher_env();
         assert_eq!(env[0].1, "2.5");
+    }
+
+    #[test]
+    fn engine_settings_reach_the_launcher_env() {
+        let env = BuckarooConfig::xorq().with_engine_min_bytes(0).launcher_env();
+        assert!(env.contains(&(ENGINE_MIN_BYTES_ENV.to_string(), "0".to_string())));
+        assert!(env.contains(&(WARM_XORQ_ENV.to_string(), "1".to_string())));
+        let env = BuckarooConfig::pandas().launcher_env();
+        assert!(env.contains(&(ENGINE_MIN_BYTES_ENV.to_string(), DEFAULT_ENGINE_MIN_BYTES.to_string())));
+        assert!(!env.iter().any(|(k, _)| k == WARM_XORQ_ENV));
+        assert_eq!(BuckarooConfig::pandas().default_backend(), Some("pandas"));
+        assert_eq!(BuckarooConfig::xorq().default_backend(), None);
     }
 }

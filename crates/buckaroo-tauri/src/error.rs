@@ -217,6 +217,9 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
             "The file took longer than {} s to read; load a smaller file or a faster format (parquet), or raise the limit with BuckarooConfig::with_load_timeout.",
             load_timeout.as_secs_f64()
         ),
+        "engine_unsupported" => {
+            "The engine reads Parquet (a file or a folder of them), CSV/TSV and JSON lines; load other files without backend \"xorq\".".into()
+        }
         "load_cancelled" => "A newer load in this window replaced it; nothing to do.".into(),
         "build_dir_not_found" => "Open the directory `xorq build` printed (builds/<hash>); it does not exist.".into(),
         "expr_unreadable" => {

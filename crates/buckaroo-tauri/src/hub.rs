@@ -54,6 +54,17 @@ pub struct Hub {
     autoload_taken: AtomicBool,
 }
 
+/// What served a load: the launcher's reply says `"xorq"` for a file it opened on the
+/// engine; otherwise the route and the backend asked for.
+fn served_by(route: &str, body: &Value, reply: &Value) -> &'static str {
+    let said = reply.get("backend").or_else(|| body.get("backend")).and_then(Value::as_str);
+    match (route, said) {
+        ("/load_expr", _) | (_, Some("xorq")) => "xorq",
+        (_, Some("polars")) => "polars",
+        _ => "pandas",
+    }
+}
+
 impl Hub {
     /// A hub for `sup`'s sidecar; start [`follow_restarts`](Self::follow_restarts) with it.
     pub fn new(sup: Arc<Supervisor>) -> Arc<Self> {
@@ -233,7 +244,10 @@ impl Hub {
                 body.insert(k.into(), v);
             }
         }
-        self.load(label, "/load", Value::Object(body)).await
+        if body.get("backend").and_then(Value::as_str) == Some("xorq") {
+            self.check_xorq()?;
+        }
+        self.load(label, "/load", Value::Object(body)).await.map_err(|e| self.xorq_error(e))
     }
 
     /// Load a built xorq expression into window `label` (`buckaroo_load_expr`): its
@@ -340,6 +354,7 @@ impl Hub {
             path: reply.get("path").and_then(Value::as_str).map(String::from).unwrap_or_default(),
             mode: body.get("mode").and_then(Value::as_str).unwrap_or("viewer").into(),
             rows,
+            backend: served_by(route, &body, &reply).into(),
             columns: reply.get("columns").cloned().unwrap_or(Value::Null),
         })
     }
@@ -405,5 +420,21 @@ impl Hub {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_by;
+    use serde_json::json;
+
+    #[test]
+    fn a_load_says_what_served_it() {
+        let none = json!({});
+        assert_eq!(served_by("/load", &none, &json!({"backend": "xorq"})), "xorq");
+        assert_eq!(served_by("/load", &json!({"backend": "polars"}), &none), "polars");
+        assert_eq!(served_by("/load", &none, &none), "pandas");
+        assert_eq!(served_by("/load_expr", &none, &none), "xorq");
+        assert_eq!(served_by("/load_compare", &none, &none), "pandas");
     }
 }

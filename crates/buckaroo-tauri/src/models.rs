@@ -15,7 +15,8 @@ pub struct LoadPathArgs {
     pub path: String,
     /// How to show it; the config's default mode when absent.
     pub mode: Option<LoadMode>,
-    /// The server's load backend (`"polars"`, ...); the config's default when absent.
+    /// The load backend: `"pandas"`, `"polars"`, or `"xorq"` (the embedded engine);
+    /// the config's default when absent (with `xorq()`: the engine from a size on).
     pub backend: Option<String>,
     /// Passed to the server unchanged.
     pub prompt: Option<String>,
@@ -103,6 +104,9 @@ pub struct LoadResult {
     pub mode: String,
     /// Row count, when the server knows it.
     pub rows: Option<u64>,
+    /// What served it: `"xorq"` (an expression, or a file on the embedded engine:
+    /// rows are queries, stats may follow), else `"pandas"` or `"polars"`.
+    pub backend: String,
     /// Column summary, as the server sent it.
     pub columns: Value,
 }

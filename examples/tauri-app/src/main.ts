@@ -92,14 +92,22 @@ function mount(): Promise<BuckarooHandle> {
       el.dataset.status = s.status;
       el.textContent = s.status === "error" ? "Summary stats failed" : "Computing stats…";
     },
+    // A window still coming after 400 ms: a big file's first sort takes seconds.
+    onRowsWaiting: (w) => {
+      const el = $("waiting");
+      el.hidden = w === null;
+      if (w) el.textContent = `${w.sorted ? "Sorting" : "Reading rows"}… ${Math.round(w.waitingMs / 1000)} s`;
+    },
     onState: (state) => {
       if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
       $("empty").hidden = true;
       // Also covers loads the page did not start itself: autoload, restart replays.
-      const meta = state.metadata as { path?: string; rows?: number } | undefined;
+      const meta = state.metadata as { path?: string; rows?: number; backend?: string } | undefined;
       if (meta?.path) {
         const name = baseName(meta.path);
-        $("file").textContent = `${name} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows`;
+        // A file the sidecar opened on xorq's engine (big files): rows are queries.
+        const engine = meta.backend === "xorq" ? " · engine" : "";
+        $("file").textContent = `${name} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
         $("file").title = meta.path;
         document.title = `${name} — buckaroo`;
       }

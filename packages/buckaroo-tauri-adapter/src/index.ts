@@ -18,4 +18,5 @@ export {
   diagnostics,
 } from "./commands.js";
 export { StatsChannel, type StatsState } from "./stats.js";
+export { WaitingRows, type RowsWaiting } from "./waiting.js";
 export * from "./protocol.js";

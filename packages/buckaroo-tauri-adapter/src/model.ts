@@ -8,6 +8,7 @@ import { send as sendCommand } from "./commands.js";
 import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
 import { StatsChannel, statsOf } from "./stats.js";
+import { WaitingRows } from "./waiting.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: anywidget's handler type. Handlers declare their own argument types per event, which `unknown[]` would reject.
 export type Handler = (...args: any[]) => void;
@@ -98,6 +99,8 @@ export class TauriIPCModel implements IModel {
    * (`stats_gen`), which is what makes the server send them.
    */
   readonly stats: StatsChannel;
+  /** Row requests still unanswered: `rows_waiting` events (a RowsWaiting, then null). */
+  private readonly waiting = new WaitingRows((w) => this.emit("rows_waiting", w));
 
   private readonly state = new Map<string, unknown>();
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -155,7 +158,10 @@ export class TauriIPCModel implements IModel {
   }
 
   send(msg: Record<string, unknown>): void {
-    if (msg.type === "infinite_request") this.counters.requests += 1;
+    if (msg.type === "infinite_request") {
+      this.counters.requests += 1;
+      this.waiting.requested(msg.payload_args);
+    }
     this.sendMessage(msg).catch((err: unknown) => {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
@@ -301,10 +307,12 @@ export class TauriIPCModel implements IModel {
     const failed = msg.error_info !== undefined || buffers.length === 0;
     if (failed) this.counters.errors += 1;
     else this.counters.parquet += 1;
+    this.waiting.answered(msg.key);
     this.emit("msg:custom", msg, buffers);
     const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
     this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
-    if (error) this.reportError(error);
+    // rows_superseded: rows of a load the window has replaced since; nothing to tell the user.
+    if (error && error.serverCode !== "rows_superseded") this.reportError(error);
   }
 
   private reportError(err: BuckarooError): void {

@@ -8,10 +8,11 @@ import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
 import { type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
-import { TauriIPCModel } from "./model.js";
+import { type Handler, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
 import type { StatsState } from "./stats.js";
+import type { RowsWaiting } from "./waiting.js";
 
 export { DEFAULT_WIDGET_URL, type LoadInProgress, type WidgetModule };
 
@@ -48,6 +49,12 @@ export interface MountOptions {
    * meanwhile; the grid fills the stats in by itself.
    */
   onStats?: (stats: StatsState) => void;
+  /**
+   * Row requests unanswered for 400 ms or more (`sorted` when one is a sorted window: a
+   * big file's first sort takes seconds), repeated every second; `null` once all are
+   * answered. Show "Sorting…" / "Reading rows…" meanwhile.
+   */
+  onRowsWaiting?: (waiting: RowsWaiting | null) => void;
 }
 
 export interface BuckarooHandle {
@@ -124,6 +131,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   watchRows(model, overlay, loads, () => grid.element);
   followStates(model, grid, loads, options.onState, report);
   if (options.onStats) model.on("stats", options.onStats);
+  if (options.onRowsWaiting) model.on("rows_waiting", options.onRowsWaiting as Handler);
   const unlistenStatus = await watchStatus(options.onStatus, report);
 
   let info: AttachInfo;

@@ -145,7 +145,12 @@ export interface AttachInfo {
 export interface LoadPathArgs {
   path: string;
   mode?: LoadMode;
-  backend?: "pandas" | "polars";
+  /**
+   * `xorq`: xorq's embedded engine (Parquet, CSV/TSV, JSON lines; rows are queries,
+   * stats follow the first rows, memory stays bounded). Absent: the config's default
+   * (with `BuckarooConfig::xorq()`, the engine for files from 32 MiB on).
+   */
+  backend?: "pandas" | "polars" | "xorq";
   prompt?: string;
   componentConfig?: Record<string, unknown>;
   columnConfigOverrides?: Record<string, unknown>;
@@ -183,6 +188,8 @@ export interface LoadResult {
   path: string;
   mode: LoadMode;
   rows: number | null;
+  /** What served it: `xorq` (an expression, or a file on the embedded engine), `pandas` or `polars`. */
+  backend: "pandas" | "polars" | "xorq";
   columns: Array<{ name: string; dtype: string }> | null;
 }
 

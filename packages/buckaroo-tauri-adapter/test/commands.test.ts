@@ -13,7 +13,7 @@ describe("commands", () => {
     const calls: Array<[string, unknown]> = [];
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
-      return { sessionId: "s", path: "/d/x.parquet", mode: "buckaroo", rows: 3, columns: [] };
+      return { sessionId: "s", path: "/d/x.parquet", mode: "buckaroo", rows: 3, backend: "pandas", columns: [] };
     });
     const r = await loadPath({ path: "/d/x.parquet", mode: "viewer", componentConfig: { a: 1 } });
     expect(r.rows).toBe(3);

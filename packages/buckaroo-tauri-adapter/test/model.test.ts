@@ -151,3 +151,37 @@ describe("row replies", () => {
     expect(onErr).toHaveBeenCalledTimes(2);
   });
 });
+
+describe("rows_waiting", () => {
+  it("reports row requests unanswered for 400 ms, sorted or not, then null once all are answered", () => {
+    vi.useFakeTimers();
+    try {
+      const { m } = model();
+      const seen: unknown[] = [];
+      m.on("rows_waiting", (w) => seen.push(w));
+      const plain = { start: 0, end: 100 };
+      const sorted = { start: 0, end: 100, sort: "c", sort_direction: "asc" };
+      m.send({ type: "infinite_request", payload_args: plain });
+      vi.advanceTimersByTime(100);
+      m.handleFrame({ type: "infinite_resp", key: plain, length: 5, error_info: "x" });
+      vi.advanceTimersByTime(1000);
+      expect(seen).toEqual([]); // answered before 400 ms: nothing to say
+      m.send({ type: "infinite_request", payload_args: sorted });
+      vi.advanceTimersByTime(450);
+      expect(seen).toEqual([{ count: 1, sorted: true, waitingMs: 400 }]);
+      vi.advanceTimersByTime(1000);
+      expect(seen).toHaveLength(2);
+      m.handleFrame({ type: "infinite_resp", key: { ...sorted }, length: 5, error_info: "rows_superseded", error_code: "rows_superseded" });
+      expect(seen.at(-1)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not report rows superseded by a newer load as an error", () => {
+    const { m, errors } = model();
+    m.handleFrame({ type: "infinite_resp", key: { start: 0, end: 10 }, length: 0, error_code: "rows_superseded", error_info: "a newer load replaced these rows" });
+    m.handleFrame({ type: "infinite_resp", key: { start: 0, end: 10 }, length: 0, error_code: "row_request_failed", error_info: "boom" });
+    expect(errors.map((e) => e.serverCode)).toEqual(["row_request_failed"]);
+  });
+});

@@ -45,7 +45,7 @@ describe("mountBuckaroo", () => {
         channel = args.onEvent;
         return { sessionId: "sess-1", connected: true, autoload: null };
       }
-      if (cmd.endsWith("buckaroo_load_path")) return { sessionId: "sess-1", path: args.args.path, mode: "buckaroo", rows: 50, columns: [] };
+      if (cmd.endsWith("buckaroo_load_path")) return { sessionId: "sess-1", path: args.args.path, mode: "buckaroo", rows: 50, backend: "pandas", columns: [] };
       if (cmd.endsWith("buckaroo_send")) {
         sent.push(args.msg);
         return null;

@@ -1,7 +1,8 @@
 """`make bench`: the plugin path measured against the direct WebSocket path, in one run.
 
 Real built app (a bench build: it can tell the page where the sidecar listens, which a
-shipped build never does) under Xvfb, real sidecar, the 100k sample. Prints a markdown
+shipped build never does) under Xvfb, real sidecar, the 100k sample; then a 20M-row file
+through pandas and through the engine, DuckDB as the floor (bench_big). Prints a markdown
 table, writes out/bench/results.json and out/bench/chart.png. It is a benchmark: slow
 machines do not fail it, wrong rows and errors do.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from . import bench_expr, e2e
+from . import bench_big, bench_expr, e2e
 from .sample_data import DEFAULT_DIR, write_all
 from .server import BuckarooServer
 
@@ -259,6 +260,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=20, help="row windows per size and path")
     parser.add_argument("--scroll-requests", type=int, default=10_000)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--big-rows", type=int, metavar="N",
+                        help="big-file section: also a file of N rows (e.g. 100000000; the 20M-row one always runs)")
     return parser.parse_args()
 
 
@@ -378,6 +381,7 @@ def main() -> None:
             big = write_all(DEFAULT_DIR, include_big=True)["big_1m.parquet"]
             build = bench_expr.build_1m(big, Path(tmp))
             results["expr_1m"] = bench_expr.expr_loads(x.display, BENCH_BINARY, build, Path(tmp), args.runs, stats)
+        results["big"] = bench_big.run(x.display, args, stats)
     finally:
         x.stop()
     results["wall_s"] = time.monotonic() - t_all
@@ -414,6 +418,7 @@ def report(r: dict) -> str:
               f"webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
               f"sidecar {m['before']['sidecar']:.0f} → {m['after']['sidecar']:.0f}.",
               *bench_expr.report(r, fmt),
+              *bench_big.report(r, fmt),
               "", f"Run {r['date']}, wall {r['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 

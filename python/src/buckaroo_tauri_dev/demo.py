@@ -42,7 +42,8 @@ def headless(sample: Path, out: Path) -> int:
 
 
 def windowed(sample: Path) -> int:
-    env = {**os.environ, **e2e.app_env(autoload=sample, scope=[sample.parent])}
+    # On a desktop: the user's own HOME (their theme, their xorq and buckaroo logs).
+    env = {**os.environ, **e2e.app_env(autoload=sample, scope=[sample.parent], HOME=str(Path.home()))}
     print(f"demo: {e2e.APP_BINARY} on {sample} (close the window to exit)")
     return subprocess.call([str(e2e.APP_BINARY)], env=env)
 

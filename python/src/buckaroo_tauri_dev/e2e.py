@@ -144,8 +144,30 @@ class TauriDriver:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
+_APP_HOME: list[Path] = []
+
+
+def app_home() -> Path:
+    """The HOME apps run with unless a test gives one: a temp dir for this process,
+    removed at exit. The example app imports xorq at start (BuckarooConfig::xorq()),
+    and xorq and buckaroo write their logs and caches under HOME."""
+    if not _APP_HOME:
+        import atexit
+        import tempfile
+
+        _APP_HOME.append(Path(tempfile.mkdtemp(prefix="buckaroo-tauri-app-home-")))
+        atexit.register(shutil.rmtree, _APP_HOME[0], True)
+    return _APP_HOME[0]
+
+
 def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Path] | None = None, **extra: str) -> dict[str, str]:
-    env = {"BUCKAROO_PYTHON": str(VENV_PYTHON), "RUST_LOG": "info,buckaroo_tauri=debug"}
+    real = Path.home()
+    env = {"BUCKAROO_PYTHON": str(VENV_PYTHON), "RUST_LOG": "info,buckaroo_tauri=debug", "HOME": str(app_home()),
+           # What `tauri dev` (cargo, rustup, npm) finds through HOME, kept.
+           "CARGO_HOME": os.environ.get("CARGO_HOME", str(real / ".cargo")),
+           "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(real / ".rustup")),
+           "NPM_CONFIG_USERCONFIG": os.environ.get("NPM_CONFIG_USERCONFIG", str(real / ".npmrc")),
+           "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE", str(real / ".npm"))}
     if autoload:
         env["BUCKAROO_AUTOLOAD_PARQUET"] = str(autoload)
         env["BUCKAROO_AUTOLOAD_MODE"] = mode

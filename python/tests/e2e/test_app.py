@@ -258,19 +258,6 @@ def test_follows_the_os_theme(display, data_dir, theme, dark):
         assert (luminance(body) < 80) is dark and (luminance(grid_bg) < 80) is dark, (body, grid_bg)
 
 
-def test_progress_while_a_big_file_loads(display, data_dir):
-    big = data_dir / "big_1m.parquet"
-    assert big.exists(), "make setup generates big_1m.parquet"
-    with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
-        d.execute_script("window.__buckarooApp.load(arguments[0])", str(big))
-        shown = d.execute_script("const p = document.getElementById('progress'); return [p.hidden, p.textContent]")
-        assert shown == [False, "Loading big_1m.parquet…"], shown
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "1,000,000", timeout=90, what="1M rows shown")
-        e2e.wait_until(lambda: d.execute_script("return document.getElementById('progress').hidden"), what="progress cleared")
-        assert e2e.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows"
-
-
 def test_sidecar_failure_is_shown_with_the_fix(display, data_dir):
     broken = e2e.REPO / "python" / ".venv-pandas3" / "bin" / "python"  # pandas 3, no buckaroo
     assert broken.exists(), "make setup creates python/.venv-pandas3"

@@ -21,7 +21,8 @@ PROGRESS_JS = "const p = document.getElementById('progress'); return p.hidden ? 
 def test_autoload_shows_loading_from_the_first_moment(display, data_dir):
     """A 1M-row autoload: from the first look at the page until rows are painted the
     window says it is loading, never 'Ready' with an invitation to open a file."""
-    with e2e.running_app(display, start_env(data_dir, autoload="big_1m.parquet")) as (d, _):
+    # pandas (the engine would paint these rows before there is much to look at).
+    with e2e.running_app(display, start_env(data_dir, autoload="big_1m.parquet", BUCKAROO_ENGINE_MIN_BYTES=str(1 << 40))) as (d, _):
         # One script per look: rows painted, progress and the empty-window hint read together.
         look_js = "const painted = (() => {" + e2e.ROWS_PAINTED_JS + "})();" + (
             "const p = document.getElementById('progress');"

@@ -79,7 +79,7 @@ def test_postgres_rows_are_queries_in_postgres(display, pg_build, big):
         rss_postgres = sidecar_rss(d)
 
         # The same table from parquet through buckaroo's pandas path, in the same sidecar.
-        d.execute_script("window.__buckarooApp.load(arguments[0])", str(big))
+        d.execute_script("window.__buckarooApp.load({path: arguments[0], backend: 'pandas'})", str(big))
         e2e.wait_until(lambda: e2e.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows", timeout=120, what="parquet loaded")
         rss_parquet = sidecar_rss(d)
         viewing_postgres, loading_parquet = rss_postgres - rss_idle, rss_parquet - rss_postgres

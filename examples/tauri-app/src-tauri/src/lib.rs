@@ -17,6 +17,10 @@ fn config() -> BuckarooConfig {
             cfg = cfg.with_scope(dir);
         }
     }
+    // Files of at least this many bytes open on the engine (0: all; the default 32 MiB).
+    if let Some(bytes) = std::env::var("BUCKAROO_ENGINE_MIN_BYTES").ok().and_then(|v| v.parse().ok()) {
+        cfg = cfg.with_engine_min_bytes(bytes);
+    }
     #[cfg(feature = "bench")]
     {
         cfg = cfg.with_env("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "1");
