@@ -28,6 +28,7 @@ import pytest
 from buckaroo_tauri_dev.big_files import chunk, write_parquet
 from buckaroo_tauri_dev.sample_data import CSV_VARIANTS
 from buckaroo_tauri_dev.server import BuckarooServer, Session
+from buckaroo_tauri_dev.xorq_builds import without_xorq
 from buckaroo_tauri_dev.xorq_scan import our_launcher, started
 
 MIN_BYTES = "BUCKAROO_TAURI_ENGINE_MIN_BYTES"
@@ -333,10 +334,7 @@ def test_a_file_the_engine_cannot_serve_gets_a_coded_error_and_the_launcher_carr
 
 @pytest.fixture(scope="module")
 def no_xorq(work) -> str:
-    fake = work / "no-xorq" / "xorq"
-    fake.mkdir(parents=True, exist_ok=True)
-    (fake / "__init__.py").write_text('raise ImportError("No module named \'xorq\' (simulated)")\n')
-    return str(fake.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return without_xorq(work)
 
 
 def test_without_xorq_the_engine_answers_501_and_the_size_rule_falls_back_to_pandas(work, samples, no_xorq):

@@ -39,6 +39,7 @@ from buckaroo_tauri_dev.xorq_builds import (
     scratch_env,
     tied_parquet,
     unreadable_copies,
+    without_xorq,
 )
 from buckaroo_tauri_dev.xorq_scan import load_expr, our_launcher, scan, started, window_ids, window_table
 
@@ -256,10 +257,7 @@ def test_a_file_load_on_a_stats_update_socket_keeps_inline_stats(srv):
 
 @pytest.fixture(scope="module")
 def no_xorq(work) -> str:
-    fake = work / "no-xorq" / "xorq"
-    fake.mkdir(parents=True, exist_ok=True)
-    (fake / "__init__.py").write_text('raise ImportError("No module named \'xorq\' (simulated)")\n')
-    return str(fake.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return without_xorq(work)
 
 
 def test_without_xorq_load_expr_answers_501_and_file_loads_still_work(work, tied_build, no_xorq):

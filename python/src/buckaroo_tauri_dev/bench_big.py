@@ -33,6 +33,7 @@ import psutil
 import pyarrow.parquet as pq
 
 from buckaroo_tauri_dev import big_files, e2e
+from buckaroo_tauri_dev.bench_expr import TIMED_LOAD_JS
 from buckaroo_tauri_dev.xorq_builds import scratch_env
 from buckaroo_tauri_dev.xorq_scan import our_launcher, rewritten, started
 
@@ -53,36 +54,6 @@ GOAL_PAINTED_MS = 1_000.0
 GOAL_RSS_MIB = 1024.0
 GOAL_WINDOW_MS = 150.0
 
-# Resolves with {frame_ms, rows_ms, stats_ms, total_rows, file} or {error}: `loadPath`
-# called → the first row frame in the page → the load's first rows painted (the handle's
-# `loading` ends then) → its summary stats complete.
-LOAD_PATH_JS = """
-const [path, backend, timeoutMs, done] = arguments;
-const h = window.__buckaroo;
-const t0 = performance.now();
-let rowsMs = null, frameMs = null;
-const onFrame = (msg, bufs) => {
-  if (frameMs === null && msg.type === 'infinite_resp' && bufs && bufs[0]) frameMs = performance.now() - t0;
-};
-h.model.on('msg:custom', onFrame);
-h.loadPath({path, backend}).catch((e) => done({error: String(e && e.message || e)}));
-const statsDone = () => {
-  const s = (h.model.get('df_meta') || {}).stats;
-  return !s || s.status === 'complete';
-};
-const tick = () => {
-  const now = performance.now() - t0;
-  if (rowsMs === null && !h.loading && now > 0) rowsMs = now;
-  if (rowsMs !== null && statsDone()) {
-    h.model.off('msg:custom', onFrame);
-    return done({frame_ms: frameMs, rows_ms: rowsMs, stats_ms: now, total_rows: (h.model.get('df_meta') || {}).total_rows,
-                 file: document.getElementById('file')?.textContent});
-  }
-  if (now > timeoutMs) return done({error: 'timed out'});
-  requestAnimationFrame(tick);
-};
-requestAnimationFrame(tick);
-"""
 
 
 def big_file(rows: int) -> Path:
@@ -311,7 +282,7 @@ def app_loads(display: str, files: list[tuple[int, Path]], runs: int, workdir: P
     out: dict = {"warm_xorq_s": WARM_XORQ_S, "files": []}
 
     def load(d, path: Path, rows: int, backend: str) -> dict:
-        r = d.execute_async_script(LOAD_PATH_JS, str(path), backend, TIMEOUT * 1000)
+        r = d.execute_async_script(TIMED_LOAD_JS, "loadPath", {"path": str(path), "backend": backend}, TIMEOUT * 1000)
         if "error" in r:
             raise SystemExit(f"app: {backend} load of {path.name} failed: {r['error']}")
         if r["total_rows"] != rows:

@@ -11,13 +11,19 @@ from pathlib import Path
 
 from buckaroo_tauri_dev import e2e, xorq_builds
 
-# Resolves with {rows_ms, stats_ms} or {error}.
-LOAD_EXPR_JS = """
-const [buildDir, statsDelivery, done] = arguments;
+# `handle[method](args)` timed in the page: resolves with {frame_ms, rows_ms, stats_ms,
+# total_rows, file} or {error}: called → the first row frame in the page → the load's
+# first rows painted (the handle's `loading` ends then) → its summary stats complete.
+TIMED_LOAD_JS = """
+const [method, args, timeoutMs, done] = arguments;
 const h = window.__buckaroo;
 const t0 = performance.now();
-let rowsMs = null;
-h.loadExpr({buildDir, statsDelivery}).catch((e) => done({error: String(e && e.message || e)}));
+let rowsMs = null, frameMs = null;
+const onFrame = (msg, bufs) => {
+  if (frameMs === null && msg.type === 'infinite_resp' && bufs && bufs[0]) frameMs = performance.now() - t0;
+};
+h.model.on('msg:custom', onFrame);
+h[method](args).catch((e) => done({error: String(e && e.message || e)}));
 const statsDone = () => {
   const s = (h.model.get('df_meta') || {}).stats;
   return !s || s.status === 'complete';
@@ -25,8 +31,12 @@ const statsDone = () => {
 const tick = () => {
   const now = performance.now() - t0;
   if (rowsMs === null && !h.loading && now > 0) rowsMs = now;
-  if (rowsMs !== null && statsDone()) return done({rows_ms: rowsMs, stats_ms: now});
-  if (now > 120000) return done({error: 'timed out'});
+  if (rowsMs !== null && statsDone()) {
+    h.model.off('msg:custom', onFrame);
+    return done({frame_ms: frameMs, rows_ms: rowsMs, stats_ms: now, total_rows: (h.model.get('df_meta') || {}).total_rows,
+                 file: document.getElementById('file')?.textContent});
+  }
+  if (now > timeoutMs) return done({error: 'timed out'});
   requestAnimationFrame(tick);
 };
 requestAnimationFrame(tick);
@@ -45,12 +55,12 @@ def expr_loads(display: str, binary: Path, build: Path, workdir: Path, runs: int
     with e2e.running_app(display, env, binary=binary) as (d, _):
         d.set_script_timeout(180)
         e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=90, what="sidecar ready")
-        warm = d.execute_async_script(LOAD_EXPR_JS, str(build), "deferred")
+        warm = d.execute_async_script(TIMED_LOAD_JS, "loadExpr", {"buildDir": str(build), "statsDelivery": "deferred"}, 120_000)
         if "error" in warm:
             raise SystemExit(f"xorq build load failed: {warm['error']}")
         for _ in range(runs):
             for delivery in ("inline", "deferred"):
-                r = d.execute_async_script(LOAD_EXPR_JS, str(build), delivery)
+                r = d.execute_async_script(TIMED_LOAD_JS, "loadExpr", {"buildDir": str(build), "statsDelivery": delivery}, 120_000)
                 if "error" in r:
                     raise SystemExit(f"{delivery} load failed: {r['error']}")
                 out[delivery]["rows_ms"].append(r["rows_ms"])

@@ -129,3 +129,13 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def without_xorq(workdir: Path) -> str:
+    """A PYTHONPATH under which `import xorq` fails as it does where xorq is not
+    installed: a `xorq` package first on it that raises ImportError."""
+    fake = workdir / "no-xorq" / "xorq"
+    fake.mkdir(parents=True, exist_ok=True)
+    (fake / "__init__.py").write_text('raise ImportError("No module named \'xorq\' (simulated)")\n')
+    return str(fake.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")
+
