@@ -30,7 +30,10 @@ contract of `python -m buckaroo.server` (`--port 0 --no-browser --stdio-control`
 - `/load_expr` (a xorq build) runs in a worker like `/load`; without a working xorq it
   and `/reload_expr` answer 501 `xorq_not_installed`, a build whose data cannot be read
   422 `expr_unreadable`, and its row windows come in a total order (see "xorq
-  expressions").
+  expressions");
+- a big file (or any, with `backend: "xorq"`) opens on xorq's embedded engine: rows
+  first, stats after, windows as polars slices or sorted copies (see "files on the
+  engine"); expression windows and stats run off the event loop.
 
 Test seam: with BUCKAROO_TAURI_TEST_LOAD_GATE=1, a load of `<path>` first reads
 `<path>.gate` (when it exists) to EOF in its worker (a /load_expr: `<build_dir>.gate`),
@@ -736,7 +739,17 @@ def _total_order(expr, sort_col, ascending: bool) -> list:
 
 
 TARGET_PARTITIONS = "datafusion.execution.target_partitions"
-_ONE_PARTITION_LOCK = threading.Lock()
+_PARTITION_LOCKS: dict = {}  # id(context) -> the lock its one-partition windows take
+
+
+def _partition_lock(contexts) -> threading.Lock:
+    """One lock per session context: windows of one session change its setting in turn;
+    a slow scan in one session never waits for another's."""
+    with _XORQ_LOCK:
+        lock = _PARTITION_LOCKS.setdefault(id(contexts[0]), threading.Lock())
+        while len(_PARTITION_LOCKS) > 256:
+            _PARTITION_LOCKS.pop(next(iter(_PARTITION_LOCKS)))
+        return lock
 
 
 def _embedded_contexts(expr) -> list | None:
@@ -797,7 +810,7 @@ def _totally_ordered_windows(window_to_parquet):
         if contexts:
             # Windows run in parallel workers: the setting is changed and put back
             # by one window at a time.
-            with _ONE_PARTITION_LOCK:
+            with _partition_lock(contexts):
                 saved = _set_target_partitions(contexts, "1")
                 if saved is not None:
                     try:
