@@ -1000,13 +1000,19 @@ def engine_format(path: str) -> str | None:
     return ENGINE_FORMATS.get(_extension(path))
 
 
+def env_count(name: str, default: int) -> int:
+    """A count (bytes, rows) from the environment: `default` when unset, or (with a
+    warning) when it is not a whole number of 0 or more."""
+    raw = os.environ.get(name, "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if raw:
+        log.warning("%s=%r is not a count; using %d", name, raw, default)
+    return default
+
+
 def engine_min_bytes() -> int:
-    raw = os.environ.get(ENGINE_MIN_BYTES_ENV, "")
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_ENGINE_MIN_BYTES
-    except ValueError:
-        log.warning("%s=%r is not a byte count; using %d", ENGINE_MIN_BYTES_ENV, raw, DEFAULT_ENGINE_MIN_BYTES)
-        return DEFAULT_ENGINE_MIN_BYTES
+    return env_count(ENGINE_MIN_BYTES_ENV, DEFAULT_ENGINE_MIN_BYTES)
 
 
 def _size_on_disk(path: str) -> int:
@@ -1015,27 +1021,33 @@ def _size_on_disk(path: str) -> int:
     return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
 
 
-def engine_choice(body: dict, path: str) -> tuple[bool, str]:
-    """Whether this /load goes through the engine, and why (logged, and in the reply)."""
+def engine_choice(body: dict, path: str) -> tuple[bool, str | None, str]:
+    """Whether this /load goes through the engine, the engine's reader for the file (None:
+    it reads no such file; looked for only when the engine may serve it), and why (logged)."""
     backend = body.get("backend")
     if backend is not None and str(backend).lower() != "xorq":
-        return False, f"backend {backend} asked for"
-    if backend is not None:
-        return True, "backend xorq asked for"
-    if body.get("mode", "viewer") != "buckaroo":
-        return False, "mode is not buckaroo"
+        return False, None, f"backend {backend} asked for"
+    if backend is None and body.get("mode", "viewer") != "buckaroo":
+        return False, None, "mode is not buckaroo"
     try:
-        fmt, size = engine_format(path), _size_on_disk(path)
+        fmt = engine_format(path)
     except OSError:
-        return False, "not readable here"  # buckaroo's own reply says why
+        return False, None, "not readable here"  # buckaroo's own reply says why
+    if backend is not None:
+        return True, fmt, "backend xorq asked for"
     if fmt is None:
-        return False, "not a format the engine reads"
-    if size < engine_min_bytes():
-        return False, f"{size} bytes, under {ENGINE_MIN_BYTES_ENV}={engine_min_bytes()}"
+        return False, fmt, "not a format the engine reads"
+    try:
+        size = _size_on_disk(path)
+    except OSError:
+        return False, fmt, "not readable here"
+    threshold = engine_min_bytes()
+    if size < threshold:
+        return False, fmt, f"{size} bytes, under {ENGINE_MIN_BYTES_ENV}={threshold}"
     if xorq_import_error() is not None:
         log.warning("%s (%d bytes) loads through pandas: xorq does not import (pip install %s)", path, size, XORQ_PIP)
-        return False, "xorq does not import"
-    return True, f"{size} bytes {fmt}"
+        return False, fmt, "xorq does not import"
+    return True, fmt, f"{size} bytes {fmt}"
 
 
 def _sql_string(text: str) -> str:
@@ -1128,13 +1140,20 @@ def _polars() -> object | None:
     return pl
 
 
-def _sliced_parquet_window(processed_df, start: int, end: int) -> bytes | None:
-    """Rows [start, end) of a Parquet file expression read by polars (None when
-    processed_df is not one, or polars is missing): the engine's file order."""
+def _sliceable_source(processed_df) -> FileSource | None:
+    """The file of an engine load that polars can slice: one Parquet file, unfiltered
+    (processed_df is the load's own expression), polars installed."""
     source = _FILE_SOURCES.get(processed_df.op())
     if source is None or source.format != "parquet" or os.path.isdir(source.path) or _polars() is None:
         return None
-    return _parquet_slice(processed_df, source.path, start, end)
+    return source
+
+
+def _sliced_parquet_window(processed_df, start: int, end: int) -> bytes | None:
+    """Rows [start, end) of a Parquet file expression read by polars (None when it is not
+    one polars can slice): the engine's file order."""
+    source = _sliceable_source(processed_df)
+    return None if source is None else _parquet_slice(processed_df, source.path, start, end)
 
 
 def _parquet_slice(processed_df, path: str, start: int, end: int) -> bytes:
@@ -1199,9 +1218,8 @@ class SortedCopies:
 
     def window(self, processed_df, sort_col, ascending: bool, start: int, end: int) -> bytes | None:
         """The window from the copy for this order (built first), or None: ask the engine."""
-        source = _FILE_SOURCES.get(processed_df.op())
-        if source is None or source.format != "parquet" or os.path.isdir(source.path) or _polars() is None \
-                or _duckdb() is None or _expr_count_of(processed_df) < _sorted_copy_min_rows():
+        source = _sliceable_source(processed_df)
+        if source is None or _duckdb() is None or _expr_count_of(processed_df) < _sorted_copy_min_rows():
             return None
         copy = self._copy(processed_df, source, sort_col, ascending)
         if not copy.ready.is_set() and end <= TOP_ROWS:
@@ -1315,8 +1333,7 @@ def _duckdb():
 
 
 def _sorted_copy_min_rows() -> int:
-    raw = os.environ.get(SORTED_COPY_MIN_ROWS_ENV, "")
-    return int(raw) if raw.isdigit() else SORTED_COPY_MIN_ROWS
+    return env_count(SORTED_COPY_MIN_ROWS_ENV, SORTED_COPY_MIN_ROWS)
 
 
 def _expr_count_of(expr) -> int:
@@ -1343,11 +1360,10 @@ class EngineFileLoads(ExprLoads):
 
     def route(self, handler, body, session_id: str, path: str):
         """The engine's Route for this /load, None for buckaroo's own, or REFUSED."""
-        use, why = engine_choice(body, path)
+        use, fmt, why = engine_choice(body, path)
         log.info("load %s: %s path (%s)", path, "engine" if use else "pandas", why)
         if not use:
             return None
-        fmt = engine_format(path) if os.path.exists(path) else ENGINE_FORMATS.get(_extension(path))
         if fmt is None:
             handler.set_status(400)
             handler.write(_error("engine_unsupported",

@@ -135,11 +135,7 @@ pub(crate) async fn buckaroo_pick_file<R: Runtime>(
     webview: Webview<R>,
     state: State<'_, BuckarooState>,
 ) -> Result<Option<String>> {
-    let Some(path) = crate::picker::pick_table_file(&app, webview.label()).await? else {
-        return Ok(None);
-    };
-    state.hub.allow_file(&path);
-    Ok(Some(path.display().to_string()))
+    Ok(admitted(&state, crate::picker::pick_table_file(&app, webview.label()).await?))
 }
 
 /// The native folder dialog for a xorq build directory; the chosen folder joins the scope.
@@ -149,11 +145,14 @@ pub(crate) async fn buckaroo_pick_build<R: Runtime>(
     webview: Webview<R>,
     state: State<'_, BuckarooState>,
 ) -> Result<Option<String>> {
-    let Some(path) = crate::picker::pick_build_dir(&app, webview.label()).await? else {
-        return Ok(None);
-    };
+    Ok(admitted(&state, crate::picker::pick_build_dir(&app, webview.label()).await?))
+}
+
+/// What the user picked joins the scope; the page gets its path.
+fn admitted(state: &BuckarooState, picked: Option<std::path::PathBuf>) -> Option<String> {
+    let path = picked?;
     state.hub.allow_file(&path);
-    Ok(Some(path.display().to_string()))
+    Some(path.display().to_string())
 }
 
 #[cfg(test)]

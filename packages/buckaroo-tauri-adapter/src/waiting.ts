@@ -48,12 +48,6 @@ export class WaitingRows {
     }
   }
 
-  /** Forget everything (a new load or the model going away). */
-  clear(): void {
-    this.sent.clear();
-    this.answered(undefined);
-  }
-
   private schedule(ms: number): void {
     this.timer = setTimeout(() => this.tick(), ms);
   }
