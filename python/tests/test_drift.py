@@ -352,3 +352,21 @@ def test_launcher_settings_are_the_crates():
     shift = re.fullmatch(r"(\d+) << (\d+)", rust_const("DEFAULT_ENGINE_MIN_BYTES"))
     assert shift, "DEFAULT_ENGINE_MIN_BYTES in config.rs is not `a << b`"
     assert int(shift.group(1)) << int(shift.group(2)) == mod.DEFAULT_ENGINE_MIN_BYTES
+
+
+def test_committed_bench_results_name_no_machine_paths():
+    """docs/bench/results.json is committed: files in it are named relative to the repo."""
+    results = json.loads((ROOT / "docs" / "bench" / "results.json").read_text())
+    absolute = re.compile(r"^(/|[A-Za-z]:\\)[^/\s]+[/\\]")
+
+    def strings(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                yield from strings(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from strings(v)
+        elif isinstance(x, str):
+            yield x
+
+    assert not [s for s in strings(results) if absolute.match(s)]

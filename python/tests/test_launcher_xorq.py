@@ -283,3 +283,18 @@ def test_the_probe_reports_xorq_and_never_requires_it(home, no_xorq):
     broken = probe(home, "--deep", pythonpath=no_xorq)
     assert broken["ok"], broken["problems"]
     assert any("xorq" in w and "does not import" in w for w in broken["warnings"]), broken["warnings"]
+
+
+def test_xorq_is_warmed_once_the_first_rows_are_out_and_the_sidecar_is_idle(work):
+    """BUCKAROO_TAURI_WARM_XORQ=1 (xorq() apps): xorq is imported in the background, but
+    not next to the first load: its import holds the GIL and doubled that load's time."""
+    with started(our_launcher(work, BUCKAROO_TAURI_WARM_XORQ="1", BUCKAROO_TAURI_LOG_LEVEL="INFO"), work) as s:
+        ws = s.loaded(DEFAULT_DIR / "small_100k.parquet")
+        _, parquet = ws.rows(0, 100)
+        assert parquet
+        rows_out_at = len(s.stderr_lines)
+        line = s.wait_for_stderr("warm-up: xorq imported", timeout=120)
+        assert "idle" in line
+        warmed_at = next(i for i, text in enumerate(s.stderr_lines) if "warm-up: xorq" in text)
+        assert warmed_at >= rows_out_at, "the import ran before the first rows were out"
+        ws.close()

@@ -1510,6 +1510,7 @@ def make_ws_handler(DataStreamHandler):
             return super().open(*args, **kwargs)
 
         def on_message(self, message):
+            WARM_UP.busy()
             if isinstance(message, str):
                 try:
                     parsed = json.loads(message)
@@ -1536,7 +1537,9 @@ def make_ws_handler(DataStreamHandler):
             if captured is not None:  # in a worker: written on the loop afterwards
                 captured.frames.append((message, binary))
                 return captured.written
-            if not binary and isinstance(message, (str, bytes)):
+            if binary:
+                WARM_UP.served()
+            elif isinstance(message, (str, bytes)):
                 message = _tidy_frame(message)
             return super().write_message(message, binary=binary)
 
@@ -1578,6 +1581,7 @@ def make_authed_application(token: str, allow_query_token: bool):
 
     class AuthedApplication(tornado.web.Application):
         def find_handler(self, request, **kwargs):
+            WARM_UP.busy()
             given = request.headers.get(TOKEN_HEADER, "")
             if not given and allow_query_token:
                 # Benchmark builds only: a page's WebSocket cannot send headers.
@@ -1686,14 +1690,61 @@ def _checked_app(token: str, allow_query_token: bool):
 WARM_XORQ_ENV = "BUCKAROO_TAURI_WARM_XORQ"
 
 
+class IdleWarmUp:
+    """Runs a job once, in a thread, when the sidecar is idle: the first row window has
+    been written (or GRACE_S passed, for an app that opens nothing at start) and no
+    request came for IDLE_S. xorq's import holds the GIL for about a second; run next to
+    the first /load it doubled it (load + initial_state 811 → 1,598 ms here) and slowed
+    the first rows the same way. IDLE_S leaves the page time to paint those rows (the
+    page's own requests may all be answered from its prefetched first window)."""
+
+    IDLE_S = 2.0
+    GRACE_S = 3.0
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._last = self._clock()
+        self._served = threading.Event()
+
+    def busy(self) -> None:
+        """A request arrived (HTTP or a WebSocket message)."""
+        self._last = self._clock()
+
+    def served(self) -> None:
+        """A row window was written."""
+        self._served.set()
+
+    def start(self, job) -> None:
+        def run():
+            import time
+
+            self._served.wait(self.GRACE_S)
+            while (left := self._last + self.IDLE_S - self._clock()) > 0:
+                time.sleep(left)
+            job()
+        threading.Thread(target=run, daemon=True, name="idle-warm-up").start()
+
+
+WARM_UP = IdleWarmUp()
+
+
 def _warm_xorq() -> None:
-    """Import xorq in the background (BUCKAROO_TAURI_WARM_XORQ=1, set for xorq() apps):
-    the first engine load or /load_expr then skips its ~1 s import."""
+    """Import xorq once the sidecar is idle (BUCKAROO_TAURI_WARM_XORQ=1, set for xorq()
+    apps): the first engine load or /load_expr then skips its ~1 s import."""
     import importlib.util
 
     if os.environ.get(WARM_XORQ_ENV) != "1" or importlib.util.find_spec("xorq") is None:
         return
-    threading.Thread(target=xorq_import_error, daemon=True, name="warm-xorq").start()
+
+    def warm():
+        import time
+
+        t0 = time.monotonic()
+        error = xorq_import_error()
+        log.info("warm-up: xorq %s in %.0f ms, the sidecar idle", "imported" if error is None else "failed", (time.monotonic() - t0) * 1000)
+    WARM_UP.start(warm)
 
 
 def _after_handshake() -> None:

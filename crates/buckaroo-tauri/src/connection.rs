@@ -252,7 +252,7 @@ fn deliver(sink: &dyn FrameSink, frame: Outgoing) {
 fn log_frame(frame: &Outgoing) {
     match frame {
         Outgoing::Json(f) => log::debug!("[buckaroo-tauri] relay msg type={} bytes={}", f.kind, f.text.len()),
-        Outgoing::Raw(bytes) => log::debug!("[buckaroo-tauri] relay infinite_resp + binary ({} parquet bytes)", bytes.len()),
+        Outgoing::Rows { parquet, .. } => log::debug!("[buckaroo-tauri] relay infinite_resp + {} parquet bytes", parquet.len()),
     }
 }
 

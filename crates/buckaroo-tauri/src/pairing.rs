@@ -23,8 +23,29 @@ pub struct JsonFrame {
 pub enum Outgoing {
     /// A JSON text frame.
     Json(JsonFrame),
-    /// Raw parquet bytes; always directly after the `Json` header that announced them.
-    Raw(Vec<u8>),
+    /// A parquet row reply: its `infinite_resp` header and the parquet bytes, delivered
+    /// as one message (see [`Outgoing::rows_frame`]).
+    Rows {
+        /// The `infinite_resp` that announced the bytes.
+        header: JsonFrame,
+        /// The server's parquet frame, as it sent it.
+        parquet: Vec<u8>,
+    },
+}
+
+impl Outgoing {
+    /// A row reply as one binary message: the header's length (u32, little-endian), the
+    /// header's JSON text, then the parquet bytes. One Channel message instead of two
+    /// (a JSON one, then bytes the page fetches separately); the page parses the header
+    /// once and views the parquet bytes in place.
+    pub fn rows_frame(header: &JsonFrame, parquet: &[u8]) -> Vec<u8> {
+        let head = header.text.as_bytes();
+        let mut out = Vec::with_capacity(4 + head.len() + parquet.len());
+        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        out.extend_from_slice(head);
+        out.extend_from_slice(parquet);
+        out
+    }
 }
 
 /// A frame read from the server.
@@ -105,8 +126,7 @@ impl Pairer {
                         self.answered(&key);
                     }
                     self.served += 1;
-                    out.push(Outgoing::Json(header));
-                    out.push(Outgoing::Raw(bytes));
+                    out.push(Outgoing::Rows { header, parquet: bytes });
                 }
                 None => self.orphans += 1,
             },
@@ -169,13 +189,24 @@ mod tests {
     }
 
     #[test]
-    fn parquet_reply_is_header_then_raw() {
+    fn parquet_reply_is_one_message_with_its_header() {
         let mut p = Pairer::default();
         p.request_sent(&json!({"start": 1}));
         assert!(p.push(text(resp(1, true))).is_empty());
         let out = p.push(Incoming::Binary(b"PAR1".to_vec()));
-        assert_eq!(out, vec![json(resp(1, true)), Outgoing::Raw(b"PAR1".to_vec())]);
+        let Outgoing::Json(header) = json(resp(1, true)) else { panic!() };
+        assert_eq!(
+            out,
+            vec![Outgoing::Rows {
+                header: header.clone(),
+                parquet: b"PAR1".to_vec()
+            }]
+        );
         assert_eq!((p.in_flight(), p.served), (0, 1));
+        let frame = Outgoing::rows_frame(&header, b"PAR1");
+        let len = u32::from_le_bytes(frame[..4].try_into().unwrap()) as usize;
+        assert_eq!(&frame[4..4 + len], header.text.as_bytes());
+        assert_eq!(&frame[4 + len..], b"PAR1");
     }
 
     #[test]
@@ -236,11 +267,11 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the server does, every raw frame follows its own header, every
-        /// request sent is answered exactly once by the time the socket is failed, and
-        /// no JSON frame is lost.
+        /// Whatever the server does, parquet bytes travel with the header that announced
+        /// them, every request sent is answered by the time the socket is failed, and no
+        /// JSON frame is lost.
         #[test]
-        fn every_request_answered_raw_always_follows_header(steps in prop::collection::vec(step(), 0..60)) {
+        fn every_request_answered_parquet_always_with_its_header(steps in prop::collection::vec(step(), 0..60)) {
             let mut p = Pairer::default();
             let mut delivered = Vec::new();
             let mut sent = 0usize;
@@ -258,13 +289,18 @@ mod tests {
             }
             delivered.extend(p.fail_all("closed"));
             prop_assert_eq!(p.in_flight(), 0);
-            for (i, o) in delivered.iter().enumerate() {
-                if let Outgoing::Raw(_) = o {
-                    let Outgoing::Json(h) = &delivered[i - 1] else { panic!("raw without header") };
-                    prop_assert!(FrameHead::parse(&h.text).unwrap().0.expects_binary);
+            for o in &delivered {
+                if let Outgoing::Rows { header, .. } = o {
+                    prop_assert!(FrameHead::parse(&header.text).unwrap().0.expects_binary);
+                }
+                if let Outgoing::Json(t) = o {
+                    prop_assert!(!FrameHead::parse(&t.text).is_some_and(|(h, _)| h.expects_binary), "a parquet header alone");
                 }
             }
-            let replies = delivered.iter().filter(|o| matches!(o, Outgoing::Json(t) if t.kind == "infinite_resp")).count();
+            let replies = delivered
+                .iter()
+                .filter(|o| matches!(o, Outgoing::Rows { .. }) || matches!(o, Outgoing::Json(t) if t.kind == "infinite_resp"))
+                .count();
             prop_assert!(replies >= sent);
         }
     }

@@ -1,5 +1,6 @@
 //! A window's sink: its `ipc::Channel`. JSON frames arrive in JS as objects (the text
-//! is sent as-is, never re-serialised), parquet frames as ArrayBuffers.
+//! is sent as-is, never re-serialised), a parquet row reply as one ArrayBuffer holding
+//! its header and its bytes.
 
 use crate::connection::FrameSink;
 use crate::pairing::Outgoing;
@@ -16,7 +17,10 @@ pub(crate) struct ChannelSink<R: Runtime> {
 impl<R: Runtime> FrameSink for ChannelSink<R> {
     fn deliver(&self, frame: Outgoing) -> bool {
         match frame {
-            Outgoing::Raw(bytes) => self.channel.send(InvokeResponseBody::Raw(bytes)).is_ok(),
+            Outgoing::Rows { header, parquet } => self
+                .channel
+                .send(InvokeResponseBody::Raw(Outgoing::rows_frame(&header, &parquet)))
+                .is_ok(),
             Outgoing::Json(frame) => {
                 // Hosts that only want state (titles, status bars) listen to `buckaroo:msg`;
                 // row replies stay on the Channel alone.

@@ -41,6 +41,8 @@ impl FrameSink for Collect {
 
 struct Window {
     rx: mpsc::UnboundedReceiver<Outgoing>,
+    /// The parquet bytes of the last frame `next_json` returned, when it was a row reply.
+    parquet: Option<Vec<u8>>,
 }
 
 impl Window {
@@ -53,12 +55,15 @@ impl Window {
 
     async fn next_json(&mut self, kind: &str) -> Value {
         loop {
-            if let Outgoing::Json(t) = self.next().await {
-                let v: Value = serde_json::from_str(&t.text).unwrap();
-                assert_eq!(v["type"].as_str().unwrap_or(""), t.kind, "the kind is the frame's type");
-                if v["type"] == kind {
-                    return v;
-                }
+            let (t, parquet) = match self.next().await {
+                Outgoing::Json(t) => (t, None),
+                Outgoing::Rows { header, parquet } => (header, Some(parquet)),
+            };
+            let v: Value = serde_json::from_str(&t.text).unwrap();
+            assert_eq!(v["type"].as_str().unwrap_or(""), t.kind, "the kind is the frame's type");
+            if v["type"] == kind {
+                self.parquet = parquet;
+                return v;
             }
         }
     }
@@ -66,13 +71,13 @@ impl Window {
     /// The reply to a row request: (header, parquet bytes if any).
     async fn row_reply(&mut self) -> (Value, Option<Vec<u8>>) {
         let header = self.next_json("infinite_resp").await;
-        if header["payload"]["format"] == "parquet_buffer" {
-            match self.next().await {
-                Outgoing::Raw(b) => return (header, Some(b)),
-                other => panic!("expected raw parquet after header, got {other:?}"),
-            }
-        }
-        (header, None)
+        let parquet = self.parquet.take();
+        assert_eq!(
+            parquet.is_some(),
+            header["payload"]["format"] == "parquet_buffer",
+            "parquet bytes come with, and only with, a parquet header: {header}"
+        );
+        (header, parquet)
     }
 }
 
@@ -98,7 +103,7 @@ async fn start(cfg: BuckarooConfig) -> (Arc<Supervisor>, Arc<Hub>) {
 async fn attach(hub: &Arc<Hub>, label: &str) -> Window {
     let (tx, rx) = mpsc::unbounded_channel();
     hub.attach(label, Arc::new(Collect(tx))).await.unwrap();
-    Window { rx }
+    Window { rx, parquet: None }
 }
 
 fn load(path: &Path) -> LoadPathArgs {

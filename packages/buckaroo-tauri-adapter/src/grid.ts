@@ -3,6 +3,7 @@
  * over the model, and mount a fresh one when the data or the render function changes.
  */
 import { keepFitting } from "./layout.js";
+import { mark } from "./marks.js";
 import type { Handler, TauriIPCModel } from "./model.js";
 import type { BuckarooError } from "./protocol.js";
 
@@ -46,7 +47,7 @@ export function loadWidget(doc: Document, widget: string | WidgetModule, css?: s
   const href = css ?? (typeof widget === "string" ? widget.replace(/[^/]*$/, "compiled.css") : false);
   if (href) linkStylesheet(doc, href);
   const module = typeof widget === "string" ? importWidget(widget) : Promise.resolve(widget);
-  module.catch(() => {}); // reported when a grid is first needed
+  module.then(() => mark("widget-ready"), () => {}); // a failure is reported when a grid is first needed
   return module;
 }
 

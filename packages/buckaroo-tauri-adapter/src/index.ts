@@ -1,4 +1,4 @@
-export { TauriIPCModel, RENDER_FUNC, rowWindowError, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
+export { TauriIPCModel, RENDER_FUNC, rowWindowError, decodeRowsFrame, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
 export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type LoadInProgress, type WidgetModule } from "./mount.js";
 export * as commands from "./commands.js";
 export {
@@ -19,4 +19,5 @@ export {
 } from "./commands.js";
 export { StatsChannel, type StatsState } from "./stats.js";
 export { WaitingRows, type RowsWaiting } from "./waiting.js";
+export { MARK_PREFIX, type LoadMark } from "./marks.js";
 export * from "./protocol.js";

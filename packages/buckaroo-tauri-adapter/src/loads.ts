@@ -1,5 +1,6 @@
 /** A window's loads: the one in progress (for `onLoading`), and the handle's load calls. */
 import * as commands from "./commands.js";
+import { mark } from "./marks.js";
 import type { BuckarooError, LoadExprArgs, LoadPathArgs, LoadResult } from "./protocol.js";
 
 /** The load a window is waiting for. */
@@ -39,7 +40,10 @@ export class LoadTracker {
   rowsArrived(painted: Promise<void>): void {
     if (!this.awaitingRows) return;
     const seq = this.seq;
-    void painted.then(() => this.end(seq));
+    void painted.then(() => {
+      if (seq === this.seq) mark("rows-painted");
+      this.end(seq);
+    });
   }
 
   end(seq = this.seq): void {

@@ -7,6 +7,8 @@ import { Channel } from "@tauri-apps/api/core";
 import { send as sendCommand } from "./commands.js";
 import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
+import { mark } from "./marks.js";
+import { FirstWindow } from "./prefetch.js";
 import { StatsChannel, statsOf } from "./stats.js";
 import { WaitingRows } from "./waiting.js";
 
@@ -75,12 +77,34 @@ function isArrayBuffer(x: unknown): x is ArrayBuffer {
   return Object.prototype.toString.call(x) === "[object ArrayBuffer]";
 }
 
+const utf8 = new TextDecoder();
+
+/**
+ * A parquet row reply as the plugin sends it, in one Channel message: the header's
+ * length (u32, little-endian), the `infinite_resp` header's JSON, then the parquet
+ * bytes, viewed in place. Null when the bytes are not such a frame.
+ */
+export function decodeRowsFrame(data: ArrayBuffer | ArrayBufferView): { header: Frame; parquet: DataView } | null {
+  const bytes = isArrayBuffer(data) ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (bytes.byteLength < 4) return null;
+  const len = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  if (4 + len > bytes.byteLength) return null;
+  try {
+    const header = JSON.parse(utf8.decode(bytes.subarray(4, 4 + len))) as Frame;
+    if (!header || typeof header !== "object" || header.type !== "infinite_resp") return null;
+    return { header, parquet: new DataView(bytes.buffer, bytes.byteOffset + 4 + len, bytes.byteLength - 4 - len) };
+  } catch {
+    return null;
+  }
+}
+
 export class TauriIPCModel implements IModel {
   sessionId: string;
   mode: LoadMode | null = null;
   protocolVersion: number | null = null;
   /**
-   * For diagnostics and tests: row requests sent, and replies delivered to the grid
+   * For diagnostics and tests: row requests the grid made (`prefetched` of them answered
+   * by the load's prefetched first window), and replies delivered to the grid
    * (parquet or failed); deferred stats applied, aborted for the owed generation, and
    * dropped because they were for another one.
    */
@@ -90,6 +114,7 @@ export class TauriIPCModel implements IModel {
     errors: 0,
     staleDropped: 0,
     orphanBinary: 0,
+    prefetched: 0,
     statsUpdates: 0,
     statsAborted: 0,
     statsStale: 0,
@@ -101,12 +126,19 @@ export class TauriIPCModel implements IModel {
   readonly stats: StatsChannel;
   /** Row requests still unanswered: `rows_waiting` events (a RowsWaiting, then null). */
   private readonly waiting = new WaitingRows((w) => this.emit("rows_waiting", w));
+  /** Each load's first row window, asked for with its initial_state (prefetch.ts). */
+  private readonly firstWindow = new FirstWindow({
+    request: (payload_args, stats_gen) => this.sendMessage({ type: "infinite_request", payload_args, stats_gen }),
+    answer: (header, buffers) => this.deliverRow(header, buffers),
+    forward: (msg) => this.forward(msg),
+  });
 
   private readonly state = new Map<string, unknown>();
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly pendingKeys = new Set<string>();
   private stateSeq = 0;
-  private pendingRow: Frame | null = null;
+  /** Row traffic since the last initial_state: its first request and reply are marked. */
+  private sinceState = { requested: false, arrived: false };
   private dfvHeight: number | null = null;
   private readonly sendMessage: (msg: Record<string, unknown>) => Promise<unknown>;
   private readonly onError?: (err: BuckarooError) => void;
@@ -161,7 +193,18 @@ export class TauriIPCModel implements IModel {
     if (msg.type === "infinite_request") {
       this.counters.requests += 1;
       this.waiting.requested(msg.payload_args);
+      if (!this.sinceState.requested) mark("rows-requested");
+      this.sinceState.requested = true;
+      if (this.firstWindow.answers(msg)) {
+        this.counters.prefetched += 1;
+        return;
+      }
     }
+    this.forward(msg);
+  }
+
+  /** Send a page message to the plugin; a row request that cannot be sent is failed for the grid. */
+  private forward(msg: Record<string, unknown>): void {
     this.sendMessage(msg).catch((err: unknown) => {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
@@ -196,13 +239,11 @@ export class TauriIPCModel implements IModel {
     return new Channel<unknown>((m) => this.handleFrame(m));
   }
 
-  /** Feed one Channel message: a JSON frame (object) or a parquet frame (ArrayBuffer). */
+  /** Feed one Channel message: a JSON frame (object) or a parquet row reply (ArrayBuffer, see decodeRowsFrame). */
   handleFrame(data: unknown): void {
     if (isArrayBuffer(data) || ArrayBuffer.isView(data)) {
-      const view = isArrayBuffer(data) ? new DataView(data) : new DataView(data.buffer, data.byteOffset, data.byteLength);
-      const header = this.pendingRow;
-      this.pendingRow = null;
-      if (header) this.deliverRow(header, [view]);
+      const rows = decodeRowsFrame(data);
+      if (rows) this.deliverRow(rows.header, [rows.parquet]);
       else this.counters.orphanBinary += 1;
       return;
     }
@@ -212,13 +253,10 @@ export class TauriIPCModel implements IModel {
       case "initial_state":
         this.applyInitialState(msg);
         break;
-      case "infinite_resp": {
-        const payload = msg.payload as { format?: string } | undefined;
-        // Only parquet replies are followed by a binary frame; everything else is complete now.
-        if (payload?.format === "parquet_buffer") this.pendingRow = msg;
-        else this.deliverRow(msg, []);
+      case "infinite_resp":
+        // A JSON reply carries no rows (an error, an empty window): parquet ones come as bytes.
+        this.deliverRow(msg, []);
         break;
-      }
       case "error":
         this.reportError({ code: String(msg.error_code ?? "server_error"), message: String(msg.message ?? "buckaroo server error") });
         break;
@@ -273,7 +311,10 @@ export class TauriIPCModel implements IModel {
       return;
     }
     this.protocolVersion = version;
-    this.pendingRow = null;
+    if (msg.reply_seq === undefined) {
+      mark("state");
+      this.sinceState = { requested: false, arrived: false };
+    }
     if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
     const changed: string[] = [];
     for (const [k, v] of Object.entries(msg)) {
@@ -281,6 +322,9 @@ export class TauriIPCModel implements IModel {
       this.state.set(k, k === "df_display_args" ? withDisplayHeight(v, this.dfvHeight) : v);
       changed.push(k);
     }
+    // Before the grid hears of the state: its first window is on its way meanwhile.
+    if (msg.reply_seq === undefined) this.firstWindow.start(this.stats.expectedGen);
+    else this.firstWindow.drop();
     // Emit after every key is set, so a handler reading two keys sees one consistent state.
     for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
     this.emit("initial_state", msg);
@@ -304,10 +348,13 @@ export class TauriIPCModel implements IModel {
    * window is reported (onError, `row_window`), never shown as rows.
    */
   private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError): void {
+    if (this.firstWindow.takes(msg, buffers)) return;
     const failed = msg.error_info !== undefined || buffers.length === 0;
     if (failed) this.counters.errors += 1;
     else this.counters.parquet += 1;
     this.waiting.answered(msg.key);
+    if (!this.sinceState.arrived) mark("rows-arrived");
+    this.sinceState.arrived = true;
     this.emit("msg:custom", msg, buffers);
     const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
     this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });

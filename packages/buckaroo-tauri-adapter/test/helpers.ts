@@ -14,6 +14,19 @@ export function parquetFixture(): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+/**
+ * A parquet row reply as the plugin sends it (Outgoing::rows_frame in pairing.rs): the
+ * header's length (u32 LE), the header's JSON, the parquet bytes.
+ */
+export function rowsReply(header: Record<string, unknown> = fixture("infinite_resp_parquet"), parquet: ArrayBuffer = parquetFixture()): ArrayBuffer {
+  const head = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(4 + head.byteLength + parquet.byteLength);
+  new DataView(out.buffer).setUint32(0, head.byteLength, true);
+  out.set(head, 4);
+  out.set(new Uint8Array(parquet), 4 + head.byteLength);
+  return out.buffer;
+}
+
 /** Push a message into a Channel the way the Rust side does (ordered by index). */
 export function channelSend(channel: { id: number } | undefined, message: unknown, index: number): void {
   if (!channel) throw new Error("no Channel attached yet");

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
-import { TauriIPCModel, SUPPORTED_PROTOCOL_VERSIONS, type BuckarooError } from "../src/index.js";
-import { fixture, parquetFixture } from "./helpers.js";
+import { TauriIPCModel, SUPPORTED_PROTOCOL_VERSIONS, decodeRowsFrame, type BuckarooError } from "../src/index.js";
+import { fixture, parquetFixture, rowsReply } from "./helpers.js";
 
 afterEach(() => clearMocks());
 
@@ -75,13 +75,14 @@ describe("state_seq / reply_seq", () => {
     m.set("buckaroo_state", { ...first.buckaroo_state, search_string: "ab" });
     m.save_changes();
     expect(send.mock.calls.map((c) => [c[0].type, c[0].state_seq])).toEqual([
+      ["infinite_request", undefined], // the load's first window, prefetched
       ["buckaroo_state_change", 1],
       ["buckaroo_state_change", 2],
     ]);
     // operations have no server message; nothing is sent for them.
     m.set("operations", []);
     m.save_changes();
-    expect(send).toHaveBeenCalledTimes(2);
+    expect(send).toHaveBeenCalledTimes(3);
 
     const reply = fixture<Record<string, unknown>>("initial_state_reply"); // recorded with reply_seq 1
     expect(reply.reply_seq).toBe(1);
@@ -96,23 +97,25 @@ describe("state_seq / reply_seq", () => {
 });
 
 describe("row replies", () => {
-  it("parquet reply: header, then the ArrayBuffer, emitted as (msg, [DataView])", () => {
+  it("parquet reply: one ArrayBuffer (header length, header, parquet), emitted as (msg, [DataView]) over the bytes in place", () => {
     const { m } = model();
     const got: Array<[Record<string, unknown>, DataView[]]> = [];
     m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
     const header = fixture("infinite_resp_parquet");
-    m.handleFrame(header);
-    expect(got).toHaveLength(0);
     const bytes = parquetFixture();
-    m.handleFrame(bytes);
+    const frame = rowsReply(header, bytes);
+    m.handleFrame(frame);
     expect(got).toHaveLength(1);
     expect(got[0][0]).toEqual(header);
-    expect(got[0][1][0]).toBeInstanceOf(DataView);
-    expect(got[0][1][0].byteLength).toBe(bytes.byteLength);
-    expect(new TextDecoder().decode(new Uint8Array(got[0][1][0].buffer, 0, 4))).toBe("PAR1");
+    const view = got[0][1][0];
+    expect(view).toBeInstanceOf(DataView);
+    expect(view.buffer).toBe(frame); // no copy
+    expect(view.byteLength).toBe(bytes.byteLength);
+    expect(new TextDecoder().decode(new Uint8Array(view.buffer, view.byteOffset, 4))).toBe("PAR1");
+    expect(m.counters.parquet).toBe(1);
   });
 
-  it("error reply is emitted at once with no buffers, and does not eat the next binary", () => {
+  it("bytes that are not a row reply are counted and dropped; a JSON reply is complete at once", () => {
     const { m } = model();
     const got: Array<[Record<string, unknown>, DataView[]]> = [];
     m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
@@ -120,9 +123,12 @@ describe("row replies", () => {
     expect(got).toHaveLength(1);
     expect(got[0][1]).toEqual([]);
     expect(got[0][0].error_info).toBeTypeOf("string");
-    m.handleFrame(parquetFixture());
+    m.handleFrame(parquetFixture()); // bare parquet: no header
+    m.handleFrame(new Uint8Array([1, 0]).buffer); // too short
+    m.handleFrame(rowsReply({ type: "initial_state" })); // not a row reply
     expect(got).toHaveLength(1);
-    expect(m.counters.orphanBinary).toBe(1);
+    expect(m.counters.orphanBinary).toBe(3);
+    expect(decodeRowsFrame(new Uint8Array([255, 255, 255, 255, 1]).buffer)).toBeNull(); // length past the end
   });
 
   it("a failed send of a row request fails that request for the grid and reports the error", async () => {
@@ -183,5 +189,80 @@ describe("rows_waiting", () => {
     m.handleFrame({ type: "infinite_resp", key: { start: 0, end: 10 }, length: 0, error_code: "rows_superseded", error_info: "a newer load replaced these rows" });
     m.handleFrame({ type: "infinite_resp", key: { start: 0, end: 10 }, length: 0, error_code: "row_request_failed", error_info: "boom" });
     expect(errors.map((e) => e.serverCode)).toEqual(["row_request_failed"]);
+  });
+});
+
+describe("the first window of a load, prefetched", () => {
+  const parquet = () => new DataView(new Uint8Array([80, 65, 82, 49]).buffer);
+  const reply = (key: Record<string, unknown>, ok = true) =>
+    ok ? rowsReply({ type: "infinite_resp", key, length: 100, payload: { format: "parquet_buffer", buffer_index: 0 } }, parquet().buffer as ArrayBuffer)
+       : { type: "infinite_resp", key, length: 0, error_info: "boom" };
+  const gridRequest = { start: 0, end: 1000, origEnd: 81, sourceName: "main", request_time: 5 };
+
+  function loaded() {
+    const { m, send } = model();
+    const got: Array<[Record<string, unknown>, DataView[]]> = [];
+    m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    expect(send).toHaveBeenCalledOnce();
+    const asked = send.mock.calls[0][0] as { payload_args: Record<string, unknown> };
+    expect(asked).toMatchObject({ type: "infinite_request", payload_args: { start: 0, end: 1000 } });
+    return { m, send, got, key: asked.payload_args };
+  }
+
+  it("is asked for with the initial_state and answers the grid's first request from memory, under the grid's key", () => {
+    const { m, send, got, key } = loaded();
+    m.handleFrame(reply(key));
+    expect(got).toHaveLength(0); // kept, not shown
+    m.send({ type: "infinite_request", payload_args: gridRequest });
+    expect(send).toHaveBeenCalledOnce(); // nothing more sent
+    expect(got).toHaveLength(1);
+    expect(got[0][0].key).toEqual(gridRequest);
+    expect(got[0][1][0].byteLength).toBe(4);
+    expect(m.counters).toMatchObject({ requests: 1, prefetched: 1, parquet: 1 });
+    // Once only: the same request again goes to the server.
+    m.send({ type: "infinite_request", payload_args: gridRequest });
+    expect(send).toHaveBeenCalledTimes(2);
+  });
+
+  it("a grid request that comes first waits for the prefetched rows; a failed prefetch sends it after all", () => {
+    const first = loaded();
+    first.m.send({ type: "infinite_request", payload_args: gridRequest });
+    expect(first.send).toHaveBeenCalledOnce();
+    first.m.handleFrame(reply(first.key));
+    expect(first.got.map(([msg]) => msg.key)).toEqual([gridRequest]);
+
+    const second = loaded();
+    second.m.send({ type: "infinite_request", payload_args: gridRequest });
+    second.m.handleFrame(reply(second.key, false));
+    expect(second.send).toHaveBeenCalledTimes(2);
+    expect(second.send.mock.calls[1][0]).toMatchObject({ payload_args: gridRequest });
+    expect(second.got).toHaveLength(0); // the prefetch's error is not the grid's
+  });
+
+  it("other windows, sorted ones, a newer load's or a state change's go to the server; an older load's prefetch is dropped", () => {
+    const { m, send, got, key } = loaded();
+    m.send({ type: "infinite_request", payload_args: { ...gridRequest, start: 1000, end: 2000 } });
+    m.send({ type: "infinite_request", payload_args: { ...gridRequest, sort: "a", sort_direction: "asc" } });
+    expect(send).toHaveBeenCalledTimes(3);
+    m.handleFrame(fixture("initial_state_buckaroo")); // a newer load
+    m.handleFrame(reply(key)); // the older one's rows
+    expect(got).toHaveLength(0);
+    m.handleFrame({ ...fixture("initial_state_reply"), reply_seq: 0 }); // a state change: the prefetch is stale
+    m.send({ type: "infinite_request", payload_args: gridRequest });
+    expect(send.mock.calls.at(-1)?.[0]).toMatchObject({ payload_args: gridRequest });
+  });
+
+  it("a prefetch that cannot be sent leaves the grid to ask itself", async () => {
+    const send = vi.fn(async (msg: Record<string, unknown>) => {
+      if ((msg.payload_args as { prefetch?: string } | undefined)?.prefetch) throw { code: "sidecar_not_ready", message: "starting" };
+      return null;
+    });
+    const { m } = model(send);
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    await Promise.resolve();
+    await Promise.resolve();
+    m.send({ type: "infinite_request", payload_args: gridRequest });
+    expect(send).toHaveBeenCalledTimes(2);
   });
 });

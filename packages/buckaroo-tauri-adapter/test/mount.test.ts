@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { formatError, type IModel, mountBuckaroo, type WidgetModule } from "../src/index.js";
-import { channelSend, fixture, type IpcArgs, parquetFixture } from "./helpers.js";
+import { channelSend, fixture, type IpcArgs, rowsReply } from "./helpers.js";
 
 afterEach(() => clearMocks());
 
@@ -70,25 +70,24 @@ describe("mountBuckaroo", () => {
 
     handle.model.send({ type: "infinite_request", payload_args: { start: 0, end: 20 } });
     await vi.waitFor(() => expect(sent).toHaveLength(1));
-    channelSend(channel, fixture("infinite_resp_parquet"), 1);
-    channelSend(channel, parquetFixture(), 2);
-    channelSend(channel, fixture("infinite_resp_error"), 3);
+    channelSend(channel, rowsReply(), 1);
+    channelSend(channel, fixture("infinite_resp_error"), 2);
     expect(rows.map(([m, b]) => [m.type, b.length])).toEqual([
       ["infinite_resp", 1],
       ["infinite_resp", 0],
     ]);
 
     // Viewer-mode file in the same window: a fresh grid; the old one's handlers are dropped.
-    channelSend(channel, fixture("initial_state_viewer"), 4);
+    channelSend(channel, fixture("initial_state_viewer"), 3);
     await vi.waitFor(() => expect(log).toEqual(["initialize", "render:BuckarooInfiniteWidget", "initialize", "render:DFViewerInfinite"]));
-    channelSend(channel, fixture("infinite_resp_error"), 5);
+    channelSend(channel, fixture("infinite_resp_error"), 4);
     expect(rows).toHaveLength(3); // one new handler, not two
 
     // New data in the same mode (another file, a restart replay): a fresh grid, so the
     // old file's cached rows cannot show. A reply to our own state change keeps the grid.
-    channelSend(channel, fixture("initial_state_viewer"), 6);
+    channelSend(channel, fixture("initial_state_viewer"), 5);
     await vi.waitFor(() => expect(log).toHaveLength(6));
-    channelSend(channel, { ...fixture<Record<string, unknown>>("initial_state_viewer"), reply_seq: 0 }, 7);
+    channelSend(channel, { ...fixture<Record<string, unknown>>("initial_state_viewer"), reply_seq: 0 }, 6);
     await new Promise((r) => setTimeout(r, 20));
     expect(log).toHaveLength(6);
     handle.dispose();
@@ -207,8 +206,7 @@ describe("loading and failed row windows", () => {
     await handle.rendered;
     expect(handle.loading).not.toBeNull(); // state, but no rows yet
     handle.model.send({ type: "infinite_request", payload_args: { start: 0, end: 20 } });
-    channelSend(box.channel, fixture("infinite_resp_parquet"), 1);
-    channelSend(box.channel, parquetFixture(), 2);
+    channelSend(box.channel, rowsReply(), 1);
     expect(handle.loading).not.toBeNull(); // the rows reached the grid, not yet the screen
     // The grid paints its rows:
     grid(document).innerHTML =
@@ -237,8 +235,7 @@ describe("loading and failed row windows", () => {
     expect(overlay?.textContent).toContain("Rows 0–20 could not be shown: column 'value': expected bytes");
     expect(handle.model.counters.errors).toBe(1);
 
-    channelSend(box.channel, fixture("infinite_resp_parquet"), 2);
-    channelSend(box.channel, parquetFixture(), 3);
+    channelSend(box.channel, rowsReply(), 2);
     expect(el.querySelector(".buckaroo-tauri-rows-error")).toBeNull();
   });
 });

@@ -1,0 +1,111 @@
+"""Scrolling as the user sees it: the grid's viewport is scrolled to a row, and the time
+until that row shows its data is taken, in the app and in buckaroo's own browser page,
+same file, same positions, one script for both.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+from . import e2e
+from .server import BuckarooServer
+
+# Scroll the data grid so row `target` is near the top, then wait (each animation frame)
+# until every row in view shows its data: column `a` (the sample's `id`) must read the
+# row's own index, anything else is a wrong row, reported as such.
+SCROLL_JS = e2e.DATA_GRID_JS + """
+const [positions, settleMs, done] = arguments;
+const root = dataGrid();
+const viewport = root && root.querySelector('.ag-body-viewport');
+const rows = () => [...root.querySelectorAll('.ag-center-cols-container .ag-row')];
+if (!viewport || !rows().length) { done({error: 'no painted grid to scroll'}); return; }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Rows in view, [index, painted, id shown]; null while the scroll has not moved the view.
+function inView(target) {
+  const box = viewport.getBoundingClientRect();
+  const seen = rows().filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > box.top + 1 && b.top < box.bottom - 1; })
+    .map((r) => [Number(r.getAttribute('row-index')), !r.classList.contains('ag-row-loading'),
+                 (r.querySelector('.ag-cell[col-id="a"]')?.textContent || '').replace(/[^0-9]/g, '')]);
+  return seen.some(([i]) => Math.abs(i - target) < 200) ? seen : null;
+}
+(async () => {
+  const out = [];
+  const rowHeight = viewport.scrollHeight / 100000;
+  for (const target of positions) {
+    await sleep(settleMs);
+    const t0 = performance.now();
+    viewport.scrollTop = target * rowHeight;
+    const r = await new Promise((resolve) => {
+      const look = () => {
+        const seen = inView(target);
+        const wrong = seen && seen.find(([i, ok, id]) => ok && id && id !== String(i));
+        if (wrong) resolve({error: `row ${wrong[0]} showed id ${wrong[2]}`});
+        else if (seen && seen.every(([, ok, id]) => ok && id)) resolve({ms: performance.now() - t0});
+        else if (performance.now() - t0 > 20000) resolve({error: `rows near ${target} not painted within 20 s: ${JSON.stringify(seen)}`});
+        else requestAnimationFrame(look);
+      };
+      look();
+    });
+    if (r.error) { done(r); return; }
+    out.push(r.ms);
+  }
+  done({ms: out});
+})().catch((e) => done({error: String(e)}));
+"""
+
+
+def positions(n: int, rows: int, seed: int = 7) -> list[int]:
+    """`n` rows to scroll to, far enough apart that each needs a block the grid has not
+    fetched yet (the widget caches what it fetched)."""
+    rng = random.Random(seed)
+    picked: list[int] = []
+    while len(picked) < n:
+        p = rng.randrange(0, rows - 100)
+        if all(abs(p - q) > 2_000 for q in picked):
+            picked.append(p)
+    return picked
+
+
+def measure(driver, targets: list[int], settle_ms: int = 400) -> list[float]:
+    out = driver.execute_async_script(SCROLL_JS, targets, settle_ms)
+    if "error" in out:
+        raise SystemExit(f"scroll bench: {out['error']}")
+    return out["ms"]
+
+
+def in_app(driver, targets: list[int]) -> list[float]:
+    """In a running app whose grid shows the sample."""
+    print("[bench] scrolling: app", flush=True)
+    return measure(driver, targets)
+
+
+def in_browser(sample, targets: list[int]) -> list[float]:
+    """buckaroo's own page for the same file: buckaroo-server, /load, /s/<session> in
+    headless Chromium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    print("[bench] scrolling: browser", flush=True)
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=chromium_options())
+    srv = BuckarooServer().start()
+    try:
+        reply = srv.load(sample, mode="buckaroo")
+        browser.set_script_timeout(300)
+        browser.get(f"{srv.base}/s/{reply['session']}")
+        e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted (browser)")
+        return measure(browser, targets)
+    finally:
+        srv.stop()
+        browser.quit()
+
+
+def chromium_options():
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,800"):
+        opts.add_argument(arg)
+    return opts
