@@ -8,7 +8,6 @@ import { send as sendCommand } from "./commands.js";
 import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
 import { mark } from "./marks.js";
-import { FirstWindow } from "./prefetch.js";
 import { StatsChannel, statsOf } from "./stats.js";
 import { WaitingRows } from "./waiting.js";
 
@@ -103,8 +102,7 @@ export class TauriIPCModel implements IModel {
   mode: LoadMode | null = null;
   protocolVersion: number | null = null;
   /**
-   * For diagnostics and tests: row requests the grid made (`prefetched` of them answered
-   * by the load's prefetched first window), and replies delivered to the grid
+   * For diagnostics and tests: row requests sent, and replies delivered to the grid
    * (parquet or failed); deferred stats applied, aborted for the owed generation, and
    * dropped because they were for another one.
    */
@@ -114,7 +112,6 @@ export class TauriIPCModel implements IModel {
     errors: 0,
     staleDropped: 0,
     orphanBinary: 0,
-    prefetched: 0,
     statsUpdates: 0,
     statsAborted: 0,
     statsStale: 0,
@@ -126,12 +123,6 @@ export class TauriIPCModel implements IModel {
   readonly stats: StatsChannel;
   /** Row requests still unanswered: `rows_waiting` events (a RowsWaiting, then null). */
   private readonly waiting = new WaitingRows((w) => this.emit("rows_waiting", w));
-  /** Each load's first row window, asked for with its initial_state (prefetch.ts). */
-  private readonly firstWindow = new FirstWindow({
-    request: (payload_args, stats_gen) => this.sendMessage({ type: "infinite_request", payload_args, stats_gen }),
-    answer: (header, buffers) => this.deliverRow(header, buffers),
-    forward: (msg) => this.forward(msg),
-  });
 
   private readonly state = new Map<string, unknown>();
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -195,16 +186,7 @@ export class TauriIPCModel implements IModel {
       this.waiting.requested(msg.payload_args);
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
-      if (this.firstWindow.answers(msg)) {
-        this.counters.prefetched += 1;
-        return;
-      }
     }
-    this.forward(msg);
-  }
-
-  /** Send a page message to the plugin; a row request that cannot be sent is failed for the grid. */
-  private forward(msg: Record<string, unknown>): void {
     this.sendMessage(msg).catch((err: unknown) => {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
@@ -322,9 +304,6 @@ export class TauriIPCModel implements IModel {
       this.state.set(k, k === "df_display_args" ? withDisplayHeight(v, this.dfvHeight) : v);
       changed.push(k);
     }
-    // Before the grid hears of the state: its first window is on its way meanwhile.
-    if (msg.reply_seq === undefined) this.firstWindow.start(this.stats.expectedGen);
-    else this.firstWindow.drop();
     // Emit after every key is set, so a handler reading two keys sees one consistent state.
     for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
     this.emit("initial_state", msg);
@@ -348,7 +327,6 @@ export class TauriIPCModel implements IModel {
    * window is reported (onError, `row_window`), never shown as rows.
    */
   private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError): void {
-    if (this.firstWindow.takes(msg, buffers)) return;
     const failed = msg.error_info !== undefined || buffers.length === 0;
     if (failed) this.counters.errors += 1;
     else this.counters.parquet += 1;

@@ -75,14 +75,13 @@ describe("state_seq / reply_seq", () => {
     m.set("buckaroo_state", { ...first.buckaroo_state, search_string: "ab" });
     m.save_changes();
     expect(send.mock.calls.map((c) => [c[0].type, c[0].state_seq])).toEqual([
-      ["infinite_request", undefined], // the load's first window, prefetched
       ["buckaroo_state_change", 1],
       ["buckaroo_state_change", 2],
     ]);
     // operations have no server message; nothing is sent for them.
     m.set("operations", []);
     m.save_changes();
-    expect(send).toHaveBeenCalledTimes(3);
+    expect(send).toHaveBeenCalledTimes(2);
 
     const reply = fixture<Record<string, unknown>>("initial_state_reply"); // recorded with reply_seq 1
     expect(reply.reply_seq).toBe(1);
@@ -192,77 +191,3 @@ describe("rows_waiting", () => {
   });
 });
 
-describe("the first window of a load, prefetched", () => {
-  const parquet = () => new DataView(new Uint8Array([80, 65, 82, 49]).buffer);
-  const reply = (key: Record<string, unknown>, ok = true) =>
-    ok ? rowsReply({ type: "infinite_resp", key, length: 100, payload: { format: "parquet_buffer", buffer_index: 0 } }, parquet().buffer as ArrayBuffer)
-       : { type: "infinite_resp", key, length: 0, error_info: "boom" };
-  const gridRequest = { start: 0, end: 1000, origEnd: 81, sourceName: "main", request_time: 5 };
-
-  function loaded() {
-    const { m, send } = model();
-    const got: Array<[Record<string, unknown>, DataView[]]> = [];
-    m.on("msg:custom", (msg, bufs) => got.push([msg, bufs]));
-    m.handleFrame(fixture("initial_state_buckaroo"));
-    expect(send).toHaveBeenCalledOnce();
-    const asked = send.mock.calls[0][0] as { payload_args: Record<string, unknown> };
-    expect(asked).toMatchObject({ type: "infinite_request", payload_args: { start: 0, end: 1000 } });
-    return { m, send, got, key: asked.payload_args };
-  }
-
-  it("is asked for with the initial_state and answers the grid's first request from memory, under the grid's key", () => {
-    const { m, send, got, key } = loaded();
-    m.handleFrame(reply(key));
-    expect(got).toHaveLength(0); // kept, not shown
-    m.send({ type: "infinite_request", payload_args: gridRequest });
-    expect(send).toHaveBeenCalledOnce(); // nothing more sent
-    expect(got).toHaveLength(1);
-    expect(got[0][0].key).toEqual(gridRequest);
-    expect(got[0][1][0].byteLength).toBe(4);
-    expect(m.counters).toMatchObject({ requests: 1, prefetched: 1, parquet: 1 });
-    // Once only: the same request again goes to the server.
-    m.send({ type: "infinite_request", payload_args: gridRequest });
-    expect(send).toHaveBeenCalledTimes(2);
-  });
-
-  it("a grid request that comes first waits for the prefetched rows; a failed prefetch sends it after all", () => {
-    const first = loaded();
-    first.m.send({ type: "infinite_request", payload_args: gridRequest });
-    expect(first.send).toHaveBeenCalledOnce();
-    first.m.handleFrame(reply(first.key));
-    expect(first.got.map(([msg]) => msg.key)).toEqual([gridRequest]);
-
-    const second = loaded();
-    second.m.send({ type: "infinite_request", payload_args: gridRequest });
-    second.m.handleFrame(reply(second.key, false));
-    expect(second.send).toHaveBeenCalledTimes(2);
-    expect(second.send.mock.calls[1][0]).toMatchObject({ payload_args: gridRequest });
-    expect(second.got).toHaveLength(0); // the prefetch's error is not the grid's
-  });
-
-  it("other windows, sorted ones, a newer load's or a state change's go to the server; an older load's prefetch is dropped", () => {
-    const { m, send, got, key } = loaded();
-    m.send({ type: "infinite_request", payload_args: { ...gridRequest, start: 1000, end: 2000 } });
-    m.send({ type: "infinite_request", payload_args: { ...gridRequest, sort: "a", sort_direction: "asc" } });
-    expect(send).toHaveBeenCalledTimes(3);
-    m.handleFrame(fixture("initial_state_buckaroo")); // a newer load
-    m.handleFrame(reply(key)); // the older one's rows
-    expect(got).toHaveLength(0);
-    m.handleFrame({ ...fixture("initial_state_reply"), reply_seq: 0 }); // a state change: the prefetch is stale
-    m.send({ type: "infinite_request", payload_args: gridRequest });
-    expect(send.mock.calls.at(-1)?.[0]).toMatchObject({ payload_args: gridRequest });
-  });
-
-  it("a prefetch that cannot be sent leaves the grid to ask itself", async () => {
-    const send = vi.fn(async (msg: Record<string, unknown>) => {
-      if ((msg.payload_args as { prefetch?: string } | undefined)?.prefetch) throw { code: "sidecar_not_ready", message: "starting" };
-      return null;
-    });
-    const { m } = model(send);
-    m.handleFrame(fixture("initial_state_buckaroo"));
-    await Promise.resolve();
-    await Promise.resolve();
-    m.send({ type: "infinite_request", payload_args: gridRequest });
-    expect(send).toHaveBeenCalledTimes(2);
-  });
-});
