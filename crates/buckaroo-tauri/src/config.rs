@@ -157,7 +157,8 @@ pub struct BuckarooConfig {
 pub const LOAD_TIMEOUT_ENV: &str = "BUCKAROO_TAURI_LOAD_TIMEOUT";
 /// The launcher opens files of at least this many bytes on the engine (when no backend is asked for).
 pub const ENGINE_MIN_BYTES_ENV: &str = "BUCKAROO_TAURI_ENGINE_MIN_BYTES";
-/// `1`: the launcher imports xorq in the background once it listens (the first engine load then skips ~1 s).
+/// `1`: the launcher imports xorq in the background once it is idle (the first rows written, no request
+/// for 2 s): the first engine load then skips ~1 s, and the first file load is not slowed by it.
 pub const WARM_XORQ_ENV: &str = "BUCKAROO_TAURI_WARM_XORQ";
 /// The default of [`BuckarooConfig::with_engine_min_bytes`] (the launcher's own default too).
 pub const DEFAULT_ENGINE_MIN_BYTES: u64 = 32 << 20;

@@ -196,29 +196,22 @@ impl Supervisor {
         let (python, source) =
             discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
         log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());
+        self.probe_for(&python, reuse_probe).await?;
         let (mut spec, token) = match self.cfg.launcher {
             Launcher::Secure => {
                 let token = sidecar::new_token();
-                (
-                    SpawnSpec::secure_launcher(python.clone(), &self.cfg.server_args, &token),
-                    Some(token),
-                )
+                (SpawnSpec::secure_launcher(python, &self.cfg.server_args, &token), Some(token))
             }
             Launcher::Plain => {
                 log::warn!("[buckaroo-tauri] running the plain buckaroo server: no token, any local process can read through it");
-                (SpawnSpec::buckaroo_server(python.clone(), &self.cfg.server_args), None)
+                (SpawnSpec::buckaroo_server(python, &self.cfg.server_args), None)
             }
         };
         spec.env.extend(self.cfg.launcher_env());
         spec.env.extend(self.cfg.env.iter().cloned());
         spec.working_dir = self.cfg.working_dir.clone();
         spec.handshake_timeout = self.cfg.handshake_timeout;
-        // The probe runs next to the spawn, not before it: it is a second interpreter,
-        // and the sidecar's imports take far longer. Its verdict still comes first: a
-        // problem it finds is the error (the spawned sidecar is dropped, its group killed).
-        let (probed, spawned) = tokio::join!(self.probe_for(&python, reuse_probe), sidecar::spawn(&spec));
-        probed?;
-        Ok((spawned?, token))
+        Ok((sidecar::spawn(&spec).await?, token))
     }
 
     /// Publish a freshly started sidecar as ready; returns its generation.
