@@ -1695,8 +1695,8 @@ class IdleWarmUp:
     been written (or GRACE_S passed, for an app that opens nothing at start) and no
     request came for IDLE_S. xorq's import holds the GIL for about a second; run next to
     the first /load it doubled it (load + initial_state 811 → 1,598 ms here) and slowed
-    the first rows the same way. IDLE_S leaves the page time to paint those rows (the
-    page's own requests may all be answered from its prefetched first window)."""
+    the first rows the same way. IDLE_S leaves the page time to paint those rows: its
+    mount and paint need the CPU the import would take."""
 
     IDLE_S = 2.0
     GRACE_S = 3.0
