@@ -28,7 +28,6 @@ import urllib3
 
 from . import bench_big, bench_expr, bench_scroll, e2e
 from .sample_data import DEFAULT_DIR, write_all
-from .server import BuckarooServer
 
 OUT = e2e.REPO / "out" / "bench"
 BENCH_BINARY = OUT / "buckaroo-tauri-example-bench"
@@ -168,23 +167,32 @@ return out;
 """
 
 
+def ms_between(a: float, b: float) -> float:
+    """Milliseconds from epoch seconds `a` to `b`."""
+    return (b - a) * 1000
+
+
+def median_phases(phases: list[dict[str, float]]) -> dict[str, float]:
+    """Each phase's median over the runs that logged every phase."""
+    return {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}
+
+
 def start_phases(t0: float, t_rows: float, lt: dict[str, float], page: dict[str, float]) -> dict[str, float] | None:
     """Where one cold start's time went, ms, in order along the critical path."""
     if not (START_LOG.keys() <= lt.keys() and {"state", "rows-requested", "rows-arrived"} <= page.keys()):
         return None
-    ms = lambda a, b: (b - a) * 1000  # noqa: E731
     return {
-        "launch → plugin setup": ms(t0, lt["start"]),
-        "python probe": ms(lt["start"], lt["probe"]),
-        "sidecar spawn + handshake": ms(lt["probe"], lt["listening"]),
-        "/load (100k, buckaroo mode)": ms(lt["listening"], lt["loaded"]),
-        "initial_state in the page after /load ok": ms(lt["loaded"], page["state"]),
-        "grid's first row request after initial_state": ms(page["state"], page["rows-requested"]),
-        "first rows arrived after the request": ms(page["rows-requested"], page["rows-arrived"]),
-        "rows painted after they arrived": ms(page["rows-arrived"], t_rows),
+        "launch → plugin setup": ms_between(t0, lt["start"]),
+        "python probe": ms_between(lt["start"], lt["probe"]),
+        "sidecar spawn + handshake": ms_between(lt["probe"], lt["listening"]),
+        "/load (100k, buckaroo mode)": ms_between(lt["listening"], lt["loaded"]),
+        "initial_state in the page after /load ok": ms_between(lt["loaded"], page["state"]),
+        "grid's first row request after initial_state": ms_between(page["state"], page["rows-requested"]),
+        "first rows arrived after the request": ms_between(page["rows-requested"], page["rows-arrived"]),
+        "rows painted after they arrived": ms_between(page["rows-arrived"], t_rows),
         # Off the critical path while Python starts:
-        "(page start after launch)": ms(t0, page["origin"]),
-        "(widget.js ready after launch)": ms(t0, page["widget-ready"]) if "widget-ready" in page else float("nan"),
+        "(page start after launch)": ms_between(t0, page["origin"]),
+        "(widget.js ready after launch)": ms_between(t0, page["widget-ready"]) if "widget-ready" in page else float("nan"),
     }
 
 
@@ -200,7 +208,7 @@ def cold_start_app(display: str, sample: Path, runs: int) -> tuple[list[float], 
                 if attempt == 2:
                     raise
                 print(f"[bench] cold start: the WebDriver session hung ({exc}); once more", flush=True)
-        totals.append((t_rows - t0) * 1000)
+        totals.append(ms_between(t0, t_rows))
         p = start_phases(t0, t_rows, log_times(log, START_LOG), page)
         if p:
             phases.append(p)
@@ -226,25 +234,12 @@ def one_cold_start(display: str, sample: Path) -> tuple[float, float, dict, Path
 
 
 def cold_start_browser(sample: Path, runs: int) -> list[float]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=bench_scroll.chromium_options())
     totals = []
-    try:
+    with bench_scroll.chromium() as browser:
         for _ in range(runs):
             t0 = time.time()
-            srv = BuckarooServer().start()
-            try:
-                reply = srv.load(sample, mode="buckaroo")
-                browser.get(f"{srv.base}/s/{reply['session']}")
-                e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02,
-                               what="rows painted (browser)")
+            with bench_scroll.buckaroo_page(browser, sample):
                 totals.append((time.time() - t0) * 1000)
-            finally:
-                srv.stop()
-    finally:
-        browser.quit()
     return totals
 
 
@@ -308,7 +303,7 @@ def cold_start(display: str, sample: Path, runs: int) -> dict:
     print("[bench] cold start: browser", flush=True)
     browser_cold = cold_start_browser(sample, runs)
     return {"app": stats(app_cold), "browser": stats(browser_cold),
-            "app_phases": {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}}
+            "app_phases": median_phases(phases)}
 
 
 def relay_throughput(d, windows: dict) -> dict:
@@ -389,17 +384,15 @@ def restarts(display: str, env: dict[str, str], runs: int) -> dict:
                 and d.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
             t_rows = time.time()
             page = d.execute_script(PAGE_MARKS_JS)
-            recoveries.append((t_rows - t0) * 1000)
+            recoveries.append(ms_between(t0, t_rows))
             lt = log_times(drv.log_path, RESTART_LOG)
             if RESTART_LOG.keys() <= lt.keys() and "state" in page:
-                ms = lambda a, b: (b - a) * 1000  # noqa: E731
-                phases.append({"kill → the plugin saw the exit": ms(t0, lt["down"]),
-                               "respawn → listening": ms(lt["down"], lt["listening"]),
-                               "replayed /load": ms(lt["listening"], lt["replayed"]),
-                               "initial_state in the page after the replay": ms(lt["replayed"], page["state"]),
-                               "fresh grid painted after initial_state": ms(page["state"], t_rows)})
-    return {**stats(recoveries),
-            "phases": {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}}
+                phases.append({"kill → the plugin saw the exit": ms_between(t0, lt["down"]),
+                               "respawn → listening": ms_between(lt["down"], lt["listening"]),
+                               "replayed /load": ms_between(lt["listening"], lt["replayed"]),
+                               "initial_state in the page after the replay": ms_between(lt["replayed"], page["state"]),
+                               "fresh grid painted after initial_state": ms_between(page["state"], t_rows)})
+    return {**stats(recoveries), "phases": median_phases(phases)}
 
 
 def scrolling(display: str, env: dict[str, str], sample: Path, n: int) -> dict:
@@ -497,12 +490,15 @@ def goals_report(r: dict) -> list[str]:
     return lines + [""]
 
 
+def app_vs_browser(m: dict, app: str, browser: str) -> list[str]:
+    """The table of a measure taken in the app and on buckaroo's browser page."""
+    return ["| path | ms |", "|---|---|", f"| {app} | {fmt(m['app'])} |", f"| {browser} | {fmt(m['browser'])} |",
+            f"| ratio app / browser (medians) | {m['app']['median'] / m['browser']['median']:.2f} |", ""]
+
+
 def cold_report(c: dict) -> list[str]:
     lines = ["### Cold start: launch → first rows painted (100k parquet), ms: median (min–max)", "",
-             "| path | ms |", "|---|---|",
-             f"| Tauri app (plugin + sidecar) | {fmt(c['app'])} |",
-             f"| browser: buckaroo-server + /load + /s/ page in headless Chromium | {fmt(c['browser'])} |",
-             f"| ratio app / browser (medians) | {c['app']['median'] / c['browser']['median']:.2f} |", ""]
+             *app_vs_browser(c, "Tauri app (plugin + sidecar)", "browser: buckaroo-server + /load + /s/ page in headless Chromium")]
     if c["app_phases"]:
         lines += ["Where the app's time goes (medians, ms; the first eight add up to the total):", "",
                   "| phase | ms |", "|---|---|"]
@@ -535,9 +531,7 @@ def windows_report(r: dict) -> list[str]:
 def scroll_report(sc: dict) -> list[str]:
     return ["### Scrolling: viewport scrolled to a row → that row painted with its data, ms: median (min–max)", "",
             f"{len(sc['positions'])} positions, the same in both, each in a block not fetched before.", "",
-            "| path | ms |", "|---|---|",
-            f"| Tauri app | {fmt(sc['app'])} |", f"| browser: buckaroo's /s/ page in headless Chromium | {fmt(sc['browser'])} |",
-            f"| ratio app / browser (medians) | {sc['app']['median'] / sc['browser']['median']:.2f} |", ""]
+            *app_vs_browser(sc, "Tauri app", "browser: buckaroo's /s/ page in headless Chromium")]
 
 
 def restart_report(rs: dict) -> list[str]:

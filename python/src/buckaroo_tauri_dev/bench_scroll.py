@@ -5,8 +5,10 @@ same file, same positions, one script for both.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
+from collections.abc import Iterator
 
 from . import e2e
 from .server import BuckarooServer
@@ -83,29 +85,40 @@ def in_app(driver, targets: list[int]) -> list[float]:
 def in_browser(sample, targets: list[int]) -> list[float]:
     """buckaroo's own page for the same file: buckaroo-server, /load, /s/<session> in
     headless Chromium."""
+    print("[bench] scrolling: browser", flush=True)
+    with chromium() as browser, buckaroo_page(browser, sample):
+        browser.set_script_timeout(300)
+        return measure(browser, targets)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Headless Chromium through chromedriver, the app's window size; quit after."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-
-    print("[bench] scrolling: browser", flush=True)
-    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=chromium_options())
-    srv = BuckarooServer().start()
-    try:
-        reply = srv.load(sample, mode="buckaroo")
-        browser.set_script_timeout(300)
-        browser.get(f"{srv.base}/s/{reply['session']}")
-        e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted (browser)")
-        return measure(browser, targets)
-    finally:
-        srv.stop()
-        browser.quit()
-
-
-def chromium_options():
-    from selenium import webdriver
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,800"):
         opts.add_argument(arg)
-    return opts
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+@contextlib.contextmanager
+def buckaroo_page(browser, sample) -> Iterator[None]:
+    """buckaroo's browser path for `sample`: a fresh buckaroo-server, its /load, its
+    /s/<session> page in `browser`, until rows are painted; the server stopped after."""
+    srv = BuckarooServer().start()
+    try:
+        reply = srv.load(sample, mode="buckaroo")
+        browser.get(f"{srv.base}/s/{reply['session']}")
+        e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02,
+                       what="rows painted (browser)")
+        yield
+    finally:
+        srv.stop()
