@@ -16,15 +16,16 @@ STAMPS := .make
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librsvg2-dev \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libayatana-appindicator3-dev \
-	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool postgresql
+	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool postgresql \
+	dbus python3-gi gir1.2-gtk-3.0 sudo
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 
-.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app demo test test-rust test-ts test-python test-e2e test-scaffold bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app bundle demo test test-rust test-ts test-python test-e2e test-bundle test-scaffold bench clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
-	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end, scaffolded app"
+	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end, the .deb and its update, scaffolded app"
 
 setup: apt toolchain venv venv-pandas3 node data
 
@@ -88,6 +89,7 @@ test: setup
 	$(MAKE) test-ts
 	$(MAKE) test-python
 	$(MAKE) test-e2e
+	$(MAKE) test-bundle
 	$(MAKE) test-scaffold
 	@echo "[test] all suites passed"
 
@@ -109,10 +111,19 @@ test-ts: adapter
 # --config: the launcher inside the crate has no pyproject of its own; one rule set for both.
 test-python:
 	$(PY) -m ruff check --config python/pyproject.toml python crates/buckaroo-tauri/python
-	$(PY) -m pytest python/tests -m "not e2e and not scaffold" -q
+	$(PY) -m pytest python/tests -m "not e2e and not scaffold and not bundle" -q
 
 test-e2e: app
-	$(PY) -m pytest python/tests -m "e2e and not scaffold" -q
+	$(PY) -m pytest python/tests -m "e2e and not scaffold and not bundle" -q
+
+# The release build, once: signed .debs of this version and the next (out/bundle),
+# for the installed-app and self-update tests (docs/shipping.md).
+bundle: setup adapter
+	$(PY) -m buckaroo_tauri_dev.bundle
+
+# Installs the .deb for real (dpkg -i, as root) and removes it after.
+test-bundle: bundle app
+	$(PY) -m pytest python/tests -m bundle -q -s
 
 # An outside user's path: create-tauri-app → init → tauri build and tauri dev (docs/embedding-guide.md).
 test-scaffold: app

@@ -370,3 +370,31 @@ def test_committed_bench_results_name_no_machine_paths():
             yield x
 
     assert not [s for s in strings(results) if absolute.match(s)]
+
+
+# -- the example app: Rust and its page name the same events and menu actions ----
+
+APP = ROOT / "examples/tauri-app"
+
+
+def app_const(path: Path, name: str) -> str:
+    m = re.search(rf'const {name}: &str = "([^"]+)";', path.read_text())
+    assert m, f"{name} not found in {rel(path)}"
+    return m.group(1)
+
+
+def test_the_app_events_are_the_same_strings_on_both_sides():
+    page = (APP / "src/main.ts").read_text() + (APP / "src/dialogs.ts").read_text()
+    menu, updates = APP / "src-tauri/src/menu.rs", APP / "src-tauri/src/updates.rs"
+    for path, name in ((menu, "MENU_EVENT"), (menu, "OPEN_EVENT"), (updates, "PROGRESS_EVENT")):
+        assert f'"{app_const(path, name)}"' in page, f"{name} of {rel(path)} is not what the page listens to"
+
+
+def test_every_page_menu_action_has_a_handler():
+    menu = (APP / "src-tauri/src/menu.rs").read_text()
+    rust = set(re.findall(r'"([a-z-]+)"', re.search(r"const PAGE_ACTIONS: &\[&str\] = &\[([^\]]+)\]", menu).group(1)))
+    block = re.search(r"const actions: Record<string, \(\) => Promise<void>> = \{(.*?)\};", (APP / "src/main.ts").read_text(), re.S)
+    page = {k.strip('"') for k in re.findall(r'^\s*("?[a-z-]+"?)\s*[:,]', block.group(1), re.M)}
+    assert rust == page, drift("menu actions", APP / "src/main.ts", page, rust)
+    ids = set(re.findall(r'item\("([a-z-]+)"', menu))
+    assert rust <= ids, f"PAGE_ACTIONS not in the menu: {sorted(rust - ids)}"

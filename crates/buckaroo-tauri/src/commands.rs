@@ -51,7 +51,7 @@ pub(crate) async fn buckaroo_health<R: Runtime>(webview: Webview<R>, state: Stat
     let ready = matches!(status, Status::Ready { .. });
     let server = if ready { hub.get("/health").await.ok() } else { None };
     Ok(HealthInfo {
-        plugin_version: env!("CARGO_PKG_VERSION"),
+        plugin_version: crate::VERSION,
         state: status.name(),
         ready,
         session_id: hub.session_of(webview.label()),

@@ -21,6 +21,12 @@ pub(crate) struct SidecarHttp {
 
 impl SidecarHttp {
     pub fn new(load_timeout: Duration) -> Self {
+        // With the updater plugin in the app, reqwest is built `rustls-no-provider`:
+        // building any client panics until a provider is installed (the updater
+        // itself installs ring only when it checks). Our loopback client never uses TLS.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()

@@ -3,7 +3,7 @@
 //! the sidecar over HTTP ([`crate::http`]); after a sidecar restart every window is
 //! reconnected and its last load replayed. No Tauri types here.
 
-use crate::config::{BuckarooConfig, LoadMode};
+use crate::config::{Autoload, BuckarooConfig, LoadMode};
 use crate::connection::{Connection, FrameSink, OnServed};
 use crate::error::{Error, Result};
 use crate::http::SidecarHttp;
@@ -52,6 +52,8 @@ pub struct Hub {
     windows: Mutex<HashMap<String, Arc<WindowEntry>>>,
     scope: Scope,
     autoload_taken: AtomicBool,
+    /// Files a window loads when its page attaches ([`Hub::load_on_attach`]).
+    pending: Mutex<HashMap<String, Autoload>>,
 }
 
 /// What served a load: the launcher's reply says `"xorq"` for a file it opened on the
@@ -80,6 +82,7 @@ impl Hub {
             windows: Mutex::default(),
             scope,
             autoload_taken: AtomicBool::new(false),
+            pending: Mutex::default(),
         })
     }
 
@@ -151,12 +154,24 @@ impl Hub {
         })
     }
 
-    /// The first window to attach loads the autoload file, in the background.
+    /// Window `label` loads `path` once its page attaches, as an autoload does: the
+    /// file joins the scope, progress and a failure reach that page. For an app that
+    /// opens a window per file (its command line, a second launch, Open Recent).
+    pub fn load_on_attach(&self, label: &str, path: impl Into<PathBuf>, mode: LoadMode) {
+        let path = path.into();
+        self.scope.allow_file(&path);
+        lock(&self.pending).insert(label.to_string(), Autoload { path, mode });
+    }
+
+    /// The window's own pending file, else (for the first window to attach) the
+    /// config's autoload file; loaded in the background.
     fn start_autoload(self: &Arc<Self>, label: &str) -> Option<String> {
-        let a = self.cfg().autoload.clone()?;
-        if self.autoload_taken.swap(true, Ordering::SeqCst) {
-            return None;
-        }
+        let own = lock(&self.pending).remove(label);
+        let a = match own {
+            Some(a) => a,
+            None if self.autoload_taken.swap(true, Ordering::SeqCst) => return None,
+            None => self.cfg().autoload.clone()?,
+        };
         let (hub, label) = (self.clone(), label.to_string());
         let path = a.path.display().to_string();
         tasks::spawn_logged("autoload", async move {
@@ -425,8 +440,24 @@ impl Hub {
 
 #[cfg(test)]
 mod tests {
-    use super::served_by;
+    use super::{served_by, Hub};
+    use crate::config::{BuckarooConfig, LoadMode};
+    use crate::error::Error;
+    use crate::supervisor::Supervisor;
     use serde_json::json;
+
+    #[test]
+    fn a_file_to_load_on_attach_joins_the_scope_for_that_window_only() {
+        let hub = Hub::new(Supervisor::new(BuckarooConfig::pandas()));
+        let dir = std::env::temp_dir();
+        let (named, other) = (dir.join("named-on-the-command-line.csv"), dir.join("not-named.csv"));
+        hub.load_on_attach("w2", &named, LoadMode::Buckaroo);
+        assert!(hub.allowed(&named.display().to_string()).is_ok());
+        assert!(matches!(hub.allowed(&other.display().to_string()), Err(Error::PathNotAllowed(_))));
+        let pending = super::lock(&hub.pending);
+        assert_eq!(pending.get("w2").map(|a| a.path.clone()), Some(named));
+        assert!(!pending.contains_key("main"));
+    }
 
     #[test]
     fn a_load_says_what_served_it() {

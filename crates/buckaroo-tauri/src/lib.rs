@@ -70,6 +70,9 @@ pub use pairing::{JsonFrame, Outgoing};
 pub use sidecar::ProbeReport;
 pub use supervisor::{Endpoint, Supervisor};
 
+/// This crate's version (an app's About box names it).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Managed state: the hub (and through it the supervisor).
 pub struct BuckarooState {
     /// The running hub.

@@ -1,5 +1,6 @@
+import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { WebviewWindow } from "@tauri-apps/api/webviewWindow";
+import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
 import {
   mountBuckaroo,
   retry,
@@ -10,6 +11,7 @@ import {
   type SidecarStatus,
 } from "buckaroo-tauri-adapter";
 import "./app.css";
+import { askCompare, checkForUpdates, showAbout } from "./dialogs";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const grid = $("grid");
@@ -56,6 +58,8 @@ function showProgress(text: string | null): void {
 }
 
 let handle: BuckarooHandle;
+/** The file this window shows (a compare shows its first file), and its columns. */
+let shown: { path: string; columns: string[] } | null = null;
 
 // Not toLocaleString: WebKitGTK without ICU locale data prints no separators at all.
 const groupDigits = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -82,7 +86,10 @@ function mount(): Promise<BuckarooHandle> {
     onError: showError,
     // From the first moment of every load (autoload, Open…, drop, CLI) until rows are painted.
     onLoading: (l) => {
-      if (l) $("empty").hidden = true;
+      if (l) {
+        $("empty").hidden = true;
+        document.title = `${baseName(l.path)} — buckaroo`; // as the native title: the file, even if it fails
+      }
       showProgress(l ? `Loading ${baseName(l.path)}…` : null);
     },
     // Expressions defer their stats: rows first, then this goes from pending to complete.
@@ -102,20 +109,38 @@ function mount(): Promise<BuckarooHandle> {
       if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
       $("empty").hidden = true;
       // Also covers loads the page did not start itself: autoload, restart replays.
-      const meta = state.metadata as { path?: string; rows?: number; backend?: string } | undefined;
+      const meta = state.metadata as
+        | { path?: string; path2?: string; rows?: number; backend?: string; columns?: { name: string }[] }
+        | undefined;
       if (meta?.path) {
+        if (!meta.path2) shown = { path: meta.path, columns: (meta.columns ?? []).map((c) => c.name) };
         const name = baseName(meta.path);
         // A file the sidecar opened on xorq's engine (big files): rows are queries.
         const engine = meta.backend === "xorq" ? " · engine" : "";
-        $("file").textContent = `${name} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
+        const vs = meta.path2 ? ` ↔ ${baseName(meta.path2)}` : "";
+        $("file").textContent = `${name}${vs} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
         $("file").title = meta.path;
         document.title = `${name} — buckaroo`;
+        // The window's title, Open Recent.
+        invoke("app_opened", { path: meta.path }).catch(() => {});
       }
     },
   });
 }
 
-/** Open… (and Ctrl/Cmd+O), Retry, New window. */
+/** File › Compare with…: a second file (picked, unless given) and the join column(s). */
+async function compareWith(path2?: string): Promise<void> {
+  if (!shown) return showError({ code: "compare_nothing_open", message: "Open a file first, then compare it with another." });
+  const { pickFile } = await import("buckaroo-tauri-adapter");
+  const second = path2 ?? (await pickFile().catch((e) => void showError(e as BuckarooError)));
+  if (!second) return;
+  const choice = await askCompare(second, shown.columns);
+  if (!choice) return;
+  showError(null);
+  await handle.loadCompare({ path1: shown.path, ...choice }).catch(() => {}); // onError shows it
+}
+
+/** The toolbar, and the menu's page-side items (their shortcuts are the menu's). */
 function wireControls(): void {
   const open = async () => {
     try {
@@ -132,23 +157,26 @@ function wireControls(): void {
   };
   $("open-build").addEventListener("click", openBuild);
   $("retry").addEventListener("click", () => retry().catch((e) => showError(e as BuckarooError)));
-  window.addEventListener("keydown", (e) => {
-    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "o") {
-      e.preventDefault();
-      void (e.shiftKey ? openBuild() : open());
-    }
-  });
-  $("new-window").addEventListener("click", () => {
-    const label = `buckaroo-${Date.now().toString(36)}`;
-    new WebviewWindow(label, { url: "index.html", title: "buckaroo", width: 1100, height: 720 });
-  });
+  $("new-window").addEventListener("click", () => invoke("app_new_window").catch((e) => showError(e as BuckarooError)));
+  const actions: Record<string, () => Promise<void>> = {
+    open,
+    "open-build": openBuild,
+    compare: () => compareWith(),
+    "check-updates": () => checkForUpdates(showError),
+    about: showAbout,
+  };
+  const win = getCurrentWebviewWindow();
+  void win.listen<string>("app:menu", ({ payload }) => void actions[payload]?.().catch((e) => showError(e as BuckarooError)));
+  // Open Recent: the app let the file in already.
+  void win.listen<string>("app:open", ({ payload }) => void load({ path: payload }));
+  // The UI's own actions (progress + error display), for tests and automation.
+  Object.assign(window, { __buckarooApp: { load, loadExpr, compareWith, checkForUpdates: actions["check-updates"], showAbout } });
 }
 
 async function main(): Promise<void> {
   handle = await mount();
   // For end-to-end tests and the curious: the live handle (model counters, session id).
-  // The UI's own load path (progress + error display), for tests and automation.
-  Object.assign(window, { __buckaroo: handle, __buckarooApp: { load, loadExpr } });
+  Object.assign(window, { __buckaroo: handle });
   wireControls();
   // A file dropped on the window loads.
   await getCurrentWebview().onDragDropEvent((event) => {

@@ -1,7 +1,7 @@
 /** A window's loads: the one in progress (for `onLoading`), and the handle's load calls. */
 import * as commands from "./commands.js";
 import { mark } from "./marks.js";
-import type { BuckarooError, LoadExprArgs, LoadPathArgs, LoadResult } from "./protocol.js";
+import type { BuckarooError, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult } from "./protocol.js";
 
 /** The load a window is waiting for. */
 export interface LoadInProgress {
@@ -58,6 +58,7 @@ export interface LoadApi {
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
   pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
   loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
+  loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
   pickAndLoadBuild(args?: Omit<LoadExprArgs, "buildDir">): Promise<LoadResult | null>;
 }
 
@@ -85,6 +86,8 @@ export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooErro
   return {
     loadPath,
     loadExpr,
+    // The diff of two files: the window shows it under the first file's name.
+    loadCompare: (args) => tracked(args.path1, () => commands.loadCompare(args)),
     async pickAndLoad(args) {
       const path = await reported(commands.pickFile());
       return path ? loadPath({ ...args, path }) : null;

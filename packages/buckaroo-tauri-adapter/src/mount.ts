@@ -9,7 +9,8 @@ import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
 import { type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, TauriIPCModel } from "./model.js";
-import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
+import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadCompareArgs,
+  LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
 import type { StatsState } from "./stats.js";
 import type { RowsWaiting } from "./waiting.js";
@@ -72,6 +73,11 @@ export interface BuckarooHandle {
   loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
   /** Native folder dialog for a build directory, then `loadExpr`; null when the user cancelled. */
   pickAndLoadBuild(args?: Omit<LoadExprArgs, "buildDir">): Promise<LoadResult | null>;
+  /**
+   * Two files joined on `joinColumns`, shown with buckaroo's diff styling; needs the
+   * opt-in `allow-buckaroo-load-compare`. Rejections also go to `onError`.
+   */
+  loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
   dispose(): void;
 }
 
@@ -144,7 +150,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   }
   model.sessionId = info.sessionId;
   if (info.autoload) loads.begin(info.autoload, "autoload");
-  const { loadPath, pickAndLoad, loadExpr, pickAndLoadBuild } = loadApi(loads, report);
+  const { loadPath, pickAndLoad, loadExpr, loadCompare, pickAndLoadBuild } = loadApi(loads, report);
   if (options.load) loadPath(options.load).catch(() => {});
 
   return {
@@ -157,6 +163,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     loadPath,
     pickAndLoad,
     loadExpr,
+    loadCompare,
     pickAndLoadBuild,
     dispose() {
       grid.dispose();

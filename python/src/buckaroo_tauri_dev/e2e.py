@@ -106,6 +106,8 @@ class TauriDriver:
     proc: subprocess.Popen | None = None
     port: int = 0
     log_path: Path | None = None
+    #: The app's working directory (relative command-line paths resolve against it).
+    cwd: Path | None = None
 
     def start(self) -> TauriDriver:
         if not TAURI_DRIVER.exists():
@@ -119,7 +121,7 @@ class TauriDriver:
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [str(TAURI_DRIVER), "--port", str(self.port), "--native-port", str(native)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.cwd,
         )
         wait_port(self.port, 20, self.proc)
         return self
@@ -160,9 +162,15 @@ def app_home() -> Path:
     return _APP_HOME[0]
 
 
+# No session bus unless a test starts one (SessionBus): with a bus, every app launched
+# while another runs would hand its files over and exit (single instance).
+NO_BUS = "unix:path=/nonexistent/buckaroo-tauri-no-bus"
+
+
 def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Path] | None = None, **extra: str) -> dict[str, str]:
     real = Path.home()
     env = {"BUCKAROO_PYTHON": str(VENV_PYTHON), "RUST_LOG": "info,buckaroo_tauri=debug", "HOME": str(app_home()),
+           "DBUS_SESSION_BUS_ADDRESS": NO_BUS,
            # What `tauri dev` (cargo, rustup, npm) finds through HOME, kept.
            "CARGO_HOME": os.environ.get("CARGO_HOME", str(real / ".cargo")),
            "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(real / ".rustup")),
@@ -313,3 +321,126 @@ def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 
         with contextlib.suppress(Exception):
             grab(display, Path(os.environ.get("TMPDIR", "/tmp")) / "folder-dialog-stuck.png")
         raise
+
+
+# -- the desktop around the app: a session bus, X windows, keys, processes -------
+
+@dataclass
+class SessionBus:
+    """A private D-Bus session bus (what single-instance uses on Linux), ended by PID."""
+
+    proc: subprocess.Popen | None = None
+    address: str = ""
+
+    def start(self) -> SessionBus:
+        self.proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.address = (self.proc.stdout.readline() if self.proc.stdout else "").strip()
+        if not self.address:
+            self.stop()
+            raise RuntimeError("dbus-daemon printed no address: is the dbus package installed? (make setup)")
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            _kill_group(self.proc)
+
+
+def xdo(display: str, *args: object) -> str:
+    """xdotool on `display`; its stdout."""
+    env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return subprocess.run(["xdotool", *map(str, args)], env=env, capture_output=True, text=True, timeout=30).stdout
+
+
+def x_windows(display: str, name: str) -> list[str]:
+    """Top-level X windows whose title matches the regex `name` (GTK's 10x10 helper windows left out)."""
+    found = []
+    for wid in xdo(display, "search", "--name", name).split():
+        geometry = xdo(display, "getwindowgeometry", wid)
+        if "Geometry: 10x10" not in geometry and "Geometry:" in geometry:
+            found.append(wid)
+    return found
+
+
+def keys(display: str, window_name: str, *combos: str, pause: float = 0.3) -> None:
+    """Focus the window titled `window_name` (regex) and press `combos` in turn, as a user would."""
+    wid = wait_until(lambda: x_windows(display, window_name), timeout=30, what=f"a window named {window_name!r}")[0]
+    xdo(display, "windowfocus", "--sync", wid)
+    time.sleep(pause)
+    for combo in combos:
+        xdo(display, "key", combo)
+        time.sleep(pause)
+
+
+def pids_running(exe: Path | str) -> list[int]:
+    """PIDs whose executable is `exe`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(proc / "exe") == str(exe):
+                    found.append(int(proc.name))
+    return found
+
+
+def python_children(pid: int) -> list[int]:
+    """PIDs of the Python processes `pid` started (an app's sidecar, or its probe)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == pid and "python" in Path(os.readlink(proc / "exe")).name:
+                    found.append(int(proc.name))
+    return found
+
+
+def drag_file(display: str, path: Path, target: tuple[int, int], timeout: float = 30) -> list[str]:
+    """A real XDND drag of `path` onto the screen point `target`: a GTK drag source
+    (drag_source.py, system python3-gi) pressed, moved and released through XTest.
+    Released only once the target accepted (GTK cancels an unaccepted drop). Returns
+    the source's log (DRAG-BEGIN … DATA-GET … DRAG-END)."""
+    import queue
+    import threading
+
+    source = Path(__file__).with_name("drag_source.py")
+    src_x, src_y = target[0] + 300, 40
+    proc = subprocess.Popen(["/usr/bin/python3", str(source), str(path), str(src_x), str(src_y), str(timeout)],
+                            env={**os.environ, "DISPLAY": display}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.strip()) for line in proc.stdout or []], daemon=True).start()
+    seen: list[str] = []
+
+    def wait_line(word: str, within: float) -> bool:
+        deadline = time.monotonic() + within
+        while not any(word in line for line in seen):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=left))
+        return True
+
+    try:
+        if not wait_line("READY", 15):
+            raise RuntimeError(f"the drag source did not start: {seen!r}")
+        sx, sy = src_x + 100, src_y + 50
+        xdo(display, "mousemove", sx, sy)
+        time.sleep(0.1)
+        xdo(display, "mousedown", 1)
+        time.sleep(0.1)
+        for i in range(1, 11):
+            xdo(display, "mousemove", int(sx + (target[0] - sx) * i / 10), int(sy + (target[1] - sy) * i / 10))
+            time.sleep(0.05)
+        # The webview answers the first position late when its page is busy: nudge until it accepts.
+        deadline, n = time.monotonic() + 10, 0
+        while not wait_line("ACTION ['copy']", 0.5) and time.monotonic() < deadline:
+            n += 1
+            xdo(display, "mousemove", target[0] + n % 2, target[1])
+        time.sleep(0.1)
+        xdo(display, "mouseup", 1)
+        wait_line("EXIT", timeout)
+    finally:
+        _kill_group(proc, grace=1)
+    return seen

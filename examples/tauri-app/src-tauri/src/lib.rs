@@ -1,3 +1,14 @@
+//! The example: an installable buckaroo viewer. Files from the command line (or a
+//! second launch, or the file manager) open in windows of one running app.
+
+mod cli;
+mod commands;
+mod error;
+mod menu;
+mod recent;
+mod updates;
+mod windows;
+
 use buckaroo_tauri::{BuckarooConfig, LoadMode};
 
 /// The plugin config for this app. Environment knobs exist for headless runs
@@ -38,14 +49,47 @@ fn bench_endpoint(app: tauri::AppHandle) -> Option<serde_json::Value> {
     Some(serde_json::json!({"port": ep.port, "token": ep.token, "pid": ep.pid}))
 }
 
+/// The app's commands, plus any named (the bench build's).
+macro_rules! app_commands {
+    ($($extra:path),*) => {
+        tauri::generate_handler![
+            commands::app_about,
+            commands::app_new_window,
+            commands::app_opened,
+            commands::app_check_update,
+            commands::app_install_update,
+            $($extra),*
+        ]
+    };
+}
+
 pub fn run() {
+    let context = tauri::generate_context!();
+    let version = context.package_info().version.to_string();
+    // --help, --version and bad flags end here, before any window or sidecar.
+    let cli = cli::parse(std::env::args_os(), &version).unwrap_or_else(|e| e.exit());
+    let files = cli.files_from(&std::env::current_dir().unwrap_or_default());
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
         .init();
-    let builder = tauri::Builder::default().plugin(buckaroo_tauri::init(config()));
+    log::info!("buckaroo-tauri-example {version} starting");
+    // The single-instance plugin first: a second launch hands over its files and
+    // exits before the other plugins (and so the sidecar) start.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(windows::second_launch))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(buckaroo_tauri::init(config()))
+        .manage(updates::Pending::default())
+        .on_menu_event(|app, event| menu::on_event(app, event.id().as_ref()))
+        .setup(move |app| {
+            windows::open_all(app.handle(), &files)?;
+            Ok(())
+        });
+    #[cfg(not(feature = "bench"))]
+    let builder = builder.invoke_handler(app_commands!());
     #[cfg(feature = "bench")]
-    let builder = builder.invoke_handler(tauri::generate_handler![bench_endpoint]);
-    builder
-        .run(tauri::generate_context!())
-        .expect("error while running the buckaroo-tauri example");
+    let builder = builder.invoke_handler(app_commands!(bench_endpoint));
+    builder.run(context).expect("error while running the buckaroo-tauri example");
 }

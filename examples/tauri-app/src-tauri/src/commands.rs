@@ -1,0 +1,73 @@
+//! The app's own commands (the plugin's are `plugin:buckaroo-tauri|…`).
+
+use crate::error::AppError;
+use crate::updates::{self, Pending, UpdateInfo};
+use crate::{menu, recent, windows};
+use buckaroo_tauri::{BuckarooExt, Status};
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
+
+/// Help › About: what this app is made of.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct About {
+    pub name: String,
+    pub version: String,
+    pub plugin: &'static str,
+    pub tauri: &'static str,
+    /// Unknown until the sidecar's probe ran.
+    pub buckaroo: Option<String>,
+    pub python: Option<String>,
+    pub python_path: Option<String>,
+}
+
+#[tauri::command]
+pub fn app_about<R: Runtime>(app: AppHandle<R>) -> About {
+    let sup = app.buckaroo().supervisor().clone();
+    let probe = sup.probe_report();
+    let ready_version = match sup.status() {
+        Status::Ready { buckaroo_version, .. } => buckaroo_version,
+        _ => None,
+    };
+    About {
+        name: app.package_info().name.clone(),
+        version: app.package_info().version.to_string(),
+        plugin: buckaroo_tauri::VERSION,
+        tauri: tauri::VERSION,
+        buckaroo: ready_version.or_else(|| probe.as_ref().and_then(|p| p.buckaroo.clone())),
+        python: probe.as_ref().map(|p| p.python_version.clone()),
+        python_path: probe.map(|p| p.python),
+    }
+}
+
+/// The toolbar's New window (the menu's goes straight to `windows::open`).
+#[tauri::command]
+pub fn app_new_window<R: Runtime>(app: AppHandle<R>) -> Result<String, AppError> {
+    Ok(windows::open(&app, None)?.label().to_string())
+}
+
+/// A file is showing in this window: its title names it, Open Recent lists it.
+#[tauri::command]
+pub fn app_opened<R: Runtime>(app: AppHandle<R>, window: WebviewWindow<R>, path: PathBuf) -> Result<(), AppError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    window.set_title(&format!("{name} — buckaroo"))?;
+    menu::refresh_recent(&app, &recent::add(&app, &path));
+    Ok(())
+}
+
+/// Help › Check for Updates…
+#[tauri::command]
+pub async fn app_check_update<R: Runtime>(app: AppHandle<R>, pending: State<'_, Pending>) -> Result<UpdateInfo, AppError> {
+    updates::check(&app, &pending).await
+}
+
+/// "Install and relaunch" after a check found one.
+#[tauri::command]
+pub async fn app_install_update<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    pending: State<'_, Pending>,
+) -> Result<(), AppError> {
+    updates::install(&app, &window, &pending).await
+}

@@ -1,0 +1,44 @@
+//! The app's own commands fail with a code, a message and a hint, like the plugin's.
+
+use serde::Serialize;
+
+/// An error a page shows as it shows the plugin's (`code`, `message`, `hint`).
+#[derive(Debug, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    /// Stable, for the page and tests: `update_unreachable`, `update_signature_invalid`…
+    pub code: &'static str,
+    /// What happened.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<&'static str>,
+}
+
+impl AppError {
+    /// An update step failed.
+    pub fn update(code: &'static str, message: impl Into<String>) -> Self {
+        let hint = match code {
+            "update_unreachable" => Some("Check the network connection, or try again later."),
+            "update_signature_invalid" => Some("The download is not signed by this app's publisher; nothing was installed."),
+            "update_not_configured" => Some("This build has no update server (tauri.conf.json › plugins.updater)."),
+            "update_no_package" => Some("The update server has no package for this platform."),
+            "update_install_failed" => Some("Installing needs administrator rights (pkexec or sudo)."),
+            _ => None,
+        };
+        Self {
+            code,
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+impl From<tauri::Error> for AppError {
+    fn from(e: tauri::Error) -> Self {
+        Self {
+            code: "app_error",
+            message: e.to_string(),
+            hint: None,
+        }
+    }
+}

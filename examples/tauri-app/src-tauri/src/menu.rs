@@ -1,0 +1,135 @@
+//! The native menu, one per window: every item id ends in `|<window label>`, so an
+//! event names the window it came from (Tauri's menu events do not).
+
+use crate::{recent, windows};
+use std::path::PathBuf;
+use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, Submenu, SubmenuBuilder};
+use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
+
+/// Actions the page carries out (it owns the dialogs, the grid and its errors).
+const PAGE_ACTIONS: &[&str] = &["open", "open-build", "compare", "check-updates", "about"];
+/// The event the page hears them on.
+pub const MENU_EVENT: &str = "app:menu";
+/// The event that asks a page to load a file (Open Recent).
+pub const OPEN_EVENT: &str = "app:open";
+
+fn id(action: &str, label: &str) -> String {
+    format!("{action}|{label}")
+}
+
+/// `(action, window label)` of a menu item id.
+fn parse(item_id: &str) -> Option<(&str, &str)> {
+    item_id.rsplit_once('|')
+}
+
+/// The menu for window `label`.
+pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<Menu<R>> {
+    let item = |action: &str, text: &str, keys: Option<&str>| {
+        let b = MenuItemBuilder::with_id(id(action, label), text);
+        match keys {
+            Some(k) => b.accelerator(k).build(app),
+            None => b.build(app),
+        }
+    };
+    let recent = SubmenuBuilder::with_id(app, id("recent", label), "Open Recent").build()?;
+    fill_recent(&recent, label, &recent::list(app))?;
+    let file = SubmenuBuilder::new(app, "File")
+        .item(&item("open", "Open…", Some("CmdOrCtrl+O"))?)
+        .item(&recent)
+        .item(&item("open-build", "Open xorq build…", Some("CmdOrCtrl+Shift+O"))?)
+        .item(&item("compare", "Compare with…", None)?)
+        .separator()
+        .item(&item("new-window", "New Window", Some("CmdOrCtrl+N"))?)
+        .item(&item("close-window", "Close Window", Some("CmdOrCtrl+W"))?)
+        .separator()
+        .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
+        .build()?;
+    let help = SubmenuBuilder::new(app, "Help")
+        .item(&item("check-updates", "Check for Updates…", None)?)
+        .item(&item("about", "About buckaroo", None)?)
+        .build()?;
+    MenuBuilder::new(app).items(&[&file, &help]).build()
+}
+
+fn fill_recent<R: Runtime>(menu: &Submenu<R>, label: &str, files: &[PathBuf]) -> tauri::Result<()> {
+    for old in menu.items()? {
+        menu.remove(&old)?;
+    }
+    let app = menu.app_handle();
+    for (i, f) in files.iter().enumerate() {
+        menu.append(&MenuItemBuilder::with_id(id(&format!("recent:{i}"), label), f.display().to_string()).build(app)?)?;
+    }
+    if files.is_empty() {
+        menu.append(
+            &MenuItemBuilder::with_id(id("recent-none", label), "No recent files")
+                .enabled(false)
+                .build(app)?,
+        )?;
+    } else {
+        menu.append(&tauri::menu::PredefinedMenuItem::separator(app)?)?;
+        menu.append(&MenuItemBuilder::with_id(id("recent-clear", label), "Clear Recent").build(app)?)?;
+    }
+    Ok(())
+}
+
+/// Every window's Open Recent lists `files`.
+pub fn refresh_recent<R: Runtime>(app: &AppHandle<R>, files: &[PathBuf]) {
+    for (label, window) in app.webview_windows() {
+        let submenu = window
+            .menu()
+            .and_then(|m| m.get(&id("recent", &label)))
+            .and_then(|k| k.as_submenu().cloned());
+        if let Some(sub) = submenu {
+            if let Err(e) = fill_recent(&sub, &label, files) {
+                log::warn!("Open Recent of {label} not updated: {e}");
+            }
+        }
+    }
+}
+
+/// A menu item was chosen (or its shortcut pressed).
+pub fn on_event<R: Runtime>(app: &AppHandle<R>, item_id: &str) {
+    let Some((action, label)) = parse(item_id) else { return };
+    log::info!("menu: {action} in {label}");
+    let result = match action {
+        a if PAGE_ACTIONS.contains(&a) => app.emit_to(EventTarget::webview_window(label), MENU_EVENT, a),
+        "new-window" => windows::open(app, None).map(drop),
+        "close-window" => app.get_webview_window(label).map_or(Ok(()), |w| w.close()),
+        "quit" => {
+            app.exit(0);
+            Ok(())
+        }
+        "recent-clear" => {
+            refresh_recent(app, &recent::clear(app));
+            Ok(())
+        }
+        a => match a.strip_prefix("recent:").and_then(|i| i.parse::<usize>().ok()) {
+            Some(i) => open_recent(app, label, i),
+            None => Ok(()),
+        },
+    };
+    if let Err(e) = result {
+        log::error!("menu action {action} failed: {e}");
+    }
+}
+
+/// The `i`th recent file, in the window it was chosen from.
+fn open_recent<R: Runtime>(app: &AppHandle<R>, label: &str, i: usize) -> tauri::Result<()> {
+    let Some(path) = recent::list(app).into_iter().nth(i) else {
+        return Ok(());
+    };
+    windows::allow(app, &path);
+    app.emit_to(EventTarget::webview_window(label), OPEN_EVENT, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_id_names_its_action_and_window() {
+        assert_eq!(parse(&id("recent:3", "w-2")), Some(("recent:3", "w-2")));
+        assert_eq!(parse(&id("open", "main")), Some(("open", "main")));
+        assert_eq!(parse("quit"), None);
+    }
+}

@@ -1,0 +1,131 @@
+/** The app's own dialogs: About, Compare with…, and the update notice in the status bar. */
+import { invoke } from "@tauri-apps/api/core";
+import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
+import type { BuckarooError, LoadCompareArgs } from "buckaroo-tauri-adapter";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface About {
+  name: string;
+  version: string;
+  plugin: string;
+  tauri: string;
+  buckaroo: string | null;
+  python: string | null;
+  pythonPath: string | null;
+}
+
+/** Help › About: the app, plugin, Tauri, buckaroo and Python versions. */
+export async function showAbout(): Promise<void> {
+  const a = await invoke<About>("app_about");
+  const rows: [string, string][] = [
+    [a.name, a.version],
+    ["buckaroo-tauri", a.plugin],
+    ["Tauri", a.tauri],
+    ["buckaroo", a.buckaroo ?? "not started yet"],
+    ["Python", a.python ? `${a.python} (${a.pythonPath})` : "not started yet"],
+  ];
+  const list = $("about-list");
+  list.replaceChildren();
+  for (const [k, v] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dd.dataset.key = k;
+    list.append(dt, dd);
+  }
+  $<HTMLDialogElement>("about").showModal();
+}
+
+export interface CompareChoice {
+  path2: string;
+  joinColumns: string[];
+  how: NonNullable<LoadCompareArgs["how"]>;
+}
+
+/**
+ * Compare with…: the join column(s) among `columns` (the open file's), `id`-like
+ * ones ticked first. Resolves null on Cancel.
+ */
+export function askCompare(path2: string, columns: string[]): Promise<CompareChoice | null> {
+  const dialog = $<HTMLDialogElement>("compare");
+  $("compare-file").textContent = path2.split(/[\\/]/).pop() ?? path2;
+  const box = $("compare-columns");
+  box.replaceChildren();
+  const guess = columns.find((c) => /^(id|key)$/i.test(c)) ?? columns[0];
+  for (const c of columns) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.value = c;
+    input.checked = c === guess;
+    label.append(input, ` ${c}`);
+    box.append(label);
+  }
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => {
+        const joinColumns = [...box.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value);
+        const how = $<HTMLSelectElement>("compare-how").value as CompareChoice["how"];
+        resolve(dialog.returnValue === "go" && joinColumns.length ? { path2, joinColumns, how } : null);
+      },
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+interface UpdateInfo {
+  current: string;
+  available: string | null;
+  notes: string | null;
+}
+
+/**
+ * Help › Check for Updates…: one request to the update manifest; a newer version
+ * offers "Install and relaunch". Errors go to `showError` with their code.
+ */
+export async function checkForUpdates(showError: (e: BuckarooError | null) => void): Promise<void> {
+  const note = $("update");
+  const install = $<HTMLButtonElement>("update-install");
+  const say = (text: string, state: string) => {
+    note.hidden = false;
+    note.textContent = text;
+    note.dataset.state = state;
+  };
+  showError(null);
+  install.hidden = true;
+  say("Checking for updates…", "checking");
+  let info: UpdateInfo;
+  try {
+    info = await invoke<UpdateInfo>("app_check_update");
+  } catch (e) {
+    note.hidden = true;
+    showError(e as BuckarooError);
+    return;
+  }
+  if (!info.available) return say(`Up to date (${info.current})`, "current");
+  say(`Version ${info.available} is available (this is ${info.current})`, "available");
+  note.dataset.version = info.available;
+  install.hidden = false;
+  install.onclick = async () => {
+    install.disabled = true;
+    const unlisten = await getCurrentWebviewWindow().listen<{ downloaded: number; total: number | null }>(
+      "app:update-progress",
+      ({ payload: p }) => say(`Downloading ${info.available}… ${p.total ? Math.round((100 * p.downloaded) / p.total) : "?"} %`, "downloading"),
+    );
+    try {
+      await invoke("app_install_update"); // relaunches on success
+    } catch (e) {
+      say(`Version ${info.available} was not installed`, "failed");
+      showError(e as BuckarooError);
+    } finally {
+      unlisten();
+      install.disabled = false;
+      install.hidden = true;
+    }
+  };
+}

@@ -1,0 +1,96 @@
+"""The example's signed .deb packages, built once for every test that needs them:
+the installed-app test, the self-update test (0.1.0 updating to the next patch
+version) and, later, anything else that ships the release binary.
+
+    python -m buckaroo_tauri_dev.bundle      # → out/bundle/manifest.json
+
+A signing key is made on the first run (`tauri signer generate`) and kept in
+out/bundle/key, so later runs build the same config and cargo has nothing to redo.
+The test builds allow the updater's plain-http loopback endpoint
+(`dangerousInsecureTransportProtocol`); a shipping build keeps https only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from buckaroo_tauri_dev.e2e import REPO, TARGET_DIR
+
+APP_DIR = REPO / "examples" / "tauri-app"
+CONF = APP_DIR / "src-tauri" / "tauri.conf.json"
+OUT = REPO / "out" / "bundle"
+KEY = OUT / "key" / "updater.key"
+TAURI = REPO / "node_modules" / ".bin" / "tauri"
+LOGS = REPO / "out" / "logs"
+PACKAGE = "buckaroo-tauri-example"
+
+
+def versions() -> tuple[str, str]:
+    """The version tauri.conf.json ships, and the next patch version (the update)."""
+    base = json.loads(CONF.read_text())["version"]
+    major, minor, patch = base.split(".")
+    return base, f"{major}.{minor}.{int(patch) + 1}"
+
+
+def signing_key() -> tuple[Path, str]:
+    """The updater key pair (made once, no password); the private key's path and the public key."""
+    if not KEY.exists():
+        KEY.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(TAURI), "signer", "generate", "--ci", "-w", str(KEY), "-f"], check=True, capture_output=True, timeout=120)
+    return KEY, KEY.with_name(KEY.name + ".pub").read_text().strip()
+
+
+def sign(path: Path, key: Path) -> str:
+    """Sign `path` with `key` (as the bundler does); the signature text."""
+    subprocess.run([str(TAURI), "signer", "sign", "-f", str(key), "-p", "", str(path)],
+                   check=True, capture_output=True, timeout=120, env={**os.environ, "TAURI_SIGNING_PRIVATE_KEY_PASSWORD": ""})
+    return path.with_name(path.name + ".sig").read_text().strip()
+
+
+def build(version: str, key: Path, pubkey: str) -> dict:
+    """`tauri build --bundles deb` at `version`, signed for the updater; the package and its signature."""
+    config = {
+        "version": version,
+        "bundle": {"createUpdaterArtifacts": True},
+        "plugins": {"updater": {"pubkey": pubkey, "endpoints": [], "dangerousInsecureTransportProtocol": True}},
+    }
+    env = {**os.environ, "CARGO_TARGET_DIR": str(TARGET_DIR), "CI": "true",
+           "TAURI_SIGNING_PRIVATE_KEY": str(key), "TAURI_SIGNING_PRIVATE_KEY_PASSWORD": ""}
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"bundle-{version}.log"
+    started = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.run([str(TAURI), "build", "--bundles", "deb", "--config", json.dumps(config)],
+                              cwd=APP_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=3600)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        raise SystemExit(f"tauri build {version} failed ({proc.returncode}); log {log}:\n{tail}")
+    built = TARGET_DIR / "release" / "bundle" / "deb" / f"{PACKAGE}_{version}_amd64.deb"
+    deb = OUT / built.name
+    shutil.copy2(built, deb)
+    shutil.copy2(built.with_name(built.name + ".sig"), deb.with_name(deb.name + ".sig"))
+    return {"deb": str(deb), "signature": deb.with_name(deb.name + ".sig").read_text().strip(),
+            "bytes": deb.stat().st_size, "build_s": round(time.monotonic() - started, 1)}
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    key, pubkey = signing_key()
+    base, update = versions()
+    # The update last: the release binary left in the target dir is then the newest.
+    built = {v: build(v, key, pubkey) for v in (base, update)}
+    manifest = {"package": PACKAGE, "base": base, "update": update, "pubkey": pubkey, "key": str(key), "versions": built}
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    for b in built.values():
+        print(f"[bundle] {Path(b['deb']).name}: {b['bytes'] / 1e6:.1f} MB, built in {b['build_s']} s")
+
+
+if __name__ == "__main__":
+    main()

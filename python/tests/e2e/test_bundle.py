@@ -1,0 +1,169 @@
+"""The shipped artifact: the signed .deb from `make bundle` (out/bundle), installed and
+run under Xvfb, and its self-update from a loopback server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from buckaroo_tauri_dev import bundle, e2e
+from buckaroo_tauri_dev.update_server import UpdateServer
+
+pytestmark = pytest.mark.bundle
+INSTALLED = Path("/usr/bin") / bundle.PACKAGE
+
+
+@pytest.fixture(scope="module")
+def bundles() -> dict:
+    manifest = bundle.OUT / "manifest.json"
+    if not manifest.exists():
+        pytest.fail(f"{manifest} missing: run `make bundle` (make test-bundle builds it)")
+    return json.loads(manifest.read_text())
+
+
+def deb_field(deb: str, name: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", deb, name], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_the_package_declares_its_dependencies_and_file_types(bundles, tmp_path):
+    deb = bundles["versions"][bundles["base"]]["deb"]
+    depends = [d.strip() for d in deb_field(deb, "Depends").split(",")]
+    assert {"libwebkit2gtk-4.1-0", "libgtk-3-0"} <= set(depends)
+    assert deb_field(deb, "Version") == bundles["base"] and deb_field(deb, "Package") == bundle.PACKAGE
+    subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
+    entry = (tmp_path / "usr/share/applications" / f"{bundle.PACKAGE}.desktop").read_text()
+    fields = dict(line.split("=", 1) for line in entry.splitlines() if "=" in line)
+    assert fields["Exec"] == f"{bundle.PACKAGE} %F"  # every selected file, one launch
+    mime = set(filter(None, fields["MimeType"].split(";")))
+    conf = json.loads(bundle.CONF.read_text())
+    assert mime == {a["mimeType"] for a in conf["bundle"]["fileAssociations"]}
+    assert "application/vnd.apache.parquet" in mime
+    # Debian's shared-mime-info knows no Parquet type: the package brings it.
+    mime_xml = (tmp_path / "usr/share/mime/packages" / f"{bundle.PACKAGE}.xml").read_text()
+    assert 'type="application/vnd.apache.parquet"' in mime_xml and '*.parquet' in mime_xml
+
+
+def test_the_installed_app_opens_a_file_with_rows_painted(display, data_dir, bundles, tmp_path):
+    """dpkg -x into a scratch root, then the installed binary with a file, as the
+    file manager would start it; the time from unpacking to painted rows is printed."""
+    deb = bundles["versions"][bundles["base"]]["deb"]
+    started = time.monotonic()
+    subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
+    binary = tmp_path / "usr/bin" / bundle.PACKAGE
+    driver_proc = e2e.TauriDriver(display, e2e.app_env(), cwd=data_dir).start()
+    try:
+        driver = driver_proc.session(args=["tiny.parquet"], binary=binary)
+        try:
+            e2e.wait_until(lambda: driver.execute_script(e2e.ROWS_PAINTED_JS), 120, what="rows painted")
+            elapsed = time.monotonic() - started
+            assert e2e.page_state(driver)["file"] == "tiny.parquet · 50 rows"
+            assert driver.title == "tiny.parquet — buckaroo"
+            print(f"\n[bundle] unpack → first rows painted: {elapsed * 1000:.0f} ms "
+                  f"({Path(deb).stat().st_size / 1e6:.1f} MB package)")
+        finally:
+            driver.quit()
+    finally:
+        driver_proc.stop()
+
+
+def installed_version() -> str | None:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Status} ${Version}", bundle.PACKAGE], capture_output=True, text=True)
+    return out.stdout.split()[-1] if out.returncode == 0 and "ok installed" in out.stdout else None
+
+
+@pytest.fixture
+def installed(bundles):
+    """The base version installed for real (dpkg -i), removed after the test with
+    every process the test left running from it."""
+    if os.geteuid() != 0:
+        pytest.skip("installing a .deb for real needs root (CI runs as root)")
+    subprocess.run(["dpkg", "-r", bundle.PACKAGE], capture_output=True)
+    subprocess.run(["dpkg", "-i", bundles["versions"][bundles["base"]]["deb"]], check=True, capture_output=True)
+    yield INSTALLED
+    for pid in e2e.pids_running(INSTALLED):
+        for child in e2e.python_children(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    subprocess.run(["dpkg", "-r", bundle.PACKAGE], check=True, capture_output=True)
+
+
+def update_state(driver) -> dict:
+    return driver.execute_script(
+        "const u = document.getElementById('update'), e = document.getElementById('error');"
+        "return {state: u.hidden ? null : u.dataset.state, text: u.textContent,"
+        " error: e.hidden ? null : e.dataset.code, message: e.textContent}")
+
+
+def check(driver) -> dict:
+    driver.execute_script("window.__buckarooApp.checkForUpdates()")
+    return e2e.wait_until(lambda: (s := update_state(driver)) and (s["state"] not in (None, "checking") or s["error"]) and s,
+                          30, what="the update check")
+
+
+def install(driver) -> None:
+    driver.execute_script("document.getElementById('update-install').click()")
+
+
+def test_the_installed_app_updates_itself(display, data_dir, bundles, installed, tmp_path):
+    """0.1.0 (installed) → 0.1.1 over a loopback server: nothing asked at start-up;
+    the server down, then a package signed by another key, are refused with their
+    codes; then the real one is downloaded, verified, installed and relaunched."""
+    base, update = bundles["base"], bundles["update"]
+    good = bundles["versions"][update]
+    other_key = tmp_path / "other.key"
+    subprocess.run([str(bundle.TAURI), "signer", "generate", "--ci", "-w", str(other_key), "-f"], check=True, capture_output=True)
+    forged = tmp_path / "forged.deb"
+    forged.write_bytes(Path(good["deb"]).read_bytes())
+    forged_signature = bundle.sign(forged, other_key)
+
+    server = UpdateServer(e2e.free_port())
+    env = e2e.app_env(BUCKAROO_UPDATE_ENDPOINT=f"{server.url}/latest.json")
+    driver_proc = e2e.TauriDriver(display, env, cwd=data_dir).start()
+    try:
+        driver = driver_proc.session(args=["tiny.parquet"], binary=installed)
+        (app,) = e2e.pids_running(installed)
+        e2e.wait_until(lambda: e2e.page_state(driver)["file"], 90, what="the file")
+
+        # Down: nothing listens on the port yet.
+        down = check(driver)
+        assert down["error"] == "update_unreachable", down
+
+        server.start()
+        time.sleep(1)
+        assert server.requests == [], "the app asked for updates on its own"
+        server.offer(update, forged, forged_signature)
+        assert check(driver)["state"] == "available"
+        install(driver)
+        refused = e2e.wait_until(lambda: (s := update_state(driver))["error"] and s, 120, what="the forged package refused")
+        assert refused["error"] == "update_signature_invalid", refused
+        assert installed_version() == base
+
+        server.offer(update, Path(good["deb"]), good["signature"], notes="The next patch release.")
+        found = check(driver)
+        assert found["state"] == "available" and update in found["text"], found
+        clicked = time.monotonic()
+        install(driver)
+        e2e.wait_until(lambda: app not in e2e.pids_running(installed), 180, what="the old app to exit")
+        relaunched = e2e.wait_until(lambda: e2e.pids_running(installed), 60, what="the relaunched app")
+        e2e.wait_until(lambda: e2e.x_windows(display, "^tiny.parquet — buckaroo$"), 60, what="the relaunched app's window")
+        round_trip = time.monotonic() - clicked
+        assert installed_version() == update
+        assert f"{bundle.PACKAGE} {update} starting" in driver_proc.log_tail(400)
+        version = subprocess.run([str(installed), "--version"], capture_output=True, text=True, timeout=30)
+        assert version.stdout.strip() == f"{bundle.PACKAGE} {update}"
+        assert server.requests.count("/package.deb") == 2
+        print(f"\n[bundle] update {base} → {update}: install clicked → relaunched window {round_trip * 1000:.0f} ms "
+              f"(pid {app} → {relaunched})")
+    finally:  # the session's app is gone (relaunched): no quit, the driver's group goes
+
+        driver_proc.stop()
+        server.stop()
