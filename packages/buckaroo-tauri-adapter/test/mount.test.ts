@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { formatError, type IModel, mountBuckaroo, type WidgetModule } from "../src/index.js";
+import { formatError, type IModel, type LoadCompareArgs, mountBuckaroo, type WidgetModule } from "../src/index.js";
 import { channelSend, fixture, type IpcArgs, rowsReply } from "./helpers.js";
 
 afterEach(() => clearMocks());
@@ -189,6 +189,11 @@ describe("loading and failed row windows", () => {
         if (args.args.path.endsWith("bad.csv")) throw { code: "load_failed", message: "nope", serverCode: "invalid_file" };
         return { sessionId: "s", path: args.args.path, mode: "buckaroo", rows: 3, columns: [] };
       }
+      if (cmd.endsWith("buckaroo_load_compare")) {
+        const compare = (payload as { args: LoadCompareArgs }).args;
+        if (compare.joinColumns.includes("dup")) throw { code: "load_failed", message: "keys", serverCode: "compare_error" };
+        return { sessionId: "s", path: compare.path1, mode: "viewer", rows: 5, columns: [] };
+      }
       if (cmd.endsWith("buckaroo_send")) return null;
       throw new Error(`unexpected ${cmd}`);
     }, { shouldMockEvents: true });
@@ -237,5 +242,21 @@ describe("loading and failed row windows", () => {
 
     channelSend(box.channel, rowsReply(), 2);
     expect(el.querySelector(".buckaroo-tauri-rows-error")).toBeNull();
+  });
+
+  it("a compare is a load of its first file: progress, and a refusal reported with the server's code", async () => {
+    mockPlugin(null);
+    const seen: Array<string | null> = [];
+    const errors: Array<{ code: string; serverCode?: string }> = [];
+    const handle = await mountBuckaroo(document.createElement("div"), {
+      widget: fakeWidget().mod,
+      onLoading: (l) => seen.push(l ? l.path : null),
+      onError: (e) => errors.push(e),
+    });
+    await expect(handle.loadCompare({ path1: "/d/a.csv", path2: "/d/b.csv", joinColumns: ["dup"] })).rejects.toMatchObject({ serverCode: "compare_error" });
+    expect(seen).toEqual(["/d/a.csv", null]);
+    expect(errors.at(-1)).toMatchObject({ code: "load_failed", serverCode: "compare_error" });
+    await expect(handle.loadCompare({ path1: "/d/a.csv", path2: "/d/b.csv", joinColumns: ["id"] })).resolves.toMatchObject({ rows: 5 });
+    expect(handle.loading).toEqual({ path: "/d/a.csv", source: "page" });
   });
 });
