@@ -10,14 +10,13 @@ use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 const TEMPLATE: &str = "main";
 static NEXT: AtomicU32 = AtomicU32::new(1);
 
-/// `main` while it is not open, then `w1`, `w2`… (labels are not reused: the
-/// window-state plugin keys sizes by label).
-fn next_label<R: Runtime>(app: &AppHandle<R>) -> String {
-    if app.get_webview_window(TEMPLATE).is_none() && NEXT.load(Ordering::SeqCst) == 1 {
-        NEXT.fetch_add(1, Ordering::SeqCst);
-        return TEMPLATE.into();
+/// `main` first, then `w2`, `w3`… Labels are never reused: the window-state plugin
+/// keys sizes and positions by label.
+fn next_label() -> String {
+    match NEXT.fetch_add(1, Ordering::SeqCst) {
+        1 => TEMPLATE.into(),
+        n => format!("w{n}"),
     }
-    format!("w{}", NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
 /// The file joins the loads' scope: it was named on the command line or chosen in a menu.
@@ -34,7 +33,7 @@ fn title(file: Option<&Path>) -> String {
 
 /// A new window; with `file`, it loads that file as soon as its page attaches.
 pub fn open<R: Runtime>(app: &AppHandle<R>, file: Option<&Path>) -> tauri::Result<WebviewWindow<R>> {
-    let label = next_label(app);
+    let label = next_label();
     let mut config = app
         .config()
         .app
