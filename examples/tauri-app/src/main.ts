@@ -60,6 +60,8 @@ function showProgress(text: string | null): void {
 let handle: BuckarooHandle;
 /** The file this window shows (a compare shows its first file), and its columns. */
 let shown: { path: string; columns: string[] } | null = null;
+/** The last file this window told the app about (`app_opened`). */
+let reported: string | undefined;
 
 // Not toLocaleString: WebKitGTK without ICU locale data prints no separators at all.
 const groupDigits = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -121,8 +123,9 @@ function mount(): Promise<BuckarooHandle> {
         $("file").textContent = `${name}${vs} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
         $("file").title = meta.path;
         document.title = `${name} — buckaroo`;
-        // The window's title, Open Recent.
-        invoke("app_opened", { path: meta.path }).catch(() => {});
+        // The window's title, Open Recent: once per file, not per state (sorts, searches).
+        if (meta.path !== reported) invoke("app_opened", { path: meta.path }).catch(() => {});
+        reported = meta.path;
       }
     },
   });

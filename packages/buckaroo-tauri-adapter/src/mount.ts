@@ -10,7 +10,7 @@ import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type 
 import { type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadCompareArgs,
-  LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
+  type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
 import type { StatsState } from "./stats.js";
 import type { RowsWaiting } from "./waiting.js";
