@@ -84,8 +84,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     key, pubkey = signing_key()
     base, update = versions()
-    # The update last: the release binary left in the target dir is then the newest.
-    built = {v: build(v, key, pubkey) for v in (base, update)}
+    # The shipped version last: the release binary left in the target dir (for anything
+    # else that packages it) is then this tree's version, not the test's update.
+    built = {v: build(v, key, pubkey) for v in (update, base)}
     manifest = {"package": PACKAGE, "base": base, "update": update, "pubkey": pubkey, "key": str(key), "versions": built}
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     for b in built.values():
