@@ -57,6 +57,9 @@ def build(version: str, key: Path, pubkey: str) -> dict:
     """`tauri build --bundles deb` at `version`, signed for the updater; the package and its signature."""
     config = {
         "version": version,
+        # dist/ as `make app` (or `make bundle`) built it: `make test` runs this beside
+        # suites that read it, so nothing here may rewrite it.
+        "build": {"beforeBuildCommand": ""},
         "bundle": {"createUpdaterArtifacts": True},
         "plugins": {"updater": {"pubkey": pubkey, "endpoints": [], "dangerousInsecureTransportProtocol": True}},
     }
