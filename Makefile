@@ -89,17 +89,9 @@ test: setup
 	$(MAKE) app
 	$(MAKE) test-rust
 	$(MAKE) test-ts
-	@# The release build (make bundle: ~11 min cold) beside the Python and end-to-end
-	@# suites, which mostly wait on the sidecar and the app: niced, it takes the CPU they
-	@# leave. It embeds the front end `make app` built and writes nothing they read.
-	@mkdir -p out/logs
-	@# Its own session, so a failing suite ends its whole tree (tauri, cargo, rustc).
-	@setsid nice -n 19 $(PY) -m buckaroo_tauri_dev.bundle > out/logs/make-bundle.log 2>&1 & bundle=$$!; \
-	status=0; { $(MAKE) test-python && $(E2E_SUITE); } || status=$$?; \
-	if [ $$status -ne 0 ]; then kill -- -$$bundle 2>/dev/null || true; wait $$bundle || true; exit $$status; fi; \
-	wait $$bundle || { tail -40 out/logs/make-bundle.log; echo "[test] make bundle failed"; exit 1; }; \
-	cat out/logs/make-bundle.log
-	$(BUNDLE_SUITE)
+	$(MAKE) test-python
+	$(MAKE) test-e2e
+	$(MAKE) test-bundle
 	$(MAKE) test-scaffold
 	@echo "[test] all suites passed"
 
