@@ -4,7 +4,6 @@ drag and drop, and what survives a relaunch."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from buckaroo_tauri_dev import e2e
+from buckaroo_tauri_dev import bundle, e2e
 
 ROWS_IN_WINDOW_JS = e2e.DATA_GRID_JS + """
 const root = dataGrid();
@@ -80,7 +79,7 @@ def test_each_file_on_the_command_line_opens_in_its_own_window(display, data_dir
 
 
 def test_help_and_version_answer_without_a_window():
-    version = json.loads((e2e.REPO / "examples/tauri-app/src-tauri/tauri.conf.json").read_text())["version"]
+    version = bundle.versions()[0]
     out = subprocess.run([str(e2e.APP_BINARY), "--version"], capture_output=True, text=True, timeout=30, env={"DISPLAY": ""})
     assert (out.returncode, out.stdout.strip()) == (0, f"buckaroo-tauri-example {version}")
     out = subprocess.run([str(e2e.APP_BINARY), "--help"], capture_output=True, text=True, timeout=30, env={"DISPLAY": ""})
@@ -129,7 +128,7 @@ def test_menu_shortcuts_and_about(display, data_dir, driver_at):
         about = e2e.wait_until(lambda: driver.execute_script(
             "const d = document.getElementById('about'); return d.open && Object.fromEntries("
             "[...d.querySelectorAll('dd')].map(dd => [dd.dataset.key, dd.textContent]))"), 20, what="the About box")
-        version = json.loads((e2e.REPO / "examples/tauri-app/src-tauri/tauri.conf.json").read_text())["version"]
+        version = bundle.versions()[0]
         assert about["buckaroo-tauri-example"] == version
         assert about["buckaroo"] == e2e.page_state(driver)["sidecarText"].split()[-1]
         assert about["Python"].startswith("3.") and str(e2e.VENV_PYTHON.parent) in about["Python"]
