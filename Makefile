@@ -20,14 +20,16 @@ APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librs
 	dbus python3-gi gir1.2-gtk-3.0 sudo
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
-E2E_SUITE    := $(PY) -m pytest python/tests -m "e2e and not scaffold and not bundle" -q
+E2E_SUITE    := $(PY) -m pytest python/tests -m "e2e and not scaffold and not bundle and not wheel" -q
 BUNDLE_SUITE := $(PY) -m pytest python/tests -m bundle -q -s
+WHEEL_SUITE  := $(PY) -m pytest python/tests -m wheel -q -s
 
-.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app bundle demo test test-rust test-ts test-python test-e2e test-bundle test-scaffold bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app bundle wheel demo test test-rust test-ts test-python test-e2e test-bundle test-wheel test-scaffold bench clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
-	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end, the .deb and its update, scaffolded app"
+	@echo "make test   every suite: Rust, TypeScript, Python, end-to-end, the .deb and its update, the wheel, scaffolded app"
+	@echo "make wheel  the Python wheel (out/wheel): pip install it, then buckaroo-desktop FILE or buckaroo_desktop.show(df)"
 
 setup: apt toolchain venv venv-pandas3 node data
 
@@ -91,7 +93,8 @@ test: setup
 	$(MAKE) test-ts
 	$(MAKE) test-python
 	$(MAKE) test-e2e
-	$(MAKE) test-bundle
+	@# One make for both: the release build (bundle) runs once for the .deb and the wheel.
+	$(MAKE) test-bundle test-wheel
 	$(MAKE) test-scaffold
 	@echo "[test] all suites passed"
 
@@ -113,7 +116,7 @@ test-ts: adapter
 # --config: the launcher inside the crate has no pyproject of its own; one rule set for both.
 test-python:
 	$(PY) -m ruff check --config python/pyproject.toml python crates/buckaroo-tauri/python
-	$(PY) -m pytest python/tests -m "not e2e and not scaffold and not bundle" -q
+	$(PY) -m pytest python/tests -m "not e2e and not scaffold and not bundle and not wheel" -q
 
 test-e2e: app
 	$(E2E_SUITE)
@@ -128,6 +131,15 @@ bundle: setup adapter
 # Installs the .deb for real (dpkg -i, as root) and removes it after.
 test-bundle: bundle app
 	$(BUNDLE_SUITE)
+
+# The Python wheel (python/buckaroo-desktop, docs/python.md): the .deb's release binary,
+# stripped, behind `buckaroo-desktop` and `buckaroo_desktop.show()`. No second build.
+wheel: bundle
+	$(PY) -m buckaroo_tauri_dev.wheel
+
+# pip-installs the wheel into fresh venvs (removed after) and runs it under Xvfb.
+test-wheel: wheel app
+	$(WHEEL_SUITE)
 
 # An outside user's path: create-tauri-app → init → tauri build and tauri dev (docs/embedding-guide.md).
 test-scaffold: app

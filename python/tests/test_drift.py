@@ -398,3 +398,37 @@ def test_every_page_menu_action_has_a_handler():
     assert rust == page, drift("menu actions", APP / "src/main.ts", page, rust)
     ids = set(re.findall(r'item\("([a-z-]+)"', menu))
     assert rust <= ids, f"PAGE_ACTIONS not in the menu: {sorted(rust - ids)}"
+
+
+# -- the Python wheel and the app it carries -------------------------------------------
+
+WHEEL_PKG = ROOT / "python/buckaroo-desktop"
+
+
+def py_const(path: Path, name: str) -> str:
+    m = re.search(rf'^{name} = "([^"]+)"', path.read_text(), re.M)
+    assert m, f"{name} not found in {rel(path)}"
+    return m.group(1)
+
+
+def test_show_and_the_app_agree_on_temporary_files_and_updates():
+    show = WHEEL_PKG / "src/buckaroo_desktop/show.py"
+    temporary = APP / "src-tauri/src/temporary.rs"
+    for name in ("DIR_PREFIX", "OWNER_FILE"):
+        assert py_const(show, name) == app_const(temporary, name), f"{name}: {rel(show)} and {rel(temporary)} differ"
+    assert '"--title", name, "--temporary"' in show.read_text()
+    cli = (APP / "src-tauri/src/cli.rs").read_text()
+    assert re.search(r"#\[arg\(long[^)]*\)\]\s*pub title:", cli) and re.search(r"#\[arg\(long\)\]\s*pub temporary: bool", cli)
+    env = app_const(APP / "src-tauri/src/updates.rs", "UPDATED_BY_ENV")
+    assert f'"{env}":' in (WHEEL_PKG / "src/buckaroo_desktop/viewer.py").read_text()
+
+
+def test_the_wheels_buckaroo_extra_is_the_tested_line():
+    path = WHEEL_PKG / "pyproject.toml"
+    extra = tomllib.loads(path.read_text())["project"]["optional-dependencies"]["buckaroo"]
+    tested = buckaroo_tested()
+    major, minor_, _ = tested.split(".")
+    # The launcher's pip spec pins the tested version; the wheel accepts its minor line.
+    want = [f"buckaroo[server,polars]>={tested},<{major}.{int(minor_) + 1}",
+            *(r for r in shlex.split(pip_spec()) if not r.startswith("buckaroo"))]
+    assert sorted(extra) == sorted(want), drift("the buckaroo extra", path, extra, want)

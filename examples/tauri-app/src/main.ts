@@ -62,6 +62,8 @@ let handle: BuckarooHandle;
 let shown: { path: string; columns: string[] } | null = null;
 /** The last file this window told the app about (`app_opened`). */
 let reported: string | undefined;
+/** The title the app gave that file's window (a `--title`, or the file's name). */
+let titled: { path: string; title: string } | undefined;
 
 // Not toLocaleString: WebKitGTK without ICU locale data prints no separators at all.
 const groupDigits = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -122,9 +124,17 @@ function mount(): Promise<BuckarooHandle> {
         const vs = meta.path2 ? ` ↔ ${baseName(meta.path2)}` : "";
         $("file").textContent = `${name}${vs} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
         $("file").title = meta.path;
-        document.title = `${name} — buckaroo`;
+        document.title = titled?.path === meta.path ? titled.title : `${name} — buckaroo`;
         // The window's title, Open Recent: once per file, not per state (sorts, searches).
-        if (meta.path !== reported) invoke("app_opened", { path: meta.path }).catch(() => {});
+        if (meta.path !== reported) {
+          const path = meta.path;
+          invoke<string>("app_opened", { path })
+            .then((title) => {
+              titled = { path, title };
+              document.title = title;
+            })
+            .catch(() => {});
+        }
         reported = meta.path;
       }
     },

@@ -83,7 +83,7 @@ def test_help_and_version_answer_without_a_window():
     out = subprocess.run([str(e2e.APP_BINARY), "--version"], capture_output=True, text=True, timeout=30, env={"DISPLAY": ""})
     assert (out.returncode, out.stdout.strip()) == (0, f"buckaroo-tauri-example {version}")
     out = subprocess.run([str(e2e.APP_BINARY), "--help"], capture_output=True, text=True, timeout=30, env={"DISPLAY": ""})
-    assert out.returncode == 0 and "Usage: buckaroo-tauri-example [FILES]..." in out.stdout
+    assert out.returncode == 0 and "Usage: buckaroo-tauri-example [OPTIONS] [FILES]..." in out.stdout and "--title <TITLE>" in out.stdout
     out = subprocess.run([str(e2e.APP_BINARY), "--frobnicate"], capture_output=True, text=True, timeout=30, env={"DISPLAY": ""})
     assert out.returncode == 2 and "--frobnicate" in out.stderr
 

@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 pub struct Cli {
     /// Files to open, each in its own window (a running app opens them instead).
     pub files: Vec<PathBuf>,
+    /// Name the files' windows TITLE instead of by file name.
+    #[arg(long, value_name = "TITLE")]
+    pub title: Option<String>,
+    /// The files are temporary copies (buckaroo_desktop.show): each is removed, with
+    /// its private folder, when its window closes or the app exits.
+    #[arg(long)]
+    pub temporary: bool,
 }
 
 /// Parse `argv` (program name first); `version` is the app's, from tauri.conf.json.
@@ -52,6 +59,14 @@ mod tests {
         let h = parse(["app", "--help"], "0.1.0").unwrap_err();
         assert_eq!(h.kind(), clap::error::ErrorKind::DisplayHelp);
         assert!(h.to_string().contains("FILES"));
+    }
+
+    #[test]
+    fn title_and_temporary_apply_to_the_files() {
+        let cli = parse(["app", "--title", "sales", "--temporary", "/tmp/x/f.parquet"], "0.1.0").unwrap();
+        assert_eq!((cli.title.as_deref(), cli.temporary), (Some("sales"), true));
+        let plain = parse(["app", "f.parquet"], "0.1.0").unwrap();
+        assert_eq!((plain.title, plain.temporary), (None, false));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::updates::{self, Pending, UpdateInfo};
-use crate::{menu, recent, windows};
+use crate::{menu, recent, temporary, windows};
 use buckaroo_tauri::{BuckarooExt, Status};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -44,16 +44,20 @@ pub fn app_about<R: Runtime>(app: AppHandle<R>) -> About {
 /// The toolbar's New window (the menu's goes straight to `windows::open`).
 #[tauri::command]
 pub fn app_new_window<R: Runtime>(app: AppHandle<R>) -> Result<String, AppError> {
-    Ok(windows::open(&app, None)?.label().to_string())
+    Ok(windows::open(&app, None, &Default::default())?.label().to_string())
 }
 
-/// A file is showing in this window: its title names it, Open Recent lists it.
+/// A file is showing in this window: its title names it (the title, for the page's
+/// `document.title`), Open Recent lists it (unless it is a temporary copy, gone when
+/// the window closes).
 #[tauri::command]
-pub fn app_opened<R: Runtime>(app: AppHandle<R>, window: WebviewWindow<R>, path: PathBuf) -> Result<(), AppError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    window.set_title(&format!("{name} — buckaroo"))?;
-    menu::refresh_recent(&app, &recent::add(&app, &path));
-    Ok(())
+pub fn app_opened<R: Runtime>(app: AppHandle<R>, window: WebviewWindow<R>, path: PathBuf) -> Result<String, AppError> {
+    let title = windows::title_for(&app, window.label(), &path);
+    window.set_title(&title)?;
+    if !temporary::owns(&app, window.label(), &path) {
+        menu::refresh_recent(&app, &recent::add(&app, &path));
+    }
+    Ok(title)
 }
 
 /// Help › Check for Updates…

@@ -22,6 +22,7 @@ impl AppError {
             "update_signature_invalid" => Some("The download is not signed by this app's publisher; nothing was installed."),
             "update_not_configured" => Some("This build has no update server (tauri.conf.json › plugins.updater)."),
             "update_no_package" => Some("The update server has no package for this platform."),
+            "update_by_package_manager" => Some("Update it the way it was installed."),
             "update_install_failed" => Some("Installing needs administrator rights (pkexec or sudo)."),
             _ => None,
         };

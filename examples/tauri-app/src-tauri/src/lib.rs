@@ -6,10 +6,12 @@ mod commands;
 mod error;
 mod menu;
 mod recent;
+mod temporary;
 mod updates;
 mod windows;
 
 use buckaroo_tauri::{BuckarooConfig, LoadMode};
+use tauri::Manager;
 
 /// The plugin config for this app. Environment knobs exist for headless runs
 /// and tests; a real app would hard-code or persist its choices.
@@ -69,6 +71,7 @@ pub fn run() {
     // --help, --version and bad flags end here, before any window or sidecar.
     let cli = cli::parse(std::env::args_os(), &version).unwrap_or_else(|e| e.exit());
     let files = cli.files_from(&std::env::current_dir().unwrap_or_default());
+    let how = windows::Opening::from(&cli);
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
         .init();
@@ -82,14 +85,26 @@ pub fn run() {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(buckaroo_tauri::init(config()))
         .manage(updates::Pending::default())
+        .manage(windows::Titles::default())
+        .manage(temporary::Temporaries::default())
         .on_menu_event(|app, event| menu::on_event(app, event.id().as_ref()))
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                windows::closed(window.app_handle(), window.label());
+            }
+        })
         .setup(move |app| {
-            windows::open_all(app.handle(), &files)?;
+            windows::open_all(app.handle(), &files, &how)?;
             Ok(())
         });
     #[cfg(not(feature = "bench"))]
     let builder = builder.invoke_handler(app_commands!());
     #[cfg(feature = "bench")]
     let builder = builder.invoke_handler(app_commands!(bench_endpoint));
-    builder.run(context).expect("error while running the buckaroo-tauri example");
+    let app = builder.build(context).expect("error while building the buckaroo-tauri example");
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            temporary::release_all(app);
+        }
+    });
 }

@@ -93,7 +93,7 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, item_id: &str) {
     log::info!("menu: {action} in {label}");
     let result = match action {
         a if PAGE_ACTIONS.contains(&a) => app.emit_to(EventTarget::webview_window(label), MENU_EVENT, a),
-        "new-window" => windows::open(app, None).map(drop),
+        "new-window" => windows::open(app, None, &Default::default()).map(drop),
         "close-window" => app.get_webview_window(label).map_or(Ok(()), |w| w.close()),
         "quit" => {
             app.exit(0);

@@ -11,6 +11,9 @@ use tauri_plugin_updater::{Error as UpdaterError, Update, UpdaterExt};
 
 /// The environment variable that points the check at another manifest.
 pub const ENDPOINT_ENV: &str = "BUCKAROO_UPDATE_ENDPOINT";
+/// Set by a launcher whose package manager updates this copy (the Python wheel's:
+/// `pip install -U buckaroo-desktop`); the check then says so instead of asking.
+pub const UPDATED_BY_ENV: &str = "BUCKAROO_UPDATED_BY";
 /// Download progress, to the window that asked: `{downloaded, total}`.
 pub const PROGRESS_EVENT: &str = "app:update-progress";
 
@@ -38,6 +41,12 @@ struct Progress {
 
 /// Ask the manifest whether a newer version exists (one request).
 pub async fn check<R: Runtime>(app: &AppHandle<R>, pending: &Pending) -> Result<UpdateInfo, AppError> {
+    if let Some(how) = std::env::var(UPDATED_BY_ENV).ok().filter(|v| !v.is_empty()) {
+        return Err(AppError::update(
+            "update_by_package_manager",
+            format!("This copy is updated with `{how}`."),
+        ));
+    }
     let mut builder = app.updater_builder();
     if let Some(url) = std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty()) {
         let url = Url::parse(&url).map_err(|e| AppError::update("update_not_configured", format!("{ENDPOINT_ENV}: {e}")))?;

@@ -1,0 +1,3 @@
+from buckaroo_desktop.cli import main
+
+raise SystemExit(main())
