@@ -412,7 +412,7 @@ def py_const(path: Path, name: str) -> str:
 
 
 def test_show_and_the_app_agree_on_temporary_files_and_updates():
-    show = WHEEL_PKG / "src/buckaroo_desktop/show.py"
+    show = WHEEL_PKG / "src/buckaroo_desktop/_show.py"
     temporary = APP / "src-tauri/src/temporary.rs"
     for name in ("DIR_PREFIX", "OWNER_FILE"):
         assert py_const(show, name) == app_const(temporary, name), f"{name}: {rel(show)} and {rel(temporary)} differ"

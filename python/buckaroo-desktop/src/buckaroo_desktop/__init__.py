@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
-from buckaroo_desktop.show import Shown, show
+from buckaroo_desktop._show import Shown, show
 from buckaroo_desktop.viewer import ViewerError
 
 try:
