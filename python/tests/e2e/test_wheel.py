@@ -96,14 +96,17 @@ def end(pid: int) -> None:
     e2e.wait_until(lambda: not Path(f"/proc/{pid}").exists(), 20, what=f"viewer {pid} to end")
 
 
-def test_the_wheel_carries_the_debs_binary_stripped_for_this_platform(built):
+def test_the_wheel_carries_the_debs_binary_stripped_for_this_platform(built, tmp_path):
     name = Path(built["wheel"]).name
     assert name == f"buckaroo_desktop-{bundle.versions()[0]}-py3-none-linux_x86_64.whl"
     with zipfile.ZipFile(built["wheel"]) as whl:
         info = whl.getinfo("buckaroo_desktop/bin/buckaroo-desktop-viewer")
         entry_points = whl.read(f"buckaroo_desktop-{bundle.versions()[0]}.dist-info/entry_points.txt").decode()
         metadata = whl.read(f"buckaroo_desktop-{bundle.versions()[0]}.dist-info/METADATA").decode()
+        inside = Path(whl.extract(info, tmp_path))
     assert info.external_attr >> 16 & stat.S_IXUSR, "the viewer must keep its executable bit"
+    kind = subprocess.run(["file", "-b", str(inside)], capture_output=True, text=True, check=True).stdout
+    assert "ELF 64-bit" in kind and "x86-64" in kind and ", stripped" in kind, kind
     assert "buckaroo-desktop = buckaroo_desktop.cli:main" in entry_points
     # The extra pins the tested buckaroo line and what it needs (the sidecar probe's rule).
     tested = contract.tested_buckaroo()
