@@ -53,8 +53,10 @@ def fresh_venv(where: Path, *requirements: str, no_deps: bool = False) -> tuple[
 
 @pytest.fixture(scope="module")
 def venv(built, tmp_path_factory) -> Path:
-    """The wheel with its `buckaroo` extra, as the README says."""
-    bin_dir, took = fresh_venv(tmp_path_factory.mktemp("venv") / "v", f"{built['wheel']}[buckaroo]")
+    """The wheel with its `buckaroo` extra, as the README says, next to the tested buckaroo
+    (the extra allows its whole minor line; the test stays on the version it checks)."""
+    bin_dir, took = fresh_venv(tmp_path_factory.mktemp("venv") / "v", f"{built['wheel']}[buckaroo]",
+                               f"buckaroo[server,polars]=={contract.tested_buckaroo()}")
     print(f"\n[wheel] pip install of the wheel + buckaroo into a fresh venv: {took:.1f} s")
     return bin_dir
 
