@@ -146,6 +146,18 @@ class TauriDriver:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
+def built_manifest(path: Path, make: str, suite: str) -> dict:
+    """The manifest.json a make target wrote (`make bundle`, `make wheel`); a test fails,
+    naming the target, when it is missing."""
+    import json
+
+    import pytest
+
+    if not path.exists():
+        pytest.fail(f"{path} missing: run `make {make}` (make {suite} builds it)")
+    return json.loads(path.read_text())
+
+
 _APP_HOME: list[Path] = []
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,8 +53,6 @@ def main() -> None:
         binary = viewer_from_deb(deb, Path(stage))
         wheel = build_wheel(binary)
         viewer_bytes = binary.stat().st_size
-    # pip leaves hatchling's build metadata next to the sources: not ours to keep.
-    shutil.rmtree(PROJECT / "build", ignore_errors=True)
     info = {"wheel": str(wheel), "bytes": wheel.stat().st_size, "viewer_bytes": viewer_bytes, "version": manifest["base"],
             "from_deb": str(deb), "build_s": round(time.monotonic() - started, 1)}
     (OUT / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")

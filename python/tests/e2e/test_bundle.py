@@ -22,10 +22,7 @@ INSTALLED = Path("/usr/bin") / bundle.PACKAGE
 
 @pytest.fixture(scope="module")
 def bundles() -> dict:
-    manifest = bundle.OUT / "manifest.json"
-    if not manifest.exists():
-        pytest.fail(f"{manifest} missing: run `make bundle` (make test-bundle builds it)")
-    return json.loads(manifest.read_text())
+    return e2e.built_manifest(bundle.OUT / "manifest.json", "bundle", "test-bundle")
 
 
 def deb_field(deb: str, name: str) -> str:

@@ -36,10 +36,7 @@ frame = pd.DataFrame({{"id": range({ROWS}), "name": [f"row-{{i:05d}}" for i in r
 
 @pytest.fixture(scope="module")
 def built() -> dict:
-    manifest = wheel.OUT / "manifest.json"
-    if not manifest.exists():
-        pytest.fail(f"{manifest} missing: run `make wheel` (make test-wheel builds it)")
-    return json.loads(manifest.read_text())
+    return e2e.built_manifest(wheel.OUT / "manifest.json", "wheel", "test-wheel")
 
 
 def fresh_venv(where: Path, *requirements: str, no_deps: bool = False) -> tuple[Path, float]:

@@ -21,10 +21,9 @@ BINARY_ENV = "BUCKAROO_DESKTOP_VIEWER"
 CANNOT_RUN_HERE = 3
 NO_BUCKAROO = 4
 
-# What the viewer links from the OS, and the packages that bring it. The .deb's
-# Depends (computed by the Tauri bundler) is the reference: the wheel tests check
-# the Debian names against it.
-WEBKIT_LIBRARIES = ("libwebkit2gtk-4.1.so.0", "libjavascriptcoregtk-4.1.so.0", "libsoup-3.0.so.0", "libgtk-3.so.0", "libgdk-3.so.0")
+# The packages that bring what the viewer links from the OS. The .deb's Depends
+# (computed by the Tauri bundler) is the reference: the wheel tests check the Debian
+# names against it.
 OS_PACKAGES = {
     "Debian/Ubuntu": "sudo apt install libwebkit2gtk-4.1-0 libgtk-3-0",
     "Fedora": "sudo dnf install webkit2gtk4.1 gtk3",
@@ -57,16 +56,15 @@ def missing_libraries_message(missing: str) -> str:
     return "\n".join(lines)
 
 
-def check_libraries(path: Path) -> str:
+def check_libraries(path: Path) -> None:
     """Run `viewer --version`: it answers before any window, so the only way it fails
-    is the dynamic loader's. Its version, or a ViewerError naming the OS packages."""
+    is the dynamic loader's; a ViewerError naming the OS packages then."""
     out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60, env={**os.environ, "DISPLAY": ""})
     found = LOADER_ERROR.search(out.stderr)
     if found:
         raise ViewerError(missing_libraries_message(found.group(1)))
     if out.returncode != 0:
         raise ViewerError(f"the viewer at {path} does not run here (exit {out.returncode}): {out.stderr.strip()[-500:]}")
-    return out.stdout.split()[-1]
 
 
 def buckaroo_requirements() -> list[str]:
