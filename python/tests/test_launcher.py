@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from buckaroo_tauri_dev import contract
-from buckaroo_tauri_dev.server import LAUNCHER, TOKEN_HEADER, launcher_server
+from buckaroo_tauri_dev.server import TOKEN_HEADER, launcher_command, launcher_server
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +121,9 @@ def test_stdin_eof_exits():
 
 
 def test_short_or_missing_token_refuses_to_start():
-    out = subprocess.run([sys.executable, "-c", LAUNCHER.read_text(), "--port", "0", "--stdio-control"],
-                         input="", capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin", "BUCKAROO_TAURI_TOKEN": "short"})
+    args, env = launcher_command({"PATH": "/usr/bin", "BUCKAROO_TAURI_TOKEN": "short"})
+    out = subprocess.run([sys.executable, *args, "--port", "0", "--stdio-control"],
+                         input="", capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 2 and "32+" in out.stderr and out.stdout == ""
 
 
@@ -137,8 +138,8 @@ def test_unrecognised_internals_are_refused(tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: buckaroo\nVersion: {version}\n")
     import os
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "BUCKAROO_TAURI_TOKEN": "t" * 64}
-    out = subprocess.run([sys.executable, "-c", LAUNCHER.read_text(), "--port", "0", "--stdio-control"],
+    args, env = launcher_command({**os.environ, "PYTHONPATH": str(tmp_path / "site"), "BUCKAROO_TAURI_TOKEN": "t" * 64})
+    out = subprocess.run([sys.executable, *args, "--port", "0", "--stdio-control"],
                          input="", capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 3, out.stderr
     assert "internals not recognised" in out.stderr and "with_plain_server" in out.stderr

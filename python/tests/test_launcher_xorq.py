@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from buckaroo_tauri_dev.sample_data import DEFAULT_DIR, write_all
-from buckaroo_tauri_dev.server import LAUNCHER
+from buckaroo_tauri_dev.server import launcher_command
 from buckaroo_tauri_dev.xorq_builds import (
     build,
     parquet_pipeline,
@@ -271,8 +271,8 @@ def test_without_xorq_load_expr_answers_501_and_file_loads_still_work(work, tied
 
 
 def probe(home: str, *flags: str, pythonpath: str | None = None) -> dict:
-    env = {**os.environ, "HOME": home, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
-    done = subprocess.run([sys.executable, "-c", LAUNCHER.read_text(), "--probe", *flags], env=env, cwd=home,
+    args, env = launcher_command({**os.environ, "HOME": home, **({"PYTHONPATH": pythonpath} if pythonpath else {})})
+    done = subprocess.run([sys.executable, *args, "--probe", *flags], env=env, cwd=home,
                           capture_output=True, text=True, check=True, timeout=120)
     return json.loads(done.stdout)
 

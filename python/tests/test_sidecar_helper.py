@@ -1,8 +1,7 @@
-"""The probe the plugin runs (with `python -c`) before spawning the sidecar."""
+"""The probe the plugin runs (`python -m buckaroo_tauri_sidecar --probe`) before spawning the sidecar."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,17 +9,16 @@ import sys
 import venv
 from pathlib import Path
 
-import pytest
-
 from buckaroo_tauri_dev import contract
+from buckaroo_tauri_dev.server import launcher_command, launcher_module
 
-HELPER = Path(__file__).resolve().parents[2] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_probe(python: str, *extra: str, env: dict | None = None) -> dict:
-    # Exactly how the plugin runs it: the source as -c, no file on sys.path.
-    out = subprocess.run([python, "-c", HELPER.read_text(), "--probe", *extra], capture_output=True, text=True, timeout=120,
-                         env=env)
+    # Exactly how the plugin runs it: `-m` with the package's folder on PYTHONPATH.
+    args, env = launcher_command(env)
+    out = subprocess.run([python, *args, "--probe", *extra], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -47,25 +45,18 @@ def test_probe_on_a_bare_venv_names_what_is_missing(tmp_path):
     assert "pandas<3" in report["pip"] and "buckaroo[server" in report["pip"]
 
 
-@pytest.fixture
-def helper_module():
-    spec = importlib.util.spec_from_file_location("buckaroo_tauri_sidecar", HELPER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_pandas_3_and_untested_buckaroo_are_reported(helper_module, monkeypatch):
+def test_pandas_3_and_untested_buckaroo_are_reported(monkeypatch):
+    probe = launcher_module("probe")
     versions = {"six": "1.17.0", "tornado": "6.6.1", "pandas": "3.1.1", "buckaroo": "0.16.0"}
-    monkeypatch.setattr(helper_module, "_version", versions.get)
-    report = helper_module.probe()
+    monkeypatch.setattr(probe, "installed_version", versions.get)
+    report = probe.probe()
     assert report["ok"] is False
     assert any("pandas 3.1.1" in p and "pandas<3" in p for p in report["problems"])
     assert any("0.16.0" in w for w in report["warnings"])
 
 
 def test_copy_assets_copies_and_checks_the_bundle(tmp_path):
-    repo = HELPER.parents[3]
+    repo = REPO
     cmd = ["node", str(repo / "packages/buckaroo-tauri-adapter/bin/copy-assets.mjs")]
     out = subprocess.run([*cmd, "--python", sys.executable, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -82,7 +73,7 @@ def test_copy_assets_copies_and_checks_the_bundle(tmp_path):
 
 
 def test_probe_on_a_real_pandas_3_env_reports_it():
-    python = HELPER.parents[3] / "python" / ".venv-pandas3" / "bin" / "python"
+    python = REPO / "python" / ".venv-pandas3" / "bin" / "python"
     assert python.exists(), f"{python} missing: run `make setup`"
     report = run_probe(str(python))
     assert report["ok"] is False

@@ -71,7 +71,6 @@ pub(crate) async fn buckaroo_diagnostics(state: State<'_, BuckarooState>) -> Res
 
 #[command]
 pub(crate) async fn buckaroo_attach<R: Runtime>(
-    app: AppHandle<R>,
     webview: Webview<R>,
     state: State<'_, BuckarooState>,
     on_event: Option<Value>,
@@ -80,7 +79,6 @@ pub(crate) async fn buckaroo_attach<R: Runtime>(
     let label = webview.label().to_string();
     let sink = Arc::new(ChannelSink {
         channel: id.channel_on(webview.clone()),
-        app,
         label: label.clone(),
     });
     state.hub.attach(&label, sink).await

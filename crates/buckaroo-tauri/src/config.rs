@@ -151,6 +151,8 @@ pub struct BuckarooConfig {
     pub load_timeout: Duration,
     /// With `Xorq`, files of at least this many bytes open on the engine.
     pub engine_min_bytes: u64,
+    /// Where the launcher package is unpacked ([`with_launcher_cache`](Self::with_launcher_cache)).
+    pub launcher_cache: Option<PathBuf>,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
@@ -181,6 +183,7 @@ impl BuckarooConfig {
             max_in_flight: 64,
             load_timeout: Duration::from_secs(120),
             engine_min_bytes: DEFAULT_ENGINE_MIN_BYTES,
+            launcher_cache: None,
         }
     }
 
@@ -238,6 +241,16 @@ impl BuckarooConfig {
     /// Set `key=value` in the sidecar's environment (wins over the plugin's own settings).
     pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The folder the Python launcher package is unpacked into, one subfolder per
+    /// launcher version (keyed by its content hash), and run from with `python -m`.
+    /// Default: the app's cache folder (`<app cache>/buckaroo-launcher`); outside an app,
+    /// `$XDG_CACHE_HOME/buckaroo-tauri/launcher`. Give a folder only this user can write:
+    /// code is run from it.
+    pub fn with_launcher_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.launcher_cache = Some(dir.into());
         self
     }
 

@@ -126,7 +126,7 @@ async fn connect(ep: &Endpoint, session: &str) -> Result<Ws> {
         let value = token
             .parse()
             .map_err(|_| Error::InvalidMessage("token is not a header value".into()))?;
-        request.headers_mut().insert(crate::sidecar::TOKEN_HEADER, value);
+        request.headers_mut().insert(crate::launcher::TOKEN_HEADER, value);
     }
     // Parquet windows of 10,000 rows are ~1 MB; allow up to 256 MiB per frame.
     let config = tungstenite::protocol::WebSocketConfig::default()

@@ -32,6 +32,15 @@ pub enum Error {
         /// The `pip install` arguments that add xorq.
         pip: String,
     },
+    /// The launcher package could not be written to its cache folder (read-only, full,
+    /// or not a folder).
+    #[error("cannot write the sidecar launcher to {}: {reason}", .dir.display())]
+    LauncherCacheUnwritable {
+        /// The folder that could not be written.
+        dir: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
     /// The sidecar said nothing on stdout in time.
     #[error("the sidecar printed no BUCKAROO_PORT line within {0:?}")]
     HandshakeTimeout(Duration),
@@ -148,6 +157,7 @@ impl Error {
             Error::PythonNotFound(_) => "python_not_found",
             Error::BuckarooMissing { .. } => "buckaroo_missing",
             Error::XorqNotInstalled { .. } => "xorq_not_installed",
+            Error::LauncherCacheUnwritable { .. } => "launcher_cache_unwritable",
             Error::HandshakeTimeout(_) => "handshake_timeout",
             Error::HandshakeInvalid { .. } => "handshake_invalid",
             Error::LauncherUnsupported(_) => "launcher_unsupported",
@@ -179,13 +189,17 @@ impl Error {
             Error::BuckarooMissing { python, pip, .. } | Error::XorqNotInstalled { python, pip } => {
                 Some(format!("{python} -m pip install {pip}"))
             }
+            Error::LauncherCacheUnwritable { dir, .. } => Some(format!(
+                "Make {} writable (or free space on its disk), or give the plugin another folder with BuckarooConfig::with_launcher_cache.",
+                dir.display()
+            )),
             Error::HandshakeTimeout(_) | Error::HandshakeInvalid { .. } => Some(
                 "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout."
                     .into(),
             ),
             Error::LauncherUnsupported(_) => Some(format!(
                 "Install a supported buckaroo ({}), or run the plain server with BuckarooConfig::with_plain_server() (no per-launch token).",
-                crate::sidecar::TESTED_BUCKAROO
+                crate::launcher::TESTED_BUCKAROO
             )),
             Error::LoadFailed {
                 server_code, load_timeout, ..
@@ -217,6 +231,9 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
             "The file took longer than {} s to read; load a smaller file or a faster format (parquet), or raise the limit with BuckarooConfig::with_load_timeout.",
             load_timeout.as_secs_f64()
         ),
+        "load_error" => {
+            "The server could not read the file: the sidecar's log (stderr) has the traceback; check that the file opens elsewhere, or load it with backend \"xorq\".".into()
+        }
         "engine_unsupported" => {
             "The engine reads Parquet (a file or a folder of them), CSV/TSV and JSON lines; load other files without backend \"xorq\".".into()
         }
@@ -231,6 +248,29 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+impl From<crate::launcher::UnpackError> for Error {
+    fn from(e: crate::launcher::UnpackError) -> Self {
+        Error::LauncherCacheUnwritable {
+            dir: e.dir,
+            reason: e.source.to_string(),
+        }
+    }
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        Self {
+            code: e.code().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+            server_code: match e {
+                Error::LoadFailed { server_code, .. } => Some(server_code.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// `{code, message, hint?, serverCode?}`: the [`ErrorInfo`] shape.

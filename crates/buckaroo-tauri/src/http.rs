@@ -103,7 +103,7 @@ fn url(ep: &Endpoint, route: &str) -> String {
 
 fn authed(req: reqwest::RequestBuilder, ep: &Endpoint) -> reqwest::RequestBuilder {
     match &ep.token {
-        Some(token) => req.header(crate::sidecar::TOKEN_HEADER, token),
+        Some(token) => req.header(crate::launcher::TOKEN_HEADER, token),
         None => req,
     }
 }

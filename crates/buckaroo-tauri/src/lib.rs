@@ -41,6 +41,7 @@ mod frame;
 mod handshake;
 mod http;
 mod hub;
+mod launcher;
 mod message;
 mod models;
 mod pairing;
@@ -127,7 +128,11 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
 }
 
 /// Start the supervisor, the hub's restart follower and the status events; manage the hub.
-fn setup<R: Runtime>(app: &AppHandle<R>, config: BuckarooConfig) {
+fn setup<R: Runtime>(app: &AppHandle<R>, mut config: BuckarooConfig) {
+    if config.launcher_cache.is_none() {
+        // Per app and per user; the core's own default is a shared one for all apps.
+        config.launcher_cache = app.path().app_cache_dir().ok().map(|d| d.join("buckaroo-launcher"));
+    }
     let sup = Supervisor::new(config);
     let hub = Hub::new(sup.clone());
     sup.start();
@@ -136,20 +141,12 @@ fn setup<R: Runtime>(app: &AppHandle<R>, config: BuckarooConfig) {
     app.manage(BuckarooState { hub });
 }
 
-/// Every status change as `buckaroo:status`, plus its own event for ready, restarting, failed.
+/// Every status change as `buckaroo:status`, the one status event: its `state` says
+/// which (there is no event per state).
 async fn emit_statuses<R: Runtime>(app: AppHandle<R>, sup: Arc<Supervisor>) {
     let mut rx = sup.subscribe();
     loop {
         let status = rx.borrow_and_update().clone();
-        let specific = match status {
-            Status::Ready { .. } => Some("buckaroo:sidecar_ready"),
-            Status::Restarting { .. } => Some("buckaroo:sidecar_restarting"),
-            Status::Failed { .. } => Some("buckaroo:sidecar_failed"),
-            _ => None,
-        };
-        if let Some(event) = specific {
-            let _ = app.emit(event, &status);
-        }
         let _ = app.emit("buckaroo:status", &status);
         if rx.changed().await.is_err() {
             break;

@@ -3,7 +3,6 @@
 //! shape every error has. The contract is docs/protocol.md.
 
 use crate::config::LoadMode;
-use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -147,30 +146,16 @@ pub struct HealthInfo {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
-    /// Stable, documented in docs/protocol.md ([`Error::code`]).
+    /// Stable, documented in docs/protocol.md ([`crate::Error::code`]).
     pub code: String,
     /// For people; may change.
     pub message: String,
-    /// What the user can do about it ([`Error::hint`]).
+    /// What the user can do about it ([`crate::Error::hint`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// The server's own `error_code`, for `load_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_code: Option<String>,
-}
-
-impl From<&Error> for ErrorInfo {
-    fn from(e: &Error) -> Self {
-        Self {
-            code: e.code().into(),
-            message: e.to_string(),
-            hint: e.hint(),
-            server_code: match e {
-                Error::LoadFailed { server_code, .. } => Some(server_code.clone()),
-                _ => None,
-            },
-        }
-    }
 }
 
 /// The sidecar's lifecycle, as `buckaroo_status` returns it and the `buckaroo:status`

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::handshake::{self, Handshake};
+use crate::launcher::{EXIT_UNSUPPORTED, PACKAGE, TOKEN_ENV};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -13,21 +14,6 @@ use tauri::async_runtime::JoinHandle;
 use tokio::io::Lines;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
-
-/// The helper script shipped inside the crate; run with `python -c`, so nothing
-/// is written to disk and nothing must be pip-installed.
-pub const HELPER_PY: &str = include_str!("../python/buckaroo_tauri_sidecar.py");
-
-/// buckaroo versions the launcher and the adapter were tested against.
-pub const TESTED_BUCKAROO: &str = "0.15.11";
-
-/// The launcher's exit code for "buckaroo internals not recognised".
-const EXIT_UNSUPPORTED: i32 = 3;
-
-/// Header carrying the per-launch secret on every request to the secure launcher.
-pub const TOKEN_HEADER: &str = "X-Buckaroo-Token";
-/// Environment variable the launcher reads the secret from (never argv: argv is public).
-pub const TOKEN_ENV: &str = "BUCKAROO_TAURI_TOKEN";
 
 /// A fresh 256-bit secret, hex.
 pub fn new_token() -> String {
@@ -66,10 +52,11 @@ pub struct ProbeReport {
     pub ok: bool,
 }
 
-/// Ask `python` whether it can run the server; an actionable error if not.
+/// Ask `python` whether it can run the server; an actionable error if not. `env`
+/// must make the launcher package importable ([`crate::launcher::python_env`]).
 pub async fn probe(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<ProbeReport> {
     let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(HELPER_PY).arg("--probe").stdin(Stdio::null()).kill_on_drop(true);
+    cmd.args(["-m", PACKAGE, "--probe"]).stdin(Stdio::null()).kill_on_drop(true);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let out = match tokio::time::timeout(timeout, cmd.output()).await {
         Ok(Ok(out)) => out,
@@ -128,10 +115,12 @@ impl SpawnSpec {
         }
     }
 
-    /// The crate's secure launcher, with `token` passed through the environment.
+    /// The crate's secure launcher (`python -m buckaroo_tauri_sidecar`), with `token`
+    /// passed through the environment. The caller adds what makes the package
+    /// importable ([`crate::launcher::python_env`]).
     pub fn secure_launcher(python: PathBuf, extra_args: &[String], token: &str) -> Self {
         let env = vec![(TOKEN_ENV.to_string(), token.to_string())];
-        Self::new(python, ["-c", HELPER_PY], extra_args, env)
+        Self::new(python, ["-m", PACKAGE], extra_args, env)
     }
 
     pub fn buckaroo_server(python: PathBuf, extra_args: &[String]) -> Self {

@@ -5,16 +5,15 @@
 use crate::connection::FrameSink;
 use crate::pairing::Outgoing;
 use tauri::ipc::{Channel, InvokeResponseBody};
-use tauri::{AppHandle, Emitter, Runtime};
 
-/// The Channel of window `label`, given by its `buckaroo_attach`.
-pub(crate) struct ChannelSink<R: Runtime> {
+/// The Channel of window `label`, given by its `buckaroo_attach`: every frame for the
+/// window goes there, and only there.
+pub(crate) struct ChannelSink {
     pub channel: Channel<InvokeResponseBody>,
-    pub app: AppHandle<R>,
     pub label: String,
 }
 
-impl<R: Runtime> FrameSink for ChannelSink<R> {
+impl FrameSink for ChannelSink {
     fn deliver(&self, frame: Outgoing) -> bool {
         match frame {
             Outgoing::Rows { header, parquet } => self
@@ -22,10 +21,7 @@ impl<R: Runtime> FrameSink for ChannelSink<R> {
                 .send(InvokeResponseBody::Raw(Outgoing::rows_frame(&header, &parquet)))
                 .is_ok(),
             Outgoing::Json(frame) => {
-                // Hosts that only want state (titles, status bars) listen to `buckaroo:msg`;
-                // row replies stay on the Channel alone.
                 if frame.kind != "infinite_resp" {
-                    let _ = self.app.emit_str_to(self.label.as_str(), "buckaroo:msg", frame.text.clone());
                     log::debug!("[buckaroo-tauri] relay {} to window {}", frame.kind, self.label);
                 }
                 self.channel.send(InvokeResponseBody::Json(frame.text)).is_ok()

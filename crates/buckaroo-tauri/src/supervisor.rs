@@ -4,6 +4,7 @@
 use crate::config::{BackendKind, BuckarooConfig, Launcher};
 use crate::discovery::{self, Inputs};
 use crate::error::{Error, Result};
+use crate::launcher;
 use crate::models::Status;
 use crate::restart::{CrashLoop, Decision, Life};
 use crate::sidecar::{self, ProbeReport, SpawnSpec};
@@ -165,7 +166,8 @@ impl Supervisor {
                 }
             }
         }
-        let report = sidecar::probe(python, &self.cfg.env, self.cfg.handshake_timeout).await?;
+        let env = self.python_env(&self.cfg.env)?;
+        let report = sidecar::probe(python, &env, self.cfg.handshake_timeout).await?;
         for w in &report.warnings {
             log::warn!("[buckaroo-tauri] probe: {w}");
         }
@@ -191,6 +193,29 @@ impl Supervisor {
         Ok(report)
     }
 
+    /// `env` plus what makes `python -m buckaroo_tauri_sidecar` run our package: it is
+    /// unpacked (or found complete) in the launcher cache first. The user's
+    /// `PYTHONPATH` (from `env`, else this process's) stays on the path, after ours.
+    fn python_env(&self, env: &[(String, String)]) -> Result<Vec<(String, String)>> {
+        let cache = match &self.cfg.launcher_cache {
+            Some(dir) => dir.clone(),
+            None => launcher::default_cache().ok_or_else(|| Error::LauncherCacheUnwritable {
+                dir: PathBuf::from("$HOME/.cache"),
+                reason: "neither XDG_CACHE_HOME nor HOME is set; give one with BuckarooConfig::with_launcher_cache".into(),
+            })?,
+        };
+        let unpacked = launcher::EMBEDDED.unpack(&cache)?;
+        let user = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PYTHONPATH")
+            .map(|(_, v)| v.into())
+            .or_else(|| std::env::var_os("PYTHONPATH"));
+        let mut out = env.to_vec();
+        out.extend(launcher::python_env(&unpacked, user));
+        Ok(out)
+    }
+
     async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {
         let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
         let (python, source) =
@@ -209,6 +234,9 @@ impl Supervisor {
         };
         spec.env.extend(self.cfg.launcher_env());
         spec.env.extend(self.cfg.env.iter().cloned());
+        if self.cfg.launcher == Launcher::Secure {
+            spec.env = self.python_env(&spec.env)?;
+        }
         spec.working_dir = self.cfg.working_dir.clone();
         spec.handshake_timeout = self.cfg.handshake_timeout;
         Ok((sidecar::spawn(&spec).await?, token))
@@ -252,10 +280,14 @@ impl Supervisor {
         let (mut sc, token) = match started {
             Ok(started) => started,
             Err(e) => {
-                // Retrying cannot fix a missing interpreter or package.
+                // Retrying cannot fix a missing interpreter or package, or a folder the
+                // user must make writable (Retry starts over once they have).
                 let permanent = matches!(
                     e,
-                    Error::PythonNotFound(_) | Error::BuckarooMissing { .. } | Error::LauncherUnsupported(_)
+                    Error::PythonNotFound(_)
+                        | Error::BuckarooMissing { .. }
+                        | Error::LauncherUnsupported(_)
+                        | Error::LauncherCacheUnwritable { .. }
                 );
                 return Some((Life::before_ready(permanent), e));
             }

@@ -36,6 +36,7 @@ export type CommandName = (typeof COMMANDS)[number];
 export type SidecarErrorCode =
   | "python_not_found"
   | "buckaroo_missing"
+  | "launcher_cache_unwritable"
   | "handshake_timeout"
   | "handshake_invalid"
   | "launcher_unsupported"
@@ -88,18 +89,30 @@ export type BuckarooErrorCode = PluginErrorCode | AdapterErrorCode;
  * and `rows_failed`). Server `error` frames pass theirs through as `code`.
  */
 export type ServerErrorCode =
-  // buckaroo's own refusals of a load
+  // buckaroo's own refusals of a load (the launcher sends file_not_found, invalid_file
+  // and load_error too)
   | "file_not_found"
   | "invalid_file"
   | "invalid_backend"
   | "load_error"
   | "bad_request"
-  // the plugin's launcher: a load replaced by a newer one, or too slow
+  // the plugin's launcher (buckaroo_tauri_sidecar/contract.py `CODES`, docs/protocol.md
+  // "Launcher error codes"): a refused request or load
+  | "forbidden"
   | "load_cancelled"
   | "load_timeout"
-  // a row window the server could not answer
+  | "load_expr_error"
+  | "xorq_not_installed"
+  | "expr_unreadable"
+  | "invalid_session"
+  | "engine_unsupported"
+  | "not_xorq_session"
+  // the launcher: a WebSocket message that is not an object (an `error` frame's code)
+  | "invalid_message"
+  // the launcher: a row window the server could not answer
   | "serialization_failed"
-  | "row_request_failed";
+  | "row_request_failed"
+  | "rows_superseded";
 
 /**
  * A known code, or any other string: a newer plugin or server may send codes this
@@ -193,13 +206,12 @@ export interface LoadResult {
   columns: Array<{ name: string; dtype: string }> | null;
 }
 
-/** Events the plugin emits (status to every window, `buckaroo:msg` to the owning window). */
+/**
+ * Events the plugin emits: every sidecar status change, to every window (`state` says
+ * which; `onStatus` listens). A window's frames come on its Channel only.
+ */
 export const EVENTS = {
   status: "buckaroo:status",
-  ready: "buckaroo:sidecar_ready",
-  restarting: "buckaroo:sidecar_restarting",
-  failed: "buckaroo:sidecar_failed",
-  msg: "buckaroo:msg",
 } as const;
 
 export const PLUGIN = "plugin:buckaroo-tauri";

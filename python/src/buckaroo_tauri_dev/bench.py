@@ -27,11 +27,8 @@ import psutil
 import urllib3
 
 from . import bench_big, bench_expr, bench_scroll, e2e
+from .bench_common import BENCH_BINARY, OUT, fmt, stats
 from .sample_data import DEFAULT_DIR, write_all
-
-OUT = e2e.REPO / "out" / "bench"
-BENCH_BINARY = OUT / "buckaroo-tauri-example-bench"
-
 
 # One page-side script: times `send` → DataView delivered, through the plugin (the page's
 # TauriIPCModel) or through a direct WebSocket from the same page to the same sidecar.
@@ -117,14 +114,6 @@ for (let i = 0; i < count; i++) {
   window.__TAURI_INTERNALS__.invoke('plugin:buckaroo-tauri|buckaroo_send', {msg: {type: 'infinite_request', payload_args}});
 }
 """
-
-
-def stats(xs: list[float]) -> dict:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
-
-
-def fmt(s: dict) -> str:
-    return f"{s['median']:.1f} ({s['min']:.1f}–{s['max']:.1f})"
 
 
 def build_bench_app() -> None:
@@ -447,9 +436,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="bench-xorq-") as tmp:
                 big = write_all(DEFAULT_DIR, include_big=True)["big_1m.parquet"]
                 build = bench_expr.build_1m(big, Path(tmp))
-                results["expr_1m"] = bench_expr.expr_loads(x.display, BENCH_BINARY, build, Path(tmp), args.runs, stats)
+                results["expr_1m"] = bench_expr.expr_loads(x.display, BENCH_BINARY, build, Path(tmp), args.runs)
         if "big" in only:
-            results["big"] = bench_big.run(x.display, args, stats)
+            results["big"] = bench_big.run(x.display, args)
     finally:
         x.stop()
     results["wall_s"] = time.monotonic() - t_all
@@ -552,9 +541,9 @@ def report(r: dict) -> str:
     if "restart_ms" in r:
         lines += restart_report(r["restart_ms"])
     if "expr_1m" in r:
-        lines += bench_expr.report(r, fmt)
+        lines += bench_expr.report(r)
     if "big" in r:
-        lines += bench_big.report(r, fmt)
+        lines += bench_big.report(r)
     lines += ["", f"Run {r['date']}, wall {r['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 

@@ -33,6 +33,7 @@ import psutil
 import pyarrow.parquet as pq
 
 from buckaroo_tauri_dev import big_files, e2e
+from buckaroo_tauri_dev.bench_common import BENCH_BINARY, OUT, fmt, stats
 from buckaroo_tauri_dev.bench_expr import TIMED_LOAD_JS
 from buckaroo_tauri_dev.xorq_builds import scratch_env
 from buckaroo_tauri_dev.xorq_scan import our_launcher, rewritten, started
@@ -266,12 +267,10 @@ def _sorted_deep(ws, rows: int, what: str, sort: dict) -> dict:
 def app_binary() -> Path | None:
     """The bench build, else the tests' build (the same page and plugin: loadPath is all
     this part uses)."""
-    from buckaroo_tauri_dev.bench import BENCH_BINARY
-
     return next((b for b in (BENCH_BINARY, e2e.APP_BINARY) if b.exists()), None)
 
 
-def app_loads(display: str, files: list[tuple[int, Path]], runs: int, workdir: Path, stats) -> dict:
+def app_loads(display: str, files: list[tuple[int, Path]], runs: int, workdir: Path) -> dict:
     """load → first rows painted, in one app: per file the first engine load, `runs` more,
     and one pandas load where pandas fits (it takes a pandas-load's seconds)."""
     binary = app_binary()
@@ -317,7 +316,7 @@ def sizes(args: argparse.Namespace) -> list[int]:
     return sorted(set(rows))
 
 
-def run(display: str | None, args: argparse.Namespace, stats) -> dict:
+def run(display: str | None, args: argparse.Namespace) -> dict:
     """The section's results; `display` None skips the app part."""
     files = []
     with tempfile.TemporaryDirectory(prefix="bench-big-") as tmp:
@@ -334,7 +333,7 @@ def run(display: str | None, args: argparse.Namespace, stats) -> dict:
             entry["pandas"] = {"skipped": skip} if skip else launcher_path(path, rows, "pandas", work, floor["sorted_ids"])
             entry["engine"] = launcher_path(path, rows, "xorq", work, floor["sorted_ids"])
             files.append(entry)
-        app = app_loads(display, made, args.runs, work, stats) if display else {"skipped": "--no-app"}
+        app = app_loads(display, made, args.runs, work) if display else {"skipped": "--no-app"}
     return {"files": files, "app": app, "window_rows": WINDOW}
 
 
@@ -348,7 +347,7 @@ def _verdict(value: float | None, goal: float) -> str:
     return "not measured" if value is None else "**pass**" if value <= goal else "**short**"
 
 
-def report(r: dict, fmt) -> list[str]:
+def report(r: dict) -> list[str]:
     big = r["big"]
     app = {f["rows"]: f for f in big["app"].get("files", [])}
     lines = []
@@ -445,8 +444,6 @@ def goals(big: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from buckaroo_tauri_dev.bench import OUT, fmt, stats
-
     parser = argparse.ArgumentParser(prog="python -m buckaroo_tauri_dev.bench_big", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[DEFAULT_ROWS], help="one file per size")
@@ -456,13 +453,13 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     x = None if args.no_app else e2e.Xvfb().start()
     try:
-        results = {"big": run(x.display if x else None, args, stats)}
+        results = {"big": run(x.display if x else None, args)}
     finally:
         if x:
             x.stop()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "big.json").write_text(json.dumps(results, indent=1))
-    print("\n".join(report(results, fmt)))
+    print("\n".join(report(results)))
     print(f"\n[bench] {OUT / 'big.json'}; wall {time.monotonic() - began:.0f} s")
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from buckaroo_tauri_dev import e2e, xorq_builds
+from buckaroo_tauri_dev.bench_common import fmt, stats
 
 # `handle[method](args)` timed in the page: resolves with {frame_ms, rows_ms, stats_ms,
 # total_rows, file} or {error}: called → the first row frame in the page → the load's
@@ -47,7 +48,7 @@ def build_1m(sample_1m: Path, workdir: Path) -> Path:
     return xorq_builds.build(workdir / "project", xorq_builds.parquet_pipeline(sample_1m))
 
 
-def expr_loads(display: str, binary: Path, build: Path, workdir: Path, runs: int, stats) -> dict:
+def expr_loads(display: str, binary: Path, build: Path, workdir: Path, runs: int) -> dict:
     """{inline|deferred: {rows_ms, stats_ms}} medians over `runs` loads each."""
     print("[bench] xorq build, 1M rows: stats inline vs deferred", flush=True)
     env = e2e.app_env(scope=[build.parent], RUST_LOG="info", HOME=str(xorq_builds.scratch_env(workdir)["HOME"]))
@@ -68,7 +69,7 @@ def expr_loads(display: str, binary: Path, build: Path, workdir: Path, runs: int
     return {k: {m: stats(v) for m, v in d_.items()} for k, d_ in out.items()}
 
 
-def report(r: dict, fmt) -> list[str]:
+def report(r: dict) -> list[str]:
     e = r["expr_1m"]
     return ["", "### xorq build, 1M rows (embedded DataFusion): `loadExpr` → ..., ms: median (min–max)", "",
             "| stats | first rows painted | stats complete |", "|---|---|---|",

@@ -38,6 +38,11 @@ def versions() -> tuple[str, str]:
     return base, f"{major}.{minor}.{int(patch) + 1}"
 
 
+def identifier() -> str:
+    """The app's identifier: the name of its data and cache folders."""
+    return json.loads(CONF.read_text())["identifier"]
+
+
 def signing_key() -> tuple[Path, str]:
     """The updater key pair (made once, no password); the private key's path and the public key."""
     if not KEY.exists():

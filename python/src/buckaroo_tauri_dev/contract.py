@@ -1,7 +1,7 @@
 """Facts the crate owns, read from its source for the Python tests and tools.
 
 The tested buckaroo version has one home: `TESTED_BUCKAROO` in
-crates/buckaroo-tauri/src (sidecar.rs). python/tests/test_drift.py checks every other
+crates/buckaroo-tauri/src (launcher.rs). python/tests/test_drift.py checks every other
 copy against it.
 """
 

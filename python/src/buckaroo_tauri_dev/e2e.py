@@ -296,17 +296,14 @@ def screenshot_ok(path: Path, min_colors: int = 8) -> bool:
 
 def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeout: float = 20) -> None:
     """Type `path` into the native GTK open dialog (as a user would: Ctrl+L, path, Enter)."""
-    import subprocess as sp
-
-    env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    wid = wait_until(lambda: sp.run(["xdotool", "search", "--name", f"^{title}$"], env=env, capture_output=True, text=True).stdout.split(),
+    wid = wait_until(lambda: xdo(display, "search", "--name", f"^{title}$").split(),
                      timeout=timeout, what=f"the '{title}' dialog")[0]
-    sp.run(["xdotool", "windowfocus", "--sync", wid], env=env, capture_output=True)
-    sp.run(["xdotool", "key", "--window", wid, "ctrl+l"], env=env, check=True)
+    xdo(display, "windowfocus", "--sync", wid)
+    xdo(display, "key", "--window", wid, "ctrl+l", check=True)
     time.sleep(0.4)
-    sp.run(["xdotool", "type", "--delay", "5", str(path)], env=env, check=True)
+    xdo(display, "type", "--delay", 5, path, check=True)
     time.sleep(0.3)
-    sp.run(["xdotool", "key", "Return"], env=env, check=True)
+    xdo(display, "key", "Return", check=True)
 
 
 def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
@@ -314,19 +311,15 @@ def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 
     in the location bar (Ctrl+L) with a trailing slash, drop the inline completion GTK
     offers for its first subfolder (Delete), Enter. No key goes out once the dialog
     closed: the page's focused button would take it and open another one."""
-    import subprocess as sp
-
-    env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    find = ["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"]
-    visible = lambda: sp.run(find, env=env, capture_output=True, text=True).stdout.split()  # noqa: E731
+    visible = lambda: xdo(display, "search", "--onlyvisible", "--name", f"^{title}$").split()  # noqa: E731
     wid = wait_until(visible, timeout=timeout, what=f"the '{title}' dialog")[0]
     time.sleep(1.0)  # GTK drops keys while it lists the start folder
-    sp.run(["xdotool", "windowfocus", "--sync", wid], env=env, capture_output=True)
-    sp.run(["xdotool", "key", "--window", wid, "ctrl+l"], env=env, check=True)
+    xdo(display, "windowfocus", "--sync", wid)
+    xdo(display, "key", "--window", wid, "ctrl+l", check=True)
     time.sleep(0.5)
-    sp.run(["xdotool", "type", "--delay", "10", f"{str(path).rstrip('/')}/"], env=env, check=True)
+    xdo(display, "type", "--delay", 10, f"{str(path).rstrip('/')}/", check=True)
     time.sleep(0.8)
-    sp.run(["xdotool", "key", "--window", wid, "Delete", "Return"], env=env, check=True)
+    xdo(display, "key", "--window", wid, "Delete", "Return", check=True)
     try:
         wait_until(lambda: not visible(), timeout=timeout, what=f"the '{title}' dialog to close")
     except TimeoutError:
@@ -358,10 +351,12 @@ class SessionBus:
             _kill_group(self.proc)
 
 
-def xdo(display: str, *args: object) -> str:
-    """xdotool on `display`; its stdout."""
+def xdo(display: str, *args: object, check: bool = False) -> str:
+    """xdotool on `display`; its stdout. `check`: a failing xdotool raises (keys and text
+    that must reach a window)."""
     env = {"DISPLAY": display, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return subprocess.run(["xdotool", *map(str, args)], env=env, capture_output=True, text=True, timeout=30).stdout
+    return subprocess.run(["xdotool", *map(str, args)], env=env, capture_output=True, text=True, timeout=30,
+                          check=check).stdout
 
 
 def x_windows(display: str, name: str) -> list[str]:

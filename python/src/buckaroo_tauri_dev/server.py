@@ -22,7 +22,11 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 HANDSHAKE_PREFIX = "BUCKAROO_PORT="
-LAUNCHER = Path(__file__).resolve().parents[3] / "crates" / "buckaroo-tauri" / "python" / "buckaroo_tauri_sidecar.py"
+# The launcher package, and the folder the plugin puts on PYTHONPATH to run it (in the
+# app, a cache copy of it).
+LAUNCHER_PATH_ENTRY = Path(__file__).resolve().parents[3] / "crates" / "buckaroo-tauri" / "python"
+LAUNCHER_PACKAGE = "buckaroo_tauri_sidecar"
+LAUNCHER = LAUNCHER_PATH_ENTRY / LAUNCHER_PACKAGE
 TOKEN_HEADER = "X-Buckaroo-Token"
 
 
@@ -31,15 +35,38 @@ def server_of_kind(kind: str) -> BuckarooServer:
     return BuckarooServer() if kind == "plain" else launcher_server()
 
 
+def launcher_command(env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """How the plugin runs the launcher: the arguments after the interpreter
+    (`-m buckaroo_tauri_sidecar`; the launcher's own follow), and `env` (default: this
+    process's) with the package's folder first on PYTHONPATH, before the user's own, and
+    PYTHONSAFEPATH=1 (nothing in the working directory shadows a module)."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join([str(LAUNCHER_PATH_ENTRY), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    env["PYTHONSAFEPATH"] = "1"
+    return ["-m", LAUNCHER_PACKAGE], env
+
+
+def launcher_module(name: str) -> Any:
+    """A module of the launcher package (`contract`, `probe`, `xorq_windows`, ...),
+    imported in this process from the crate's folder."""
+    import importlib
+
+    if str(LAUNCHER_PATH_ENTRY) not in sys.path:
+        sys.path.append(str(LAUNCHER_PATH_ENTRY))
+    return importlib.import_module(f"{LAUNCHER_PACKAGE}.{name}")
+
+
 def launcher_server(**kw: Any) -> BuckarooServer:
-    """The crate's secure launcher, run exactly as the plugin runs it (`python -c <source>`)
-    with a fresh token in the environment and on every request."""
+    """The crate's secure launcher, run exactly as the plugin runs it (launcher_command)
+    with a fresh token in the environment and on every request; `extra_env` is the
+    environment the plugin was started in (its PYTHONPATH comes after the launcher's)."""
     import secrets
 
     token = secrets.token_hex(32)
+    args, env = launcher_command({**os.environ, **kw.pop("extra_env", {})})
     return BuckarooServer(
-        module_args=["-c", LAUNCHER.read_text()],
-        extra_env={"BUCKAROO_TAURI_TOKEN": token, **kw.pop("extra_env", {})},
+        module_args=args,
+        extra_env={**env, "BUCKAROO_TAURI_TOKEN": token},
         headers={TOKEN_HEADER: token},
         **kw,
     )

@@ -125,15 +125,12 @@ def window_ms(ws: Session, start: int, end: int, repeats: int = 5, **payload) ->
 def window_costs(build_dir: Path, window: int, repeats: int) -> dict:
     """{"<order> @ <offset>": (buckaroo ms, launcher ms)} for one window, calling buckaroo's
     window_to_parquet and the launcher's hook around it on the same expression."""
-    import runpy
-
     from buckaroo.server import xorq_loading
 
-    from buckaroo_tauri_dev.server import LAUNCHER
+    from buckaroo_tauri_dev.server import launcher_module
 
-    launcher = runpy.run_path(str(LAUNCHER), run_name="buckaroo_tauri_sidecar")
     plain = xorq_loading.window_to_parquet
-    fixed = launcher["_totally_ordered_windows"](plain)
+    fixed = launcher_module("xorq_windows").totally_ordered_windows(plain)
     expr = xorq_loading.load_expr_build_dir(str(build_dir))
     rows = int(expr.count().execute())
 

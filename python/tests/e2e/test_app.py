@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 from selenium.webdriver.common.by import By
 
-from buckaroo_tauri_dev import contract, e2e
+from buckaroo_tauri_dev import bundle, contract, e2e
 
 from . import grid
 
@@ -285,3 +287,55 @@ def test_retry_after_fixing_python(display, data_dir, tmp_path):
         assert not retry.is_displayed() and e2e.page_state(d)["error"] is None
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="rows after retry")
+
+
+def launcher_copy(cache: Path) -> Path:
+    """The launcher package the app unpacked under XDG_CACHE_HOME=`cache` (one version)."""
+    (main,) = (cache / bundle.identifier() / "buckaroo-launcher").glob("*/buckaroo_tauri_sidecar/__main__.py")
+    return main.parent
+
+
+def compiled(package: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (package / "__pycache__").glob("*.pyc")}
+
+
+def test_the_sidecar_runs_the_launcher_package_from_the_cache(display, data_dir, tmp_path):
+    """`python -m buckaroo_tauri_sidecar` from the app's cache: no script in argv, and
+    the bytecode written by the first start is what a restart runs."""
+    cache = tmp_path / "cache"
+    # Bytecode written whatever the caller's shell says (`-m` never caches __main__ itself).
+    env = start_env(data_dir, XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="")
+    with e2e.running_app(display, env) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        pid = ready_pid(d)
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        assert argv[1:3] == [b"-m", b"buckaroo_tauri_sidecar"], argv
+        assert max(len(a) for a in argv) < 1024, [len(a) for a in argv]
+        package = launcher_copy(cache)
+        first = compiled(package)
+        assert {"cli", "contract", "probe"} <= {name.split(".")[0] for name in first}, first
+        os.kill(pid, signal.SIGKILL)
+
+        def restarted() -> bool:
+            status = e2e.invoke(d, "buckaroo_status")["ok"]
+            return status["state"] == "ready" and status["pid"] != pid
+
+        e2e.wait_until(restarted, timeout=60, what="a new sidecar")
+        grid.wait_ids(d, lambda m: 0 in m, what="rows after the restart")
+        again = compiled(package)
+        assert {name: again.get(name) for name in first} == first, "a restart rewrote the launcher's bytecode"
+        assert launcher_copy(cache) == package
+
+
+def test_an_unwritable_launcher_cache_is_named_in_the_window(display, data_dir, tmp_path):
+    cache = tmp_path / "read-only-cache"
+    cache.mkdir()
+    # Immutable: read-only even for root (the suites run as root).
+    subprocess.run(["chattr", "+i", str(cache)], check=True)
+    try:
+        with e2e.running_app(display, start_env(data_dir, autoload=None, XDG_CACHE_HOME=str(cache))) as (d, _):
+            state = e2e.wait_until(lambda: (s := e2e.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
+            assert state["errorCode"] == "launcher_cache_unwritable", state
+            assert str(cache / bundle.identifier()) in state["error"] and "BuckarooConfig::with_launcher_cache" in state["error"], state
+    finally:
+        subprocess.run(["chattr", "-i", str(cache)], check=True)

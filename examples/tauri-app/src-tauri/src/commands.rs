@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::updates::{self, Pending, UpdateInfo};
-use crate::{menu, recent, temporary, windows};
+use crate::{menu, recent, windows};
 use buckaroo_tauri::{BuckarooExt, Status};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -54,7 +54,7 @@ pub fn app_new_window<R: Runtime>(app: AppHandle<R>) -> Result<String, AppError>
 pub fn app_opened<R: Runtime>(app: AppHandle<R>, window: WebviewWindow<R>, path: PathBuf) -> Result<String, AppError> {
     let title = windows::title_for(&app, window.label(), &path);
     window.set_title(&title)?;
-    if !temporary::owns(&app, window.label(), &path) {
+    if !windows::shows_temporary(&app, window.label(), &path) {
         menu::refresh_recent(&app, &recent::add(&app, &path));
     }
     Ok(title)

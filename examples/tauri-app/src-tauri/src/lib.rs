@@ -85,8 +85,7 @@ pub fn run() {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(buckaroo_tauri::init(config()))
         .manage(updates::Pending::default())
-        .manage(windows::Titles::default())
-        .manage(temporary::Temporaries::default())
+        .manage(windows::Opened::default())
         .on_menu_event(|app, event| menu::on_event(app, event.id().as_ref()))
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::Destroyed = event {
@@ -104,7 +103,7 @@ pub fn run() {
     let app = builder.build(context).expect("error while building the buckaroo-tauri example");
     app.run(|app, event| {
         if let tauri::RunEvent::Exit = event {
-            temporary::release_all(app);
+            windows::exiting(app);
         }
     });
 }

@@ -1,13 +1,11 @@
 //! Temporary copies from `buckaroo_desktop.show()`: this app owns each once its window
 //! opens, and removes it (with its private folder) when that window closes or the app
-//! exits. Only a file in a private `buckaroo-desktop-*` folder of this user is ever
-//! claimed, so `--temporary` on the command line cannot delete anyone's own data.
+//! exits (the window's record, windows.rs, says which file it owns). Only a file in a
+//! private `buckaroo-desktop-*` folder of this user is ever claimed, so `--temporary` on
+//! the command line cannot delete anyone's own data.
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use tauri::{AppHandle, Manager, Runtime};
 
 /// The folder's name starts with this (the Python side's `tempfile.mkdtemp` prefix).
 pub const DIR_PREFIX: &str = "buckaroo-desktop-";
@@ -15,42 +13,11 @@ pub const DIR_PREFIX: &str = "buckaroo-desktop-";
 /// later `show()` removes folders whose viewer died without cleaning up.
 pub const OWNER_FILE: &str = "viewer.pid";
 
-/// Window label → the temporary file it shows.
-#[derive(Default)]
-pub struct Temporaries(Mutex<HashMap<String, PathBuf>>);
-
-impl Temporaries {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, PathBuf>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Take ownership of `path` for the window `label`; an error says why it is not a
-/// temporary copy (it then opens as an ordinary file and is left alone).
-pub fn claim<R: Runtime>(app: &AppHandle<R>, label: &str, path: &Path) -> Result<(), String> {
+/// Take ownership of `path` (its window's record then says temporary); an error says
+/// why it is not a temporary copy (it then opens as an ordinary file and is left alone).
+pub fn claim(path: &Path) -> Result<(), String> {
     let dir = private_folder(path)?;
-    std::fs::write(dir.join(OWNER_FILE), std::process::id().to_string()).map_err(|e| format!("{}: {e}", dir.display()))?;
-    app.state::<Temporaries>().map().insert(label.to_string(), path.to_path_buf());
-    Ok(())
-}
-
-/// Whether the window `label` shows `path` as a temporary copy.
-pub fn owns<R: Runtime>(app: &AppHandle<R>, label: &str, path: &Path) -> bool {
-    app.state::<Temporaries>().map().get(label).is_some_and(|p| p == path)
-}
-
-/// The window `label` closed: its temporary file goes.
-pub fn release<R: Runtime>(app: &AppHandle<R>, label: &str) {
-    if let Some(path) = app.state::<Temporaries>().map().remove(label) {
-        remove(&path);
-    }
-}
-
-/// The app exits: every temporary file goes.
-pub fn release_all<R: Runtime>(app: &AppHandle<R>) {
-    for (_, path) in app.state::<Temporaries>().map().drain() {
-        remove(&path);
-    }
+    std::fs::write(dir.join(OWNER_FILE), std::process::id().to_string()).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 /// The file's folder, when it is one `show()` made: named `buckaroo-desktop-*`, owned
@@ -71,8 +38,9 @@ fn private_folder(path: &Path) -> Result<PathBuf, String> {
     Ok(dir.to_path_buf())
 }
 
-/// The file, the owner note and the folder (only if nothing else is in it).
-fn remove(path: &Path) {
+/// The file, the owner note and the folder (only if nothing else is in it): a claimed
+/// copy whose window closed.
+pub fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_file(dir.join(OWNER_FILE));
@@ -84,11 +52,12 @@ fn remove(path: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn folder(name: &str, mode: u32) -> PathBuf {
+    /// `<tmp>/<name><pid>-<mode>/frame.parquet`, the file private to this user.
+    pub(crate) fn folder(name: &str, mode: u32) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("{name}{}-{mode:o}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();

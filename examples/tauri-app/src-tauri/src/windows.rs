@@ -5,7 +5,7 @@ use buckaroo_tauri::{BuckarooExt, LoadMode};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
 
 /// The window tauri.conf.json describes; every window is built from it.
@@ -44,13 +44,49 @@ impl From<&cli::Cli> for Opening {
     }
 }
 
-/// Window label → (the file it was opened with, the title asked for it).
-#[derive(Default)]
-pub struct Titles(Mutex<HashMap<String, (PathBuf, String)>>);
+/// What a window was opened with: its file and how the command line asked for it
+/// (`temporary` only once this app claimed the file, see temporary.rs).
+#[derive(Debug, Clone)]
+struct Record {
+    path: PathBuf,
+    how: Opening,
+}
 
-impl Titles {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (PathBuf, String)>> {
+impl Record {
+    /// The title for `path` showing in this window: the one asked for when it is still
+    /// the file the window opened with, else the file's name.
+    fn title_for(&self, path: &Path) -> String {
+        match &self.how.title {
+            Some(asked) if self.path == path => named(asked),
+            _ => title(Some(path)),
+        }
+    }
+
+    /// Whether `path` is the temporary copy this window owns.
+    fn owns(&self, path: &Path) -> bool {
+        self.how.temporary && self.path == path
+    }
+
+    /// The window is gone (or the app exits): its temporary copy goes with it.
+    fn release(self) {
+        if self.how.temporary {
+            temporary::remove(&self.path);
+        }
+    }
+}
+
+/// Window label → what it was opened with, for windows opened with a file; removed
+/// when the window closes ([`closed`]), the rest when the app exits ([`exiting`]).
+#[derive(Default)]
+pub struct Opened(Mutex<HashMap<String, Record>>);
+
+impl Opened {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Record>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, label: &str) -> Option<Record> {
+        self.map().get(label).cloned()
     }
 }
 
@@ -68,16 +104,45 @@ fn title(file: Option<&Path>) -> String {
 /// The title for `path` showing in the window `label`: the one asked for when the
 /// window opened with it, else the file's name.
 pub fn title_for<R: Runtime>(app: &AppHandle<R>, label: &str, path: &Path) -> String {
-    match app.state::<Titles>().map().get(label) {
-        Some((opened, asked)) if opened == path => named(asked),
-        _ => title(Some(path)),
+    match app.state::<Opened>().get(label) {
+        Some(record) => record.title_for(path),
+        None => title(Some(path)),
     }
 }
 
-/// The window `label` closed.
+/// Whether the window `label` shows `path` as its temporary copy.
+pub fn shows_temporary<R: Runtime>(app: &AppHandle<R>, label: &str, path: &Path) -> bool {
+    app.state::<Opened>().get(label).is_some_and(|r| r.owns(path))
+}
+
+/// The window `label` closed: its record goes, and its temporary copy.
 pub fn closed<R: Runtime>(app: &AppHandle<R>, label: &str) {
-    app.state::<Titles>().map().remove(label);
-    temporary::release(app, label);
+    let record = app.state::<Opened>().map().remove(label);
+    if let Some(r) = record {
+        r.release();
+    }
+}
+
+/// The app exits: every window's temporary copy goes.
+pub fn exiting<R: Runtime>(app: &AppHandle<R>) {
+    let records: Vec<Record> = app.state::<Opened>().map().drain().map(|(_, r)| r).collect();
+    records.into_iter().for_each(Record::release);
+}
+
+/// What a window opened with `file` keeps: `how`, but temporary only when the file is
+/// one `show()` made (it is claimed here).
+fn record(file: &Path, how: &Opening) -> Record {
+    let mut how = how.clone();
+    if how.temporary {
+        if let Err(why) = temporary::claim(file) {
+            log::warn!("--temporary {}: {why}; opened as an ordinary file", file.display());
+            how.temporary = false;
+        }
+    }
+    Record {
+        path: file.to_path_buf(),
+        how,
+    }
 }
 
 /// A new window; with `file`, it loads that file as soon as its page attaches.
@@ -94,15 +159,9 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, file: Option<&Path>, how: &Opening) 
     config.label = label.clone();
     config.title = title(file);
     if let Some(f) = file {
-        if let Some(asked) = &how.title {
-            config.title = named(asked);
-            app.state::<Titles>().map().insert(label.clone(), (f.to_path_buf(), asked.clone()));
-        }
-        if how.temporary {
-            if let Err(why) = temporary::claim(app, &label, f) {
-                log::warn!("--temporary {}: {why}; opened as an ordinary file", f.display());
-            }
-        }
+        let opened = record(f, how);
+        config.title = opened.title_for(f);
+        app.state::<Opened>().map().insert(label.clone(), opened);
         app.buckaroo().load_on_attach(&label, f, LoadMode::Buckaroo);
     }
     WebviewWindowBuilder::from_config(app, &config)?
@@ -136,5 +195,72 @@ pub fn second_launch<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>, cwd: Str
     };
     if let Err(e) = result {
         log::error!("second launch: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::temporary::{tests::folder, DIR_PREFIX, OWNER_FILE};
+
+    fn opened(path: &str, title: Option<&str>, temporary: bool) -> Record {
+        let how = Opening {
+            title: title.map(str::to_string),
+            temporary,
+        };
+        Record { path: path.into(), how }
+    }
+
+    #[test]
+    fn the_asked_title_names_only_the_file_the_window_opened_with() {
+        let asked = opened("/d/a.parquet", Some("sales"), false);
+        assert_eq!(asked.title_for(Path::new("/d/a.parquet")), "sales — buckaroo");
+        assert_eq!(asked.title_for(Path::new("/d/b.csv")), "b.csv — buckaroo");
+        let plain = opened("/d/a.parquet", None, false);
+        assert_eq!(plain.title_for(Path::new("/d/a.parquet")), "a.parquet — buckaroo");
+    }
+
+    #[test]
+    fn a_window_owns_only_the_temporary_copy_it_opened_with() {
+        let temporary = opened("/t/frame.parquet", Some("df"), true);
+        assert!(temporary.owns(Path::new("/t/frame.parquet")));
+        assert!(!temporary.owns(Path::new("/d/other.parquet")));
+        assert!(!opened("/t/frame.parquet", None, false).owns(Path::new("/t/frame.parquet")));
+    }
+
+    #[test]
+    fn a_file_outside_a_private_folder_opens_as_an_ordinary_file_and_stays() {
+        let file = std::env::temp_dir().join(format!("ordinary-{}.parquet", std::process::id()));
+        std::fs::write(&file, b"PAR1").unwrap();
+        let r = record(
+            &file,
+            &Opening {
+                title: None,
+                temporary: true,
+            },
+        );
+        assert!(!r.how.temporary && !r.owns(&file));
+        r.release();
+        assert!(file.exists());
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    #[test]
+    fn a_claimed_copy_goes_with_its_window_record_once() {
+        let file = folder(&format!("{DIR_PREFIX}window-"), 0o700);
+        let r = record(
+            &file,
+            &Opening {
+                title: Some("df".into()),
+                temporary: true,
+            },
+        );
+        assert!(r.owns(&file) && file.with_file_name(OWNER_FILE).exists());
+        let windows = Opened::default();
+        windows.map().insert("w2".into(), r);
+        assert_eq!(windows.get("w2").map(|r| r.title_for(&file)).as_deref(), Some("df — buckaroo"));
+        windows.map().remove("w2").unwrap().release();
+        assert!(!file.parent().unwrap().exists());
+        assert!(windows.get("w2").is_none() && windows.map().remove("w2").is_none());
     }
 }

@@ -1,0 +1,90 @@
+"""What the launcher and the plugin (and the page behind it) agree on: the codes the
+launcher sends, the token's header and variable, the variables the plugin sets, the
+exit codes, and the buckaroo version it was tested against.
+
+Standard library only, no imports at all: the probe reads it on broken interpreters.
+python/tests/test_drift.py ties every value here to its other copies (the crate's
+launcher.rs and config.rs, the adapter's `ServerErrorCode`, docs/protocol.md and the
+plugin's hints in error.rs); no other module of the package writes a code as a string.
+"""
+
+from __future__ import annotations
+
+# The buckaroo version this launcher was tested against. The source of truth is
+# TESTED_BUCKAROO in crates/buckaroo-tauri/src (launcher.rs); python/tests/test_drift.py
+# fails when this copy (or any other) disagrees.
+TESTED_BUCKAROO = "0.15.11"
+PIP_SPEC = f'"buckaroo[server,polars]=={TESTED_BUCKAROO}" six "pandas<3"'
+# What /load_expr and big files need on top (optional: files load without them); duckdb
+# writes the sorted copies of big files (sorted_copies.py).
+XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED_BUCKAROO}" duckdb==2.0.1 six "pandas<3"'
+
+
+def supported(version: str | None) -> bool:
+    """Same minor as the tested version (0.15.x for 0.15.11): the adapter's rule too."""
+    minor = ".".join(TESTED_BUCKAROO.split(".")[:2])
+    return version is not None and version.startswith(minor + ".")
+
+
+# -- The secret ---------------------------------------------------------------------------
+TOKEN_ENV = "BUCKAROO_TAURI_TOKEN"  # read once and dropped from the environment
+TOKEN_HEADER = "X-Buckaroo-Token"  # on every HTTP request and WebSocket upgrade
+TOKEN_MIN_CHARS = 32
+# Benchmark builds only: `?token=` accepted too (a page's WebSocket cannot send headers).
+ALLOW_QUERY_TOKEN_ENV = "BUCKAROO_TAURI_ALLOW_QUERY_TOKEN"
+
+# -- What the plugin sets (config.rs holds the same names) -------------------------------
+LOAD_TIMEOUT_ENV = "BUCKAROO_TAURI_LOAD_TIMEOUT"
+ENGINE_MIN_BYTES_ENV = "BUCKAROO_TAURI_ENGINE_MIN_BYTES"
+# Below this a pandas load takes under 2 s here with every stat inline, and keeps what
+# only it reads (mixed-type columns, any JSON value); above it the engine shows rows
+# 10x sooner in a fraction of the memory (docs/benchmarks.md "Big files"). The plugin
+# passes its own (BuckarooConfig::with_engine_min_bytes, DEFAULT_ENGINE_MIN_BYTES).
+DEFAULT_ENGINE_MIN_BYTES = 32 << 20
+WARM_XORQ_ENV = "BUCKAROO_TAURI_WARM_XORQ"
+LOG_LEVEL_ENV = "BUCKAROO_TAURI_LOG_LEVEL"
+
+# -- The handshake and the exit codes ------------------------------------------------------
+HANDSHAKE_PREFIX = "BUCKAROO_PORT="  # the only stdout line: BUCKAROO_PORT=<n>
+EXIT_OK = 0  # stdin reached EOF (the app is gone), or the loop ended
+EXIT_BAD_TOKEN = 2  # TOKEN_ENV missing or shorter than TOKEN_MIN_CHARS
+EXIT_UNSUPPORTED = 3  # buckaroo's version or internals are not the tested ones
+
+# -- The codes the launcher sends ----------------------------------------------------------
+# HTTP refusals ({"error_code", "message"}, buckaroo's own shape).
+FORBIDDEN = "forbidden"
+INVALID_FILE = "invalid_file"
+FILE_NOT_FOUND = "file_not_found"
+LOAD_ERROR = "load_error"
+LOAD_EXPR_ERROR = "load_expr_error"
+LOAD_CANCELLED = "load_cancelled"
+LOAD_TIMEOUT = "load_timeout"
+XORQ_NOT_INSTALLED = "xorq_not_installed"
+EXPR_UNREADABLE = "expr_unreadable"
+INVALID_SESSION = "invalid_session"
+ENGINE_UNSUPPORTED = "engine_unsupported"
+NOT_XORQ_SESSION = "not_xorq_session"
+# WebSocket frames: a refused message, and failed row windows (infinite_resp).
+INVALID_MESSAGE = "invalid_message"
+SERIALIZATION_FAILED = "serialization_failed"
+ROW_REQUEST_FAILED = "row_request_failed"
+ROWS_SUPERSEDED = "rows_superseded"
+
+CODES = {
+    FORBIDDEN: "403: a request or WebSocket upgrade without the launch's token",
+    INVALID_FILE: "400: a FIFO, device or socket, or a file the engine cannot read (buckaroo's own code too)",
+    FILE_NOT_FOUND: "404: an engine load's file vanished before its worker ran (buckaroo's own code too)",
+    LOAD_ERROR: "500: a /load crashed outside buckaroo's own error handling (buckaroo's own code too)",
+    LOAD_EXPR_ERROR: "500: a /load_expr crashed outside buckaroo's own error handling (buckaroo's own code too)",
+    LOAD_CANCELLED: "409: a newer load of the session, or its window closing, cancelled the load",
+    LOAD_TIMEOUT: "504: the load took longer than BUCKAROO_TAURI_LOAD_TIMEOUT seconds",
+    XORQ_NOT_INSTALLED: "501: /load_expr, /reload_expr or an engine load where xorq.api does not import",
+    EXPR_UNREADABLE: "422: a xorq build whose data cannot be read",
+    INVALID_SESSION: "400: a /load_expr whose session is not a string",
+    ENGINE_UNSUPPORTED: "400: backend xorq asked for a file format the engine does not read",
+    NOT_XORQ_SESSION: "400: /reload_expr on a session showing a file on the engine, not a build",
+    INVALID_MESSAGE: "WebSocket error frame: a message that is JSON but not an object",
+    SERIALIZATION_FAILED: "row window: its rows cannot be turned into parquet (column names the culprit)",
+    ROW_REQUEST_FAILED: "row window: any other failure of a row request",
+    ROWS_SUPERSEDED: "row window: the session loaded something else while the window was computed",
+}

@@ -1,0 +1,93 @@
+"""Every place the launcher swaps one of buckaroo's own (private) names for its own.
+
+Each swap goes through `replace`, which refuses a name that is not a callable of the
+module (Unsupported: the launcher exits EXIT_UNSUPPORTED and the plugin says to use
+the plain server) and never wraps twice. buckaroo looks these functions up at call
+time through their module, so replacing the module attribute is enough; its files are
+never touched. What each replacement does lives in its job's module; this one only
+says where it goes and why.
+"""
+
+from __future__ import annotations
+
+from .readers import pandas_reader, polars_reader
+from .rows import coded_dispatch, window_serializer
+from .staging import broadcast_after_apply
+from .util import Unsupported
+from .xorq_support import XORQ_LOCK
+from .xorq_windows import expression_loader, totally_ordered_windows
+
+
+def replace(module, name: str, wrap) -> None:
+    """Swap `module.name` (a buckaroo function, looked up at call time by its callers)
+    for `wrap(original)`: the hook points below, without touching buckaroo's files."""
+    original = getattr(module, name, None)
+    if not callable(original):
+        raise Unsupported(f"{module.__name__}.{name} not found")
+    if not getattr(original, "_buckaroo_tauri_hook", False):
+        hooked = wrap(original)
+        hooked._buckaroo_tauri_hook = True
+        setattr(module, name, hooked)
+
+
+def install_readers() -> None:
+    """The sniffed CSV/TSV and JSON lines readers (readers.py)."""
+    from buckaroo.server import handlers
+
+    # handlers.load_file: LoadHandler's pandas reader (pd.read_csv defaults: a `;` file
+    # is one column).
+    replace(handlers, "load_file", pandas_reader)
+    try:
+        import polars as pl
+        from buckaroo.server import data_loading_polars
+    except ImportError:
+        return  # no polars: lazy mode and backend=polars answer missing_dependency themselves
+    # handlers.load_file_lazy (mode lazy) and data_loading_polars.load_file_polars
+    # (backend polars): polars' reader with the sniffed separator.
+    replace(handlers, "load_file_lazy", lambda load: polars_reader(pl.scan_csv, load))
+    replace(data_loading_polars, "load_file_polars", lambda load: polars_reader(pl.read_csv, load))
+
+
+def install_window_errors() -> None:
+    """Row windows that fail to serialize carry `serialization_failed` (rows.py)."""
+    from buckaroo.server import data_loading, websocket_handler
+
+    # data_loading.to_parquet: a failed window names the column to blame.
+    replace(data_loading, "to_parquet", window_serializer)
+    # websocket_handler.handle_infinite_request(_buckaroo): buckaroo answers the failure
+    # with `length: 0` and a traceback; here, an error frame with the code and column.
+    for name in ("handle_infinite_request", "handle_infinite_request_buckaroo"):
+        replace(websocket_handler, name, coded_dispatch)
+
+
+def install_broadcast_hold() -> None:
+    """handlers.broadcast_state: called by LoadExprHandler.post, which runs in a worker
+    here (loads.py); on a staged session the push is held until it is applied."""
+    from buckaroo.server import handlers
+
+    replace(handlers, "broadcast_state", broadcast_after_apply)
+
+
+def install_xorq_hooks() -> None:
+    """The hooks that need xorq itself: installed by the first /load_expr, so a launcher
+    that never serves one never imports xorq (which writes under ~/.config and ~/.cache)."""
+    from buckaroo.server import xorq_loading
+
+    with XORQ_LOCK:
+        # xorq_loading.window_to_parquet: LIMIT/OFFSET without an order; here, every
+        # window in one fixed order (xorq_windows.py).
+        replace(xorq_loading, "window_to_parquet", totally_ordered_windows)
+        # xorq_loading.load_expr_build_dir: an engine load's file as the expression, and
+        # the cause of a build that does not load kept for `expr_unreadable`.
+        replace(xorq_loading, "load_expr_build_dir", expression_loader)
+
+
+def replace_routes(app, replacements: dict) -> None:
+    """Point the one route of buckaroo's app using each original handler class (its
+    LoadHandler, LoadExprHandler, ReloadExprHandler, DataStreamHandler) at the
+    launcher's subclass of it."""
+    for original, replacement in replacements.items():
+        rules = [rule for rule in app.wildcard_router.rules if getattr(rule, "target", None) is original]
+        if len(rules) != 1:
+            raise Unsupported(f"expected one route using {original.__name__}, found {len(rules)}")
+        rules[0].target = replacement

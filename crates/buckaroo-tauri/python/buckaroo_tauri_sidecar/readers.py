@@ -1,0 +1,113 @@
+"""Reading files as a spreadsheet shows them.
+
+buckaroo reads CSV with pd.read_csv defaults: a `;` file (what spreadsheets export in
+most of Europe) comes out as one column, and its serializer then fails on every row
+window. The readers below replace buckaroo's `load_file` (and the polars ones) where
+its load handler calls them (patches.install_readers), so the session's frame, and so
+every sort, search and stat computed from it later, is the sniffed one: UTF-8 BOM
+dropped, `,` `;` or tab sniffed, decimal commas (`1,5`, `-2.000,25`) turned into
+numbers in `;` and tab files; `.jsonl`/`.ndjson` read as JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .util import extension
+
+SNIFF_BYTES = 64 * 1024
+DELIMITED = (".csv", ".tsv")
+JSON_LINES = (".jsonl", ".ndjson")
+# A number written with a decimal comma: `1,5`, `-2.000,25` (`.` thousands), `7`.
+DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+
+
+def sniff_separator(path: str) -> str:
+    """`,`, `;` or tab, from csv.Sniffer on the first 64 KiB; the extension when the
+    sample says nothing (one column, empty file)."""
+    import csv
+
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    # errors="replace": a multi-byte character cut at 64 KiB must not stop the sniffing.
+    text = head.decode("utf-8-sig", errors="replace")
+    if len(head) == SNIFF_BYTES and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(text, delimiters=",;\t").delimiter
+    except csv.Error:
+        return "\t" if path.lower().endswith(".tsv") else ","
+
+
+def _decimal_comma_to_float(df):
+    """Text columns whose every value is a decimal-comma number become floats. Only
+    for `;` and tab files: there a comma cannot be a separator, so `1,5` is 1.5."""
+    import pandas as pd
+
+    for name in df.columns[df.dtypes == object]:  # noqa: E721 - a pandas dtype, not a type check
+        text = df[name].dropna()
+        if text.empty or not all(isinstance(v, str) for v in text.iloc[:100]):
+            continue
+        text = text.str.strip()
+        # The first 100 values reject almost every text column before the full scan.
+        if not text.iloc[:100].str.fullmatch(DECIMAL_COMMA).all():
+            continue
+        if not text.str.fullmatch(DECIMAL_COMMA).all() or not text.str.contains(",", regex=False).any():
+            continue  # `1.000` alone could be one or a thousand: leave it as written
+        plain = df[name].str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        df[name] = pd.to_numeric(plain).astype(float)
+    return df
+
+
+def read_delimited(path: str):
+    import pandas as pd
+
+    sep = sniff_separator(path)
+    # utf-8-sig: a UTF-8 BOM is not part of the first column's name.
+    df = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+    return _decimal_comma_to_float(df) if sep in (";", "\t") else df
+
+
+def read_json_lines(path: str):
+    """One JSON object per line. Python's json rather than pandas': pandas' reader drops
+    a lone UTF-16 surrogate (half an emoji, as a JavaScript slice() leaves it) without
+    a word and refuses integers wider than 64 bits; this keeps the values as written."""
+    import pandas as pd
+
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"line {number} is not JSON: {exc}") from exc
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            records.append(record)
+    if not records:
+        raise ValueError("No JSON records in file")  # ValueError: buckaroo answers 400 invalid_file
+    return pd.DataFrame(records)
+
+
+def pandas_reader(load_file):
+    """buckaroo's load_file(path), with delimited and JSON lines files read here."""
+    def load_file_sniffed(path):
+        ext = extension(path)
+        if ext in DELIMITED:
+            return read_delimited(path)
+        if ext in JSON_LINES:
+            return read_json_lines(path)
+        return load_file(path)
+    return load_file_sniffed
+
+
+def polars_reader(read_csv, load):
+    """A polars loader that gets the sniffed separator (polars drops a BOM itself; it has
+    no per-column decimal-comma rule, so those columns stay text in lazy/polars modes)."""
+    def load_sniffed(path):
+        if extension(path) in DELIMITED:
+            return read_csv(path, separator=sniff_separator(path))
+        return load(path)
+    return load_sniffed

@@ -1,0 +1,174 @@
+"""Sorted windows of a big Parquet file.
+
+ORDER BY ... LIMIT/OFFSET sorts the whole file again for every window deep in the
+order: seconds and gigabytes on 20M rows (the engine's spilling sort runs out of its
+pool when limited). So the first sorted request of a file of SORTED_COPY_MIN_ROWS or
+more starts a sorted copy: DuckDB (one of xorq's engines) writes the file in that order
+(ties in file order) with a memory limit, spilling to a private temp dir; then every
+window of that order is a polars slice of the copy. Meanwhile windows in the first
+TOP_ROWS are DuckDB top-n queries in the same order, deeper ones wait. Without duckdb,
+sorted windows stay engine queries. Copies are removed when the launcher ends (a killed
+launcher's, at the next start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+from .engine_files import FileSource, sliceable_source
+from .slices import parquet_slice, window_frame
+from .util import env_count, exception_line, log, sql_string
+
+SORTED_COPY_MIN_ROWS_ENV = "BUCKAROO_TAURI_SORTED_COPY_MIN_ROWS"
+SORTED_COPY_MIN_ROWS = 2_000_000
+TOP_ROWS = 100_000  # while the copy is written, windows this near the top are top-n queries
+SORT_MEMORY = "400MB"  # DuckDB's limit while it writes a copy
+TOP_N_MEMORY = "100MB"
+SORTED_COPIES_KEPT = 4
+SORTED_COPY_WAIT = 600.0  # seconds a window waits for its copy before it sorts itself
+_SORTED_DIR_PREFIX = "buckaroo-tauri-sorted-"
+
+
+class SortedCopy:
+    def __init__(self, path: str):
+        self.path, self.ready, self.error = path, threading.Event(), None
+
+
+class SortedCopies:
+    """The sorted copies of this launcher's files, built once per (file, column,
+    direction) in a background thread; the oldest beyond SORTED_COPIES_KEPT are deleted."""
+
+    def __init__(self):
+        import itertools
+
+        self._lock, self._copies, self._dir, self._names = threading.Lock(), {}, None, itertools.count()
+
+    def window(self, processed_df, sort_col, ascending: bool, start: int, end: int) -> bytes | None:
+        """The window from the copy for this order (built first), or None: ask the engine."""
+        source = sliceable_source(processed_df)
+        if source is None or _duckdb() is None or _expr_count_of(processed_df) < _sorted_copy_min_rows():
+            return None
+        copy = self._copy(processed_df, source, sort_col, ascending)
+        if not copy.ready.is_set() and end <= TOP_ROWS:
+            return window_frame(processed_df, _duck_sorted(source, sort_col, ascending, start, end), start)
+        if not copy.ready.wait(SORTED_COPY_WAIT) or copy.error is not None:
+            return None
+        return parquet_slice(processed_df, copy.path, start, end)
+
+    def _copy(self, expr, source: FileSource, sort_col, ascending: bool) -> SortedCopy:
+        key = (source, os.path.getmtime(source.path), sort_col, ascending)
+        with self._lock:
+            copy = self._copies.get(key)
+            if copy is None:
+                copy = self._copies[key] = SortedCopy(os.path.join(self._directory(), f"{next(self._names)}.parquet"))
+                threading.Thread(target=self._build, args=(copy, source, sort_col, ascending), daemon=True,
+                                 name="sorted-copy").start()
+                self._forget_oldest()
+        return copy
+
+    def _directory(self) -> str:
+        import tempfile
+
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix=f"{_SORTED_DIR_PREFIX}{os.getpid()}-")
+        return self._dir
+
+    def _forget_oldest(self) -> None:
+        while len(self._copies) > SORTED_COPIES_KEPT:
+            old = self._copies.pop(next(iter(self._copies)))
+            threading.Thread(target=_remove_when_built, args=(old,), daemon=True).start()
+
+    def _build(self, copy: SortedCopy, source: FileSource, sort_col, ascending: bool) -> None:
+        import time
+
+        began, tmp = time.perf_counter(), copy.path + ".tmp"
+        try:
+            con = _duck_connection(self._directory())
+            con.execute(f"COPY ({_duck_order(source, sort_col, ascending)}) TO {sql_string(tmp)} (FORMAT parquet)")
+            con.close()
+            os.replace(tmp, copy.path)
+            log.info("sorted copy of %s by %s (%s) in %.1f s", source.path, sort_col, "asc" if ascending else "desc",
+                     time.perf_counter() - began)
+        except Exception as exc:  # noqa: BLE001 - then its windows are engine queries
+            copy.error = exception_line(exc)
+            log.warning("sorted copy of %s by %s failed: %s", source.path, sort_col, copy.error)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        finally:
+            copy.ready.set()
+
+    def remove_all(self) -> None:
+        import shutil
+
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _remove_when_built(copy: SortedCopy) -> None:
+    copy.ready.wait()
+    with contextlib.suppress(OSError):
+        os.unlink(copy.path)
+
+
+def remove_stale_sorted_copies() -> None:
+    """Copies left by launchers that were killed (their pid is gone; Linux: /proc)."""
+    import shutil
+    import tempfile
+
+    root = tempfile.gettempdir()
+    if not os.path.isdir("/proc/self"):
+        return
+    for name in os.listdir(root):
+        pid = name[len(_SORTED_DIR_PREFIX):].split("-", 1)[0] if name.startswith(_SORTED_DIR_PREFIX) else ""
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _duck_connection(spill_dir: str | None = None):
+    """A copy's connection (`spill_dir`: SORT_MEMORY, spilling there), or a top-n's (a
+    heap of at most TOP_ROWS rows: a tenth of that)."""
+    con = _duckdb().connect()
+    con.execute(f"SET memory_limit = '{SORT_MEMORY if spill_dir else TOP_N_MEMORY}'")
+    con.execute("SET preserve_insertion_order = true")
+    if spill_dir is not None:
+        con.execute(f"SET temp_directory = {sql_string(spill_dir)}")
+    return con
+
+
+def _duck_order(source: FileSource, sort_col, ascending: bool) -> str:
+    """The file's rows in a sorted copy's order: the column, then the file's order."""
+    column = '"' + str(sort_col).replace('"', '""') + '"'
+    return (f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({sql_string(source.path)}, file_row_number = true) "
+            f"ORDER BY {column} {'ASC' if ascending else 'DESC'}, file_row_number")
+
+
+def _duck_sorted(source: FileSource, sort_col, ascending: bool, start: int, end: int):
+    """Rows [start, end) of that order as a top-n query (a heap of `end` rows)."""
+    con = _duck_connection()
+    try:
+        return con.execute(f"{_duck_order(source, sort_col, ascending)} LIMIT {max(0, end - start)} OFFSET {start}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _duckdb():
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    return duckdb
+
+
+def _sorted_copy_min_rows() -> int:
+    return env_count(SORTED_COPY_MIN_ROWS_ENV, SORTED_COPY_MIN_ROWS)
+
+
+def _expr_count_of(expr) -> int:
+    from buckaroo.xorq_buckaroo import _expr_count
+
+    return _expr_count(expr)
+
+
+SORTED_COPIES = SortedCopies()

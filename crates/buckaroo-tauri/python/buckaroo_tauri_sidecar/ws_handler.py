@@ -1,0 +1,153 @@
+"""The WebSocket handler: buckaroo's DataStreamHandler, made safer and kept off the loop.
+
+- A message that is valid JSON but not an object gets an `invalid_message` error reply
+  instead of a dropped connection; tracebacks never reach the client unless
+  BUCKAROO_DEBUG=1, and every failed row window carries an `error_code` (rows.py);
+- TCP_NODELAY on the socket (no ~40 ms Nagle/delayed-ACK stall on small replies);
+- closing a session's last window cancels its pending load.
+
+Expression work off the event loop: buckaroo answers row windows and computes deferred
+stats on the loop. For an expression a window is a query (a sort of 20M rows takes
+seconds) and the stats are many, so there every window of every session would wait for
+the slowest. Here a row request of an expression session and every stats push
+(STATS_AFTER_ROWS_S after the rows) run in a worker pool; what buckaroo writes
+meanwhile is kept and written on the loop in one callback, so a reply's JSON and parquet
+frames stay adjacent. A reply whose session has loaded something else since is sent as
+`rows_superseded` (the request is answered, with no stale rows).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import NamedTuple
+
+from .contract import INVALID_MESSAGE, ROW_REQUEST_FAILED, ROWS_SUPERSEDED
+from .loads import LOADS_SETTING
+from .rows import failed_rows, tidy_frame
+from .util import Unsupported, log
+from .warm_up import WARM_UP
+
+WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
+# Deferred stats start this long after the first rows are written: the page takes ~0.6 s
+# to paint them, and stats computed meanwhile take a core of two from it (20M rows:
+# painted at ~2.0 s instead of ~1.4 s after the load, docs/benchmarks.md).
+STATS_AFTER_ROWS_S = 1.0
+WINDOW_WORKERS = 8  # the stats, and deep sorted windows waiting for their copy, hold one each
+_CAPTURE = threading.local()  # in a worker: the frames its call writes
+
+
+class _Captured(NamedTuple):
+    frames: list
+    written: object  # a concurrent Future, done once the frames are written on the loop
+
+
+def _nothing(code: str, info: str) -> list:
+    return []
+
+
+class _SafeStream:
+    """What SafeDataStreamHandler adds to buckaroo's DataStreamHandler (make_ws_handler)."""
+
+    def _session(self):
+        return self.application.settings["sessions"].get(getattr(self, "session_id", None))
+
+    def _handle_infinite_request(self, payload_args, stats_gen=None):
+        session = self._session()
+        if session is None or session.backend != "xorq" or not isinstance(payload_args, dict):
+            return super()._handle_infinite_request(payload_args, stats_gen)
+        dataflow = session.xorq_dataflow
+        self._off_loop(super()._handle_infinite_request, (payload_args, stats_gen),
+                       still_wanted=lambda: getattr(self._session(), "xorq_dataflow", None) is dataflow,
+                       failed=lambda code, info: failed_rows(payload_args, code, info))
+        return None
+
+    def _push_stats(self, stats_gen, rows_done):
+        import tornado.ioloop
+
+        tornado.ioloop.IOLoop.current().call_later(
+            STATS_AFTER_ROWS_S, self._off_loop, super()._push_stats, (stats_gen, rows_done))
+
+    def _off_loop(self, call, args, still_wanted=lambda: True, failed=_nothing):
+        import tornado.ioloop
+
+        loop = tornado.ioloop.IOLoop.current()
+        self.application.settings[WINDOW_WORKERS_SETTING].submit(
+            self._run_captured, loop, call, args, still_wanted, failed)
+
+    def _run_captured(self, loop, call, args, still_wanted, failed):
+        import concurrent.futures
+
+        captured = _CAPTURE.now = _Captured([], concurrent.futures.Future())
+        try:
+            call(*args)
+        except Exception:  # noqa: BLE001 - logged with its traceback, answered as a failed request
+            log.exception("%s failed in a worker", getattr(call, "__name__", call))
+            captured.frames[:] = failed(ROW_REQUEST_FAILED, "the row request failed in the sidecar")
+        finally:
+            _CAPTURE.now = None
+        loop.add_callback(self._write_captured, captured, still_wanted, failed)
+
+    def _write_captured(self, captured, still_wanted, failed):
+        import tornado.websocket
+
+        frames = (captured.frames if still_wanted()
+                  else failed(ROWS_SUPERSEDED, "a newer load replaced these rows"))
+        try:
+            for message, binary in frames:
+                self.write_message(message, binary=binary)
+        except tornado.websocket.WebSocketClosedError:
+            log.debug("window closed before its reply was written")
+        finally:
+            captured.written.set_result(None)
+
+    def open(self, *args, **kwargs):
+        # Here, not when the connection is accepted: Tornado turns Nagle back on after
+        # every HTTP response, the 101 upgrade included.
+        self.set_nodelay(True)
+        return super().open(*args, **kwargs)
+
+    def on_message(self, message):
+        WARM_UP.busy()
+        if isinstance(message, str):
+            try:
+                parsed = json.loads(message)
+            except ValueError:
+                parsed = None  # buckaroo answers invalid JSON itself
+            else:
+                if not isinstance(parsed, dict):
+                    self.write_message(json.dumps({
+                        "type": "error", "error_code": INVALID_MESSAGE,
+                        "message": "message must be a JSON object"}))
+                    return None
+        return super().on_message(message)
+
+    def on_close(self):
+        super().on_close()
+        # The window is gone: nobody is waiting for its pending load any more.
+        session_id = getattr(self, "session_id", None)
+        session = self.application.settings["sessions"].get(session_id)
+        if session_id is not None and (session is None or not session.ws_clients):
+            self.application.settings[LOADS_SETTING].cancel(session_id, "the session's window closed")
+
+    def write_message(self, message, binary=False):
+        captured = getattr(_CAPTURE, "now", None)
+        if captured is not None:  # in a worker: written on the loop afterwards
+            captured.frames.append((message, binary))
+            return captured.written
+        if binary:
+            WARM_UP.served()
+        elif isinstance(message, (str, bytes)):
+            message = tidy_frame(message)
+        return super().write_message(message, binary=binary)
+
+
+def make_ws_handler(DataStreamHandler):
+    """buckaroo's DataStreamHandler with _SafeStream's changes; Unsupported when the
+    methods it overrides are not there."""
+    if not callable(getattr(DataStreamHandler, "on_message", None)):
+        raise Unsupported("DataStreamHandler.on_message is missing")
+    for hook in ("_handle_infinite_request", "_push_stats"):
+        if not callable(getattr(DataStreamHandler, hook, None)):
+            raise Unsupported(f"DataStreamHandler.{hook} is missing")
+    return type("SafeDataStreamHandler", (_SafeStream, DataStreamHandler), {})
