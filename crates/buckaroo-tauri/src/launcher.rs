@@ -167,12 +167,35 @@ pub(crate) fn default_cache() -> Option<PathBuf> {
     base.map(|b| b.join("buckaroo-tauri").join("launcher"))
 }
 
+/// `env` plus what makes `python -m buckaroo_tauri_sidecar` run our package, unpacked
+/// (or found complete) in `cache` (else [`default_cache`]) first. The user's
+/// `PYTHONPATH` (from `env`, else this process's) stays on the path, after ours.
+pub(crate) fn prepared_env(cache: Option<&Path>, env: &[(String, String)]) -> Result<Vec<(String, String)>, UnpackError> {
+    let cache = match cache {
+        Some(dir) => dir.to_path_buf(),
+        None => default_cache().ok_or_else(|| {
+            let why = "neither XDG_CACHE_HOME nor HOME is set; give a folder with BuckarooConfig::with_launcher_cache";
+            fail(Path::new("$HOME/.cache"), io::Error::other(why))
+        })?,
+    };
+    let unpacked = EMBEDDED.unpack(&cache)?;
+    let user = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PYTHONPATH")
+        .map(|(_, v)| v.into())
+        .or_else(|| std::env::var_os("PYTHONPATH"));
+    let mut out = env.to_vec();
+    out.extend(python_env(&unpacked, user));
+    Ok(out)
+}
+
 /// What makes `python -m buckaroo_tauri_sidecar` find the unpacked package, and only it:
 /// our folder first on `PYTHONPATH` (before the user's `user_pythonpath`, kept), and
 /// `PYTHONSAFEPATH` so the working directory is not on `sys.path` (a `pandas.py` there
 /// cannot shadow anything). The launcher takes both out of its environment again, so
 /// what it starts inherits the user's.
-pub(crate) fn python_env(unpacked: &Unpacked, user_pythonpath: Option<OsString>) -> Vec<(String, String)> {
+fn python_env(unpacked: &Unpacked, user_pythonpath: Option<OsString>) -> Vec<(String, String)> {
     // An empty entry would mean the working directory: dropped.
     let user: Vec<PathBuf> = user_pythonpath
         .as_deref()
@@ -266,6 +289,18 @@ mod tests {
         let e = A.unpack(&cache).unwrap_err();
         assert_eq!(e.dir, cache);
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn the_prepared_env_keeps_the_callers_and_puts_the_package_first() {
+        let cache = scratch("prepared");
+        let env = vec![("PYTHONPATH".to_string(), "/u".to_string()), ("X".to_string(), "1".to_string())];
+        let out = prepared_env(Some(&cache), &env).unwrap();
+        assert_eq!(&out[..2], &env[..]);
+        let entry = cache.join(EMBEDDED.hash);
+        assert_eq!(out[2].1, format!("{}:/u", entry.display()));
+        assert!(entry.join(PACKAGE).join("__main__.py").is_file());
+        std::fs::remove_dir_all(&cache).unwrap();
     }
 
     #[test]

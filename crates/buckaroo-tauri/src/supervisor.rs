@@ -166,7 +166,7 @@ impl Supervisor {
                 }
             }
         }
-        let env = self.python_env(&self.cfg.env)?;
+        let env = launcher::prepared_env(self.cfg.launcher_cache.as_deref(), &self.cfg.env)?;
         let report = sidecar::probe(python, &env, self.cfg.handshake_timeout).await?;
         for w in &report.warnings {
             log::warn!("[buckaroo-tauri] probe: {w}");
@@ -193,29 +193,6 @@ impl Supervisor {
         Ok(report)
     }
 
-    /// `env` plus what makes `python -m buckaroo_tauri_sidecar` run our package: it is
-    /// unpacked (or found complete) in the launcher cache first. The user's
-    /// `PYTHONPATH` (from `env`, else this process's) stays on the path, after ours.
-    fn python_env(&self, env: &[(String, String)]) -> Result<Vec<(String, String)>> {
-        let cache = match &self.cfg.launcher_cache {
-            Some(dir) => dir.clone(),
-            None => launcher::default_cache().ok_or_else(|| Error::LauncherCacheUnwritable {
-                dir: PathBuf::from("$HOME/.cache"),
-                reason: "neither XDG_CACHE_HOME nor HOME is set; give one with BuckarooConfig::with_launcher_cache".into(),
-            })?,
-        };
-        let unpacked = launcher::EMBEDDED.unpack(&cache)?;
-        let user = env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "PYTHONPATH")
-            .map(|(_, v)| v.into())
-            .or_else(|| std::env::var_os("PYTHONPATH"));
-        let mut out = env.to_vec();
-        out.extend(launcher::python_env(&unpacked, user));
-        Ok(out)
-    }
-
     async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {
         let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
         let (python, source) =
@@ -235,7 +212,7 @@ impl Supervisor {
         spec.env.extend(self.cfg.launcher_env());
         spec.env.extend(self.cfg.env.iter().cloned());
         if self.cfg.launcher == Launcher::Secure {
-            spec.env = self.python_env(&spec.env)?;
+            spec.env = launcher::prepared_env(self.cfg.launcher_cache.as_deref(), &spec.env)?;
         }
         spec.working_dir = self.cfg.working_dir.clone();
         spec.handshake_timeout = self.cfg.handshake_timeout;

@@ -1,7 +1,7 @@
 """What `make bench`'s sections share: where results and the bench build go, and how a
-series of timings is summed up and printed. bench.py runs the sections; bench_big and
-bench_expr are sections (bench_big also runs alone) — both sides import from here, so no
-section imports bench.py back.
+series of timings is summed up and printed. bench.py runs the sections (bench_cold,
+bench_windows, bench_scroll, bench_expr, bench_big; bench_big also runs alone) and
+bench_report writes them up — all import from here, so no section imports bench.py back.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buckaroo_tauri_dev import e2e, xorq_builds
+from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs, xorq_builds
 from buckaroo_tauri_dev.bench_common import fmt, stats
 
 # `handle[method](args)` timed in the page: resolves with {frame_ms, rows_ms, stats_ms,
@@ -55,7 +55,7 @@ def expr_loads(display: str, binary: Path, build: Path, workdir: Path, runs: int
     out: dict = {"inline": {"rows_ms": [], "stats_ms": []}, "deferred": {"rows_ms": [], "stats_ms": []}}
     with e2e.running_app(display, env, binary=binary) as (d, _):
         d.set_script_timeout(180)
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=90, what="sidecar ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=90, what="sidecar ready")
         warm = d.execute_async_script(TIMED_LOAD_JS, "loadExpr", {"buildDir": str(build), "statsDelivery": "deferred"}, 120_000)
         if "error" in warm:
             raise SystemExit(f"xorq build load failed: {warm['error']}")

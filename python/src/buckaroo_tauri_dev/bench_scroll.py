@@ -1,6 +1,6 @@
 """Scrolling as the user sees it: the grid's viewport is scrolled to a row, and the time
 until that row shows its data is taken, in the app and in buckaroo's own browser page,
-same file, same positions, one script for both.
+same file, same positions, one script for both. `scrolling` is the bench's `scroll` section.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ import contextlib
 import random
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
-from . import e2e
+from . import e2e, e2e_page, e2e_procs
+from .bench_common import BENCH_BINARY, stats
 from .server import BuckarooServer
 
 # Scroll the data grid so row `target` is near the top, then wait (each animation frame)
 # until every row in view shows its data: column `a` (the sample's `id`) must read the
 # row's own index, anything else is a wrong row, reported as such.
-SCROLL_JS = e2e.DATA_GRID_JS + """
+SCROLL_JS = e2e_page.DATA_GRID_JS + """
 const [positions, settleMs, done] = arguments;
 const root = dataGrid();
 const viewport = root && root.querySelector('.ag-body-viewport');
@@ -117,8 +119,19 @@ def buckaroo_page(browser, sample) -> Iterator[None]:
     try:
         reply = srv.load(sample, mode="buckaroo")
         browser.get(f"{srv.base}/s/{reply['session']}")
-        e2e.wait_until(lambda: browser.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, interval=0.02,
-                       what="rows painted (browser)")
+        e2e_procs.wait_until(lambda: browser.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, interval=0.02,
+                             what="rows painted (browser)")
         yield
     finally:
         srv.stop()
+
+
+def scrolling(display: str, env: dict[str, str], sample: Path, n: int) -> dict:
+    """Scroll → the row painted, app and browser page, the same positions."""
+    targets = positions(n, rows=100_000)
+    with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, _):
+        d.set_script_timeout(600)
+        e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
+        app = in_app(d, targets)
+    browser = in_browser(sample, targets)
+    return {"positions": targets, "app": stats(app), "browser": stats(browser)}

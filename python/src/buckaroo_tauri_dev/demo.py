@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import e2e
+from . import e2e, e2e_page, e2e_procs
 from .sample_data import DEFAULT_DIR, write_all
 
 OUT = e2e.REPO / "out" / "demo.png"
@@ -27,11 +27,11 @@ def headless(sample: Path, out: Path) -> int:
     try:
         env = e2e.app_env(autoload=sample, scope=[sample.parent])
         with e2e.running_app(x.display, env) as (driver, _):
-            painted = e2e.wait_until(lambda: driver.execute_script(e2e.ROWS_PAINTED_JS), timeout=90, what="rows painted")
+            painted = e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
             first_rows = time.monotonic() - t0
             time.sleep(0.3)  # let the histograms finish drawing
-            e2e.grab(x.display, out)
-            if not e2e.screenshot_ok(out):
+            e2e_page.grab(x.display, out)
+            if not e2e_page.screenshot_ok(out):
                 print(f"demo: screenshot {out} looks blank", file=sys.stderr)
                 return 1
     finally:

@@ -163,6 +163,47 @@ def expression_ids(build_dir: Path, home: str) -> set:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def print_scans(work: Path, build_dir: Path, expected: set, w: int, tied: dict) -> None:
+    """Per server: full scans unsorted and sorted on the tied column, counted against the
+    expression's own ids; then how many answers the same middle window gives."""
+    total = len(expected)
+    print(f"{'server':9} {'scan':22} {'rows':>8} {'distinct':>8} {'dupl.':>7} {'missing':>7}")
+    results = {}
+    for kind, make in (("plain", plain_server), ("launcher", our_launcher)):
+        with started(make(work), work) as srv:
+            ws = load_expr(srv, build_dir)
+            for label, payload in (("unsorted", {}), (f"sorted on {TIED_SORT}", tied)):
+                c = scan_counts(scan(ws, total, w, **payload), expected)
+                print(f"{kind:9} {label:22} {c['rows']:>8} {c['distinct']:>8} {c['duplicated']:>7} "
+                      f"{c['missing']:>7}")
+            middle = (total // 2 // w) * w
+            same = {label: answers(ws, middle, middle + w, **payload)
+                    for label, payload in (("unsorted", {}), (f"sorted on {TIED_SORT}", tied))}
+            ws.close()
+            results[kind] = same
+    print()
+    print("same middle window asked 10 times: different answers (plain / launcher)")
+    for label in results["plain"]:
+        print(f"  {label:22} {results['plain'][label]:>3} / {results['launcher'][label]}")
+    print()
+
+
+def print_load_expr_times(work: Path, build_dir: Path) -> None:
+    """/load_expr on the launcher, stats inline against deferred."""
+    with started(our_launcher(work), work) as srv:
+        print("/load_expr on the 1M-row build, launcher, median of 3 after one warm-up (ms)")
+        srv.request("POST", "/load_expr", {"session": uuid.uuid4().hex, "build_dir": str(build_dir)}, timeout=300)
+        for delivery in ("inline", "deferred"):
+            times = []
+            for _ in range(3):
+                began = time.perf_counter()
+                status, _reply = srv.request("POST", "/load_expr", {
+                    "session": uuid.uuid4().hex, "build_dir": str(build_dir), "stats_delivery": delivery})
+                times.append((time.perf_counter() - began) * 1e3)
+                assert status == 200, _reply
+            print(f"  {delivery:9} {statistics.median(times):8.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m buckaroo_tauri_dev.xorq_scan")
     parser.add_argument("--where", default=DEFAULT_WHERE)
@@ -184,25 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         total, w = len(expected), args.window
         print(f"expression: big_1m.parquet in 64k-row row groups where {args.where}: {total} rows; "
               f"windows of {w} rows")
-        print(f"{'server':9} {'scan':22} {'rows':>8} {'distinct':>8} {'dupl.':>7} {'missing':>7}")
-        results = {}
-        for kind, make in (("plain", plain_server), ("launcher", our_launcher)):
-            with started(make(work), work) as srv:
-                ws = load_expr(srv, filtered)
-                for label, payload in (("unsorted", {}), (f"sorted on {TIED_SORT}", tied)):
-                    c = scan_counts(scan(ws, total, w, **payload), expected)
-                    print(f"{kind:9} {label:22} {c['rows']:>8} {c['distinct']:>8} {c['duplicated']:>7} "
-                          f"{c['missing']:>7}")
-                middle = (total // 2 // w) * w
-                same = {label: answers(ws, middle, middle + w, **payload)
-                        for label, payload in (("unsorted", {}), (f"sorted on {TIED_SORT}", tied))}
-                ws.close()
-                results[kind] = same
-        print()
-        print("same middle window asked 10 times: different answers (plain / launcher)")
-        for label in results["plain"]:
-            print(f"  {label:22} {results['plain'][label]:>3} / {results['launcher'][label]}")
-        print()
+        print_scans(work, filtered, expected, w, tied)
         os.environ["HOME"] = home  # this process imports xorq from here on
         for name, build_dir in (("unfiltered 1M-row build", full), (f"where {args.where}", filtered)):
             print(f"one {w}-row window, {name}: buckaroo's window_to_parquet vs the launcher's, "
@@ -211,20 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             for key, (before, after) in window_costs(build_dir, w, args.repeats).items():
                 print(f"  {key:28} {before:>9.1f} {after:>9.1f} {after - before:>+8.1f}")
             print()
-        with started(our_launcher(work), work) as srv:
-            print("/load_expr on the 1M-row build, launcher, median of 3 after one warm-up (ms)")
-            srv.request("POST", "/load_expr", {"session": uuid.uuid4().hex, "build_dir": str(full)}, timeout=300)
-            for delivery in ("inline", "deferred"):
-                times = []
-                for _ in range(3):
-                    began = time.perf_counter()
-                    status, _reply = srv.request("POST", "/load_expr", {
-                        "session": uuid.uuid4().hex, "build_dir": str(full), "stats_delivery": delivery})
-                    times.append((time.perf_counter() - began) * 1e3)
-                    assert status == 200, _reply
-                print(f"  {delivery:9} {statistics.median(times):8.0f}")
+        print_load_expr_times(work, full)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

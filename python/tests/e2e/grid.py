@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from buckaroo_tauri_dev import e2e
+from buckaroo_tauri_dev import e2e_page, e2e_procs
 
-DATA_GRID_ROWS_JS = e2e.DATA_GRID_JS + """
+DATA_GRID_ROWS_JS = e2e_page.DATA_GRID_JS + """
 const root = dataGrid();
 if (!root) return null;
 const out = {};
@@ -37,12 +37,12 @@ def ids(rows: dict[int, dict[str, str]]) -> dict[int, int]:
 
 
 def wait_ids(driver, predicate, timeout: float = 60, what: str = "grid rows"):
-    return e2e.wait_until(lambda: (lambda m: m if m and predicate(m) else None)(ids(data_rows(driver))), timeout=timeout, what=what)
+    return e2e_procs.wait_until(lambda: (lambda m: m if m and predicate(m) else None)(ids(data_rows(driver))), timeout=timeout, what=what)
 
 
 def scroll_to_row(driver, row: int) -> None:
     driver.execute_script(
-        e2e.DATA_GRID_JS + """
+        e2e_page.DATA_GRID_JS + """
         const [row] = arguments;
         const root = dataGrid();
         const vp = root.querySelector('.ag-body-viewport');
@@ -57,7 +57,7 @@ def scroll_to_row(driver, row: int) -> None:
 
 def click_header(driver, col_id: str) -> None:
     driver.execute_script(
-        e2e.DATA_GRID_JS + """
+        e2e_page.DATA_GRID_JS + """
         const [col] = arguments;
         const root = dataGrid();
         const header = root.querySelector(`.ag-header-cell[col-id="${col}"]`);
@@ -78,7 +78,7 @@ def search(driver, term: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    box = e2e.wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '.ag-cell[col-id="search"] input'), what="search box")[0]
+    box = e2e_procs.wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '.ag-cell[col-id="search"] input'), what="search box")[0]
     box.click()
     box.send_keys(term)
     box.send_keys(Keys.ENTER)
@@ -86,7 +86,7 @@ def search(driver, term: str) -> None:
 
 def all_answered(driver) -> bool:
     """Every row request the page sent has had its reply (rows or a failure)."""
-    c = e2e.page_state(driver)["counters"]
+    c = e2e_page.page_state(driver)["counters"]
     return c["requests"] > 0 and c["requests"] == c["parquet"] + c["errors"]
 
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 from selenium.webdriver.common.by import By
 
-from buckaroo_tauri_dev import bundle, contract, e2e
+from buckaroo_tauri_dev import bundle, contract, e2e, e2e_desktop, e2e_page, e2e_procs
 
 from . import grid
 
@@ -24,16 +24,16 @@ def start_env(data_dir, autoload="small_100k.parquet", **kw):
 
 
 def ready_pid(driver) -> int:
-    status = e2e.invoke(driver, "buckaroo_status")["ok"]
+    status = e2e_page.invoke(driver, "buckaroo_status")["ok"]
     assert status["state"] == "ready", status
     return status["pid"]
 
 
 def test_page_loads_and_health_is_typed(display, data_dir, shots):
     with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
         assert d.find_element(By.ID, "open").is_displayed()
-        health = e2e.invoke(d, "buckaroo_health")
+        health = e2e_page.invoke(d, "buckaroo_health")
         assert "err" not in health, health
         h = health["ok"]
         assert h["state"] == "ready" and h["ready"] is True
@@ -42,16 +42,16 @@ def test_page_loads_and_health_is_typed(display, data_dir, shots):
         assert h["connected"] is True
         assert h["server"]["status"] == "ok" and h["server"]["version"] == contract.tested_buckaroo()
         assert "port" not in str(h).lower(), "the port must never reach the page"
-        status = e2e.invoke(d, "buckaroo_status")["ok"]
+        status = e2e_page.invoke(d, "buckaroo_status")["ok"]
         assert status["state"] == "ready" and status["buckarooVersion"] == contract.tested_buckaroo()
         # Disallowed message types are refused with a code, through the real IPC.
-        err = e2e.invoke(d, "buckaroo_send", {"msg": {"type": "load", "path": "/etc/passwd"}})["err"]
+        err = e2e_page.invoke(d, "buckaroo_send", {"msg": {"type": "load", "path": "/etc/passwd"}})["err"]
         assert err["code"] == "message_not_allowed"
-        err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": "/etc/passwd"}})["err"]
+        err = e2e_page.invoke(d, "buckaroo_load_path", {"args": {"path": "/etc/passwd"}})["err"]
         assert err["code"] == "path_not_allowed" and err["hint"]
         shot = shots / "00-empty.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot, min_colors=3)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot, min_colors=3)
 
 
 def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
@@ -64,10 +64,10 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
             assert rows[i]["b"].replace(",", "") == str(df100k["count"].iloc[i])
             city = df100k["city"].iloc[i]
             assert rows[i]["f"] == ("" if city != city else city)
-        assert e2e.page_state(d)["file"].startswith("small_100k.parquet · 100,000 rows")
+        assert e2e_page.page_state(d)["file"].startswith("small_100k.parquet · 100,000 rows")
         shot = shots / "01-autoload.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot)
 
         # 2. Scroll to about row 50,000.
         grid.scroll_to_row(d, 50_000)
@@ -84,8 +84,8 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
             got = grid.wait_ids(d, lambda m: [m.get(i) for i in range(15)] == want, timeout=30, what=f"ratio {direction}")
             assert [got[i] for i in range(15)] == want
         shot = shots / "03-sorted.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot)
 
         grid.click_header(d, "e")  # third click: unsorted again
         grid.wait_ids(d, lambda m: [m.get(i) for i in range(5)] == [0, 1, 2, 3, 4], what="unsorted")
@@ -93,10 +93,10 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
         want_codes = sorted(df100k["code"].tolist())[:15]
         codes = lambda: [grid.data_rows(d).get(i, {}).get("i") for i in range(15)]  # noqa: E731
         try:
-            e2e.wait_until(lambda: codes() == want_codes, timeout=30, what="code asc")
+            e2e_procs.wait_until(lambda: codes() == want_codes, timeout=30, what="code asc")
         except TimeoutError:
             assert codes() == want_codes
-        e2e.wait_until(lambda: grid.all_answered(d), timeout=30, what="every row request answered")
+        e2e_procs.wait_until(lambda: grid.all_answered(d), timeout=30, what="every row request answered")
 
 
 def test_search_matches_pandas(display, data_dir, df100k):
@@ -110,8 +110,8 @@ def test_search_matches_pandas(display, data_dir, df100k):
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
         grid.search(d, term)
-        e2e.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(expected), timeout=30,
-                       what=f"filtered == {expected}")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(expected), timeout=30,
+                             what=f"filtered == {expected}")
         first = grid.wait_ids(d, lambda m: 0 in m and m[0] != 0, what="filtered rows")
         assert first[0] == int(df100k[mask]["id"].iloc[0])
 
@@ -120,26 +120,26 @@ def test_second_file_and_second_window(display, data_dir):
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
         main = d.current_window_handle
-        session = e2e.page_state(d)["session"]
+        session = e2e_page.page_state(d)["session"]
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
-        e2e.wait_until(lambda: e2e.page_state(d)["totalRows"] == 50, what="tiny loaded")
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", what="status bar says 50 rows")
-        e2e.wait_until(lambda: (m := grid.ids(grid.data_rows(d))) and 0 in m and max(m) < 50, what="tiny's rows shown")
-        assert e2e.page_state(d)["session"] == session, "same window, same session"
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["totalRows"] == 50, what="tiny loaded")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", what="status bar says 50 rows")
+        e2e_procs.wait_until(lambda: (m := grid.ids(grid.data_rows(d))) and 0 in m and max(m) < 50, what="tiny's rows shown")
+        assert e2e_page.page_state(d)["session"] == session, "same window, same session"
 
         d.find_element(By.ID, "new-window").click()
-        e2e.wait_until(lambda: len(d.window_handles) == 2, timeout=30, what="a second window")
+        e2e_procs.wait_until(lambda: len(d.window_handles) == 2, timeout=30, what="a second window")
         other = next(h for h in d.window_handles if h != main)
         d.switch_to.window(other)
-        e2e.wait_until(lambda: e2e.page_state(d)["session"], timeout=30, what="second window attached")
-        second_session = e2e.page_state(d)["session"]
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["session"], timeout=30, what="second window attached")
+        second_session = e2e_page.page_state(d)["session"]
         assert second_session != session
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "small_100k.parquet"))
-        e2e.wait_until(lambda: e2e.page_state(d)["totalRows"] == 100_000, what="100k in the second window")
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "100,000", what="second window's status bar")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["totalRows"] == 100_000, what="100k in the second window")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "100,000", what="second window's status bar")
         grid.wait_ids(d, lambda m: 0 in m and len(m) > 10, what="second window rows")
         d.switch_to.window(main)
-        assert e2e.page_state(d)["totalRows"] == 50
+        assert e2e_page.page_state(d)["totalRows"] == 50
         assert grid.status_bar(d).get("total_rows") == "50"
         assert max(grid.ids(grid.data_rows(d))) < 50
 
@@ -159,25 +159,25 @@ def test_sidecar_kill_9_recovers_without_user_action(display, data_dir, df100k, 
         t0 = time.monotonic()
 
         def back():
-            s = e2e.page_state(d)
+            s = e2e_page.page_state(d)
             seen.add(s["sidecar"])
             return s["sidecar"] == "ready" and ready_pid(d) != pid
 
-        e2e.wait_until(back, timeout=60, what="ready again")
+        e2e_procs.wait_until(back, timeout=60, what="ready again")
         assert "restarting" in seen or "starting" in seen, seen
         # The replayed load mounts a fresh grid by itself: rows with no user action.
-        e2e.wait_until(lambda: d.execute_script("return document.querySelector('.buckaroo-tauri-grid').dataset.generation !== 'old'"),
-                       timeout=60, what="fresh grid after the replay")
+        e2e_procs.wait_until(lambda: d.execute_script("return document.querySelector('.buckaroo-tauri-grid').dataset.generation !== 'old'"),
+                             timeout=60, what="fresh grid after the replay")
         top = grid.wait_ids(d, lambda m: 0 in m, timeout=60, what="rows after restart")
         assert all(v == int(df100k["id"].iloc[i]) for i, v in top.items())
         grid.scroll_to_row(d, 40_000)
         rows = grid.wait_ids(d, lambda m: any(39_000 <= i <= 41_000 for i in m), timeout=60, what="scrolling after restart")
         assert all(v == int(df100k["id"].iloc[i]) for i, v in rows.items())
         recovered_ms = (time.monotonic() - t0) * 1000
-        e2e.wait_until(lambda: grid.all_answered(d), timeout=30, what="no row request left unanswered")
+        e2e_procs.wait_until(lambda: grid.all_answered(d), timeout=30, what="no row request left unanswered")
         shot = shots / "06-after-restart.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot)
         print(f"kill -9 → rows again: {recovered_ms:.0f} ms")
 
 
@@ -218,29 +218,29 @@ def _pgid(p: psutil.Process) -> int | None:
 )
 def test_bad_files_show_an_error_and_the_app_stays_usable(display, data_dir, name, code, says):
     with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / name))
-        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["error"] and s, what="error shown")
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["error"] and s, what="error shown")
         assert state["errorCode"] == code
         assert says in state["error"], state["error"]
         el = d.find_element(By.ID, "error")
         assert el.is_displayed()
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="good file after the bad one")
-        assert e2e.page_state(d)["error"] is None
+        assert e2e_page.page_state(d)["error"] is None
 
 
 def test_open_dialog_grants_a_file_outside_the_scope(display, data_dir):
     # No scope at all: the page may load only what the user picks.
     with e2e.running_app(display, e2e.app_env(scope=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
         tiny = data_dir / "tiny.parquet"
-        err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": str(tiny)}})["err"]
+        err = e2e_page.invoke(d, "buckaroo_load_path", {"args": {"path": str(tiny)}})["err"]
         assert err["code"] == "path_not_allowed"
         d.find_element(By.ID, "open").click()  # the page's Open… → buckaroo_pick_file → native dialog
-        e2e.answer_file_dialog(display, tiny)
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", timeout=30, what="picked file shown")
-        assert e2e.page_state(d)["file"].startswith("tiny.parquet")
+        e2e_desktop.answer_file_dialog(display, tiny)
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "50", timeout=30, what="picked file shown")
+        assert e2e_page.page_state(d)["file"].startswith("tiny.parquet")
         grid.wait_ids(d, lambda m: 0 in m, what="picked file's rows")
 
 
@@ -264,27 +264,27 @@ def test_sidecar_failure_is_shown_with_the_fix(display, data_dir):
     broken = e2e.REPO / "python" / ".venv-pandas3" / "bin" / "python"  # pandas 3, no buckaroo
     assert broken.exists(), "make setup creates python/.venv-pandas3"
     with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_PYTHON=str(broken))) as (d, _):
-        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed status")
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed status")
         assert state["errorCode"] == "buckaroo_missing"
         assert "pip install" in state["error"] and "pandas<3" in state["error"], state["error"]
         assert "pandas 3" in state["error"]
         # Still a working window: commands answer with coded errors instead of hanging.
-        err = e2e.invoke(d, "buckaroo_load_path", {"args": {"path": str(data_dir / "tiny.parquet")}})["err"]
+        err = e2e_page.invoke(d, "buckaroo_load_path", {"args": {"path": str(data_dir / "tiny.parquet")}})["err"]
         assert err["code"] == "sidecar_failed"
 
 
 def test_retry_after_fixing_python(display, data_dir, tmp_path):
     python = tmp_path / "python"  # does not exist yet: the sidecar fails with python_not_found
     with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_PYTHON=str(python))) as (d, _):
-        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
         assert state["errorCode"] == "python_not_found"
         retry = d.find_element(By.ID, "retry")
         assert retry.is_displayed()
         python.write_text(f'#!/bin/sh\nexec {e2e.VENV_PYTHON} "$@"\n')  # the user fixes it
         python.chmod(0o755)
         retry.click()
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready after retry")
-        assert not retry.is_displayed() and e2e.page_state(d)["error"] is None
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready after retry")
+        assert not retry.is_displayed() and e2e_page.page_state(d)["error"] is None
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="rows after retry")
 
@@ -317,10 +317,10 @@ def test_the_sidecar_runs_the_launcher_package_from_the_cache(display, data_dir,
         os.kill(pid, signal.SIGKILL)
 
         def restarted() -> bool:
-            status = e2e.invoke(d, "buckaroo_status")["ok"]
+            status = e2e_page.invoke(d, "buckaroo_status")["ok"]
             return status["state"] == "ready" and status["pid"] != pid
 
-        e2e.wait_until(restarted, timeout=60, what="a new sidecar")
+        e2e_procs.wait_until(restarted, timeout=60, what="a new sidecar")
         grid.wait_ids(d, lambda m: 0 in m, what="rows after the restart")
         again = compiled(package)
         assert {name: again.get(name) for name in first} == first, "a restart rewrote the launcher's bytecode"
@@ -334,7 +334,7 @@ def test_an_unwritable_launcher_cache_is_named_in_the_window(display, data_dir, 
     subprocess.run(["chattr", "+i", str(cache)], check=True)
     try:
         with e2e.running_app(display, start_env(data_dir, autoload=None, XDG_CACHE_HOME=str(cache))) as (d, _):
-            state = e2e.wait_until(lambda: (s := e2e.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
+            state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
             assert state["errorCode"] == "launcher_cache_unwritable", state
             assert str(cache / bundle.identifier()) in state["error"] and "BuckarooConfig::with_launcher_cache" in state["error"], state
     finally:

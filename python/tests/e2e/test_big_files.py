@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from buckaroo_tauri_dev import e2e
+from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs
 
 from . import grid
 from .test_app import start_env
@@ -21,7 +21,7 @@ def test_a_big_file_opens_on_the_engine(display, data_dir, shots):
     want = pq.read_table(big, columns=["id", "score"]).to_pandas()
     # Sorted copies from 0 rows (default 2M): the sort below goes the way a 20M-row file's does.
     with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_TAURI_SORTED_COPY_MIN_ROWS="0")) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(big))
         shown = d.execute_script("const p = document.getElementById('progress'); return [p.hidden, p.textContent]")
         assert shown == [False, "Loading big_1m.parquet…"], shown
@@ -29,16 +29,16 @@ def test_a_big_file_opens_on_the_engine(display, data_dir, shots):
         # 1. Rows first, in the file's order; the label says the engine serves them.
         first = grid.wait_ids(d, lambda m: 0 in m and len(m) >= 20, timeout=90, what="first rows")
         assert all(first[i] == i for i in first), first
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "1,000,000", timeout=30, what="1M rows")
-        assert e2e.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows · engine"
-        e2e.wait_until(lambda: d.execute_script("return document.getElementById('progress').hidden"), what="progress cleared")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "1,000,000", timeout=30, what="1M rows")
+        assert e2e_page.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows · engine"
+        e2e_procs.wait_until(lambda: d.execute_script("return document.getElementById('progress').hidden"), what="progress cleared")
 
         # 2. The stats follow the rows (a stats_update), and the "Computing stats…" state ends.
-        done = e2e.wait_until(lambda: (s := stats_state(d))["stats"] and s["stats"].get("status") == "complete" and s,
-                              timeout=120, what="stats complete")
+        done = e2e_procs.wait_until(lambda: (s := stats_state(d))["stats"] and s["stats"].get("status") == "complete" and s,
+                                    timeout=120, what="stats complete")
         assert done["counters"]["statsUpdates"] >= 1, done
         assert d.execute_script("return document.getElementById('stats').hidden")
-        e2e.wait_until(lambda: histogram_marks(d, "d") > 0, timeout=30, what="score's histogram painted")
+        e2e_procs.wait_until(lambda: histogram_marks(d, "d") > 0, timeout=30, what="score's histogram painted")
 
         # 3. The last rows: a window at the end of the file.
         grid.scroll_to_row(d, ROWS - 10)
@@ -57,9 +57,9 @@ def test_a_big_file_opens_on_the_engine(display, data_dir, shots):
         deep = grid.wait_ids(d, lambda m: min(m) > 500_000, timeout=90, what="deep in the sorted order")
         assert all(deep[i] == order[i] for i in deep), {i: (deep[i], order[i]) for i in list(deep)[:5]}
         shot = shots / "30-big-file-engine.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot)
 
-        e2e.wait_until(lambda: grid.all_answered(d), timeout=60, what="every row request answered")
-        c = e2e.page_state(d)["counters"]
+        e2e_procs.wait_until(lambda: grid.all_answered(d), timeout=60, what="every row request answered")
+        c = e2e_page.page_state(d)["counters"]
         assert c["errors"] == 0, c

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buckaroo_tauri_dev import bundle, e2e
+from buckaroo_tauri_dev import bundle, e2e, e2e_desktop, e2e_page, e2e_procs
 from buckaroo_tauri_dev.update_server import UpdateServer
 
 pytestmark = pytest.mark.bundle
@@ -58,9 +58,9 @@ def test_the_installed_app_opens_a_file_with_rows_painted(display, data_dir, bun
     try:
         driver = driver_proc.session(args=["tiny.parquet"], binary=binary)
         try:
-            e2e.wait_until(lambda: driver.execute_script(e2e.ROWS_PAINTED_JS), 120, what="rows painted")
+            e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), 120, what="rows painted")
             elapsed = time.monotonic() - started
-            assert e2e.page_state(driver)["file"] == "tiny.parquet · 50 rows"
+            assert e2e_page.page_state(driver)["file"] == "tiny.parquet · 50 rows"
             assert driver.title == "tiny.parquet — buckaroo"
             print(f"\n[bundle] unpack → first rows painted: {elapsed * 1000:.0f} ms "
                   f"({Path(deb).stat().st_size / 1e6:.1f} MB package)")
@@ -84,8 +84,8 @@ def installed(bundles):
     subprocess.run(["dpkg", "-r", bundle.PACKAGE], capture_output=True)
     subprocess.run(["dpkg", "-i", bundles["versions"][bundles["base"]]["deb"]], check=True, capture_output=True)
     yield INSTALLED
-    for pid in e2e.pids_running(INSTALLED):
-        for child in e2e.python_children(pid):
+    for pid in e2e_procs.pids_running(INSTALLED):
+        for child in e2e_procs.python_children(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
@@ -102,8 +102,8 @@ def update_state(driver) -> dict:
 
 def check(driver) -> dict:
     driver.execute_script("window.__buckarooApp.checkForUpdates()")
-    return e2e.wait_until(lambda: (s := update_state(driver)) and (s["state"] not in (None, "checking") or s["error"]) and s,
-                          30, what="the update check")
+    return e2e_procs.wait_until(lambda: (s := update_state(driver)) and (s["state"] not in (None, "checking") or s["error"]) and s,
+                                30, what="the update check")
 
 
 def install(driver) -> None:
@@ -122,13 +122,13 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
     forged.write_bytes(Path(good["deb"]).read_bytes())
     forged_signature = bundle.sign(forged, other_key)
 
-    server = UpdateServer(e2e.free_port())
+    server = UpdateServer(e2e_procs.free_port())
     env = e2e.app_env(BUCKAROO_UPDATE_ENDPOINT=f"{server.url}/latest.json")
     driver_proc = e2e.TauriDriver(display, env, cwd=data_dir).start()
     try:
         driver = driver_proc.session(args=["tiny.parquet"], binary=installed)
-        (app,) = e2e.pids_running(installed)
-        e2e.wait_until(lambda: e2e.page_state(driver)["file"], 90, what="the file")
+        (app,) = e2e_procs.pids_running(installed)
+        e2e_procs.wait_until(lambda: e2e_page.page_state(driver)["file"], 90, what="the file")
 
         # Down: nothing listens on the port yet.
         down = check(driver)
@@ -140,7 +140,7 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
         server.offer(update, forged, forged_signature)
         assert check(driver)["state"] == "available"
         install(driver)
-        refused = e2e.wait_until(lambda: (s := update_state(driver))["error"] and s, 120, what="the forged package refused")
+        refused = e2e_procs.wait_until(lambda: (s := update_state(driver))["error"] and s, 120, what="the forged package refused")
         assert refused["error"] == "update_signature_invalid", refused
         assert installed_version() == base
 
@@ -149,16 +149,16 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
         assert found["state"] == "available" and update in found["text"], found
         clicked = time.monotonic()
         install(driver)
-        e2e.wait_until(lambda: app not in e2e.pids_running(installed), 180, what="the old app to exit")
-        relaunched = e2e.wait_until(lambda: e2e.pids_running(installed), 60, what="the relaunched app")
-        e2e.wait_until(lambda: e2e.x_windows(display, "^tiny.parquet — buckaroo$"), 60, what="the relaunched app's window")
+        e2e_procs.wait_until(lambda: app not in e2e_procs.pids_running(installed), 180, what="the old app to exit")
+        relaunched = e2e_procs.wait_until(lambda: e2e_procs.pids_running(installed), 60, what="the relaunched app")
+        e2e_procs.wait_until(lambda: e2e_desktop.x_windows(display, "^tiny.parquet — buckaroo$"), 60, what="the relaunched app's window")
         round_trip = time.monotonic() - clicked
         assert installed_version() == update
         assert f"update {update} installed" in driver_proc.log_tail(400)
         # The relaunched process runs the file dpkg just wrote (a process of the replaced
         # binary would show "(deleted)" and not match), and that file is the update.
         # (Its own log goes nowhere: WebKitWebDriver closed the pipe it inherits.)
-        assert relaunched == e2e.pids_running(installed) and app not in relaunched
+        assert relaunched == e2e_procs.pids_running(installed) and app not in relaunched
         version = subprocess.run([str(installed), "--version"], capture_output=True, text=True, timeout=30)
         assert version.stdout.strip() == f"{bundle.PACKAGE} {update}"
         assert server.requests.count("/package.deb") == 2

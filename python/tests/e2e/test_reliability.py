@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from buckaroo_tauri_dev import e2e
+from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs
 
 from . import grid
 from .test_app import ready_pid, start_env
@@ -24,7 +24,7 @@ def test_autoload_shows_loading_from_the_first_moment(display, data_dir):
     # pandas (the engine would paint these rows before there is much to look at).
     with e2e.running_app(display, start_env(data_dir, autoload="big_1m.parquet", BUCKAROO_ENGINE_MIN_BYTES=str(1 << 40))) as (d, _):
         # One script per look: rows painted, progress and the empty-window hint read together.
-        look_js = "const painted = (() => {" + e2e.ROWS_PAINTED_JS + "})();" + (
+        look_js = "const painted = (() => {" + e2e_page.ROWS_PAINTED_JS + "})();" + (
             "const p = document.getElementById('progress');"
             "return [painted, p.hidden ? null : p.textContent, document.getElementById('empty').hidden];")
         looks = []
@@ -42,7 +42,7 @@ def test_autoload_shows_loading_from_the_first_moment(display, data_dir):
         gaps = [i for i, (p, _) in enumerate(looks) if not p and i > first_loading]
         assert not gaps, ("progress vanished before rows were painted", gaps, len(looks))
         assert all(empty_hidden for _, empty_hidden in looks[first_loading:])
-        e2e.wait_until(lambda: d.execute_script(PROGRESS_JS) is None, what="progress cleared once rows are painted")
+        e2e_procs.wait_until(lambda: d.execute_script(PROGRESS_JS) is None, what="progress cleared once rows are painted")
         print(f"\n[reliability] autoload: {len(looks)} looks before rows, {len(looks) - first_loading} of them showing progress")
 
 
@@ -61,21 +61,21 @@ def test_ten_kills_in_a_row_all_recover(display, data_dir, df100k):
             psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
 
             def back():
-                status = e2e.invoke(d, "buckaroo_status")["ok"]
+                status = e2e_page.invoke(d, "buckaroo_status")["ok"]
                 assert status["state"] != "failed", f"kill {n + 1}: {status}"
                 return status["state"] == "ready" and status["pid"] != pid and d.execute_script(
                     "return document.querySelector('.buckaroo-tauri-grid')?.dataset.generation !== 'old'")
 
-            e2e.wait_until(back, timeout=60, what=f"recovery after kill {n + 1}")
+            e2e_procs.wait_until(back, timeout=60, what=f"recovery after kill {n + 1}")
             top = grid.wait_ids(d, lambda m: 0 in m, timeout=60, what=f"rows after kill {n + 1}")
             times.append((time.monotonic() - t0) * 1000)
             assert all(v == int(df100k["id"].iloc[i]) for i, v in top.items())
             time.sleep(1.5)  # a user scrolling between crashes
-        assert e2e.page_state(d)["error"] is None
+        assert e2e_page.page_state(d)["error"] is None
     print(f"\n[reliability] ten kill -9 → rows again (ms): {', '.join(f'{t:.0f}' for t in times)}")
 
 
-HEADERS_JS = e2e.DATA_GRID_JS + """
+HEADERS_JS = e2e_page.DATA_GRID_JS + """
 const root = dataGrid();
 if (!root) return null;
 const out = {};
@@ -84,7 +84,7 @@ return out;
 """
 
 
-VISIBLE_CELLS_JS = e2e.DATA_GRID_JS + """
+VISIBLE_CELLS_JS = e2e_page.DATA_GRID_JS + """
 const root = dataGrid();
 return root ? [...root.querySelectorAll('.ag-body .ag-row')].filter(r => getComputedStyle(r).visibility !== 'hidden')
   .flatMap(r => [...r.querySelectorAll('.ag-cell')].map(c => (c.textContent || '').trim())) : [];
@@ -106,22 +106,23 @@ def test_csv_exports_read_as_a_spreadsheet_shows_them(display, data_dir):
     from buckaroo_tauri_dev.sample_data import CSV_VARIANTS
 
     with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
         for name, spec in CSV_VARIANTS.items():
             d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / name))
-            e2e.wait_until(lambda: (e2e.page_state(d)["file"] or "").startswith(f"{name} · {spec['rows']} rows"), what=f"{name} loaded")
+            e2e_procs.wait_until(lambda: (e2e_page.page_state(d)["file"] or "").startswith(f"{name} · {spec['rows']} rows"),
+                                 what=f"{name} loaded")
             def painted(spec=spec):
                 rows = grid.data_rows(d)
                 return len(rows) >= spec["rows"] and any(rows[0].values()) and rows
 
-            rows = e2e.wait_until(painted, what=f"{name} rows")
+            rows = e2e_procs.wait_until(painted, what=f"{name} rows")
             headers = d.execute_script(HEADERS_JS)
             by_name = {headers[c]: c for c in sorted(headers) if c != "index"}  # buckaroo's col-ids a, b, c… in column order
             assert list(by_name) == spec["columns"], (name, headers)
             first = rows[0]
             got = [first[by_name[col]] for col in spec["columns"]]
             assert all(_cell_matches(t, w) for t, w in zip(got, spec["first_row"], strict=True)), (name, got, spec["first_row"])
-            assert e2e.page_state(d)["error"] is None, name
+            assert e2e_page.page_state(d)["error"] is None, name
 
 
 def test_a_failed_row_window_is_said_not_shown_as_rows(display, data_dir):
@@ -131,9 +132,9 @@ def test_a_failed_row_window_is_said_not_shown_as_rows(display, data_dir):
 
     spec = JSON_LINES_VARIANTS["mixed_types.jsonl"]
     with e2e.running_app(display, start_env(data_dir, autoload=None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready")
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "mixed_types.jsonl"))
-        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["error"] and s, timeout=60, what="the banner")
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["error"] and s, timeout=60, what="the banner")
         assert state["errorCode"] == "serialization_failed", state
         assert f"'{spec['bad_column']}'" in state["error"], state["error"]
         overlay = d.execute_script("return document.querySelector('.buckaroo-tauri-rows-error')?.textContent")
@@ -146,4 +147,4 @@ def test_a_failed_row_window_is_said_not_shown_as_rows(display, data_dir):
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="rows of the next file")
         assert d.execute_script("return document.querySelector('.buckaroo-tauri-rows-error')") is None
-        assert e2e.page_state(d)["error"] is None
+        assert e2e_page.page_state(d)["error"] is None

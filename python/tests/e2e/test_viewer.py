@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from buckaroo_tauri_dev import bundle, e2e
+from buckaroo_tauri_dev import bundle, e2e, e2e_desktop, e2e_page, e2e_procs
 
-ROWS_IN_WINDOW_JS = e2e.DATA_GRID_JS + """
+ROWS_IN_WINDOW_JS = e2e_page.DATA_GRID_JS + """
 const root = dataGrid();
 if (!root) return null;
 const header = Object.fromEntries([...root.querySelectorAll('.ag-header-cell')]
@@ -38,7 +38,7 @@ def in_each_window(driver, fn):
 
 def settled(driver) -> dict | None:
     """The page once its load ended: a file shown or an error up."""
-    s = e2e.page_state(driver)
+    s = e2e_page.page_state(driver)
     return s if (s["file"] or s["errorCode"]) else None
 
 
@@ -63,8 +63,8 @@ def test_each_file_on_the_command_line_opens_in_its_own_window(display, data_dir
     driver_proc = driver_at(e2e.app_env(), cwd=data_dir)  # no BUCKAROO_TAURI_SCOPE
     driver = driver_proc.session(args=["tiny.parquet", "csv_plain.csv", "missing.parquet", str(tmp_path / "corrupt.parquet")])
     try:
-        e2e.wait_until(lambda: len(driver.window_handles) == 4, 30, what="four windows")
-        states = in_each_window(driver, lambda d: e2e.wait_until(lambda: settled(d), 90, what=f"{d.title} to load"))
+        e2e_procs.wait_until(lambda: len(driver.window_handles) == 4, 30, what="four windows")
+        states = in_each_window(driver, lambda d: e2e_procs.wait_until(lambda: settled(d), 90, what=f"{d.title} to load"))
         assert set(states) == {f"{n} — buckaroo" for n in ("tiny.parquet", "csv_plain.csv", "missing.parquet", "corrupt.parquet")}
         assert states["tiny.parquet — buckaroo"]["file"] == "tiny.parquet · 50 rows"
         assert states["csv_plain.csv — buckaroo"]["file"].startswith("csv_plain.csv · ")
@@ -72,8 +72,8 @@ def test_each_file_on_the_command_line_opens_in_its_own_window(display, data_dir
         assert "missing.parquet" in states["missing.parquet — buckaroo"]["error"]
         corrupt = states["corrupt.parquet — buckaroo"]
         assert corrupt["errorCode"] and corrupt["errorCode"] != "path_not_allowed", corrupt
-        (app,) = e2e.pids_running(e2e.APP_BINARY)
-        assert len(e2e.python_children(app)) == 1, "one sidecar for all the windows"
+        (app,) = e2e_procs.pids_running(e2e.APP_BINARY)
+        assert len(e2e_procs.python_children(app)) == 1, "one sidecar for all the windows"
     finally:
         driver.quit()
 
@@ -89,24 +89,24 @@ def test_help_and_version_answer_without_a_window():
 
 
 def test_a_second_launch_opens_its_files_in_the_running_app(display, data_dir, driver_at):
-    bus = e2e.SessionBus().start()
+    bus = e2e_desktop.SessionBus().start()
     try:
         env = e2e.app_env(DBUS_SESSION_BUS_ADDRESS=bus.address)
         driver = driver_at(env, cwd=data_dir).session(args=["tiny.parquet"])
         try:
-            e2e.wait_until(lambda: settled(driver), 90, what="the first window's file")
-            apps = e2e.pids_running(e2e.APP_BINARY)
-            sidecars = e2e.wait_until(lambda: (c := e2e.python_children(apps[0])) and len(c) == 1 and c, 30, what="one sidecar")
+            e2e_procs.wait_until(lambda: settled(driver), 90, what="the first window's file")
+            apps = e2e_procs.pids_running(e2e.APP_BINARY)
+            sidecars = e2e_procs.wait_until(lambda: (c := e2e_procs.python_children(apps[0])) and len(c) == 1 and c, 30, what="one sidecar")
             second = subprocess.run([str(e2e.APP_BINARY), "csv_plain.csv", "csv_tab.tsv"], cwd=data_dir, timeout=60,
                                     env={**os.environ, **e2e.HEADLESS_ENV, **env, "DISPLAY": display},
                                     capture_output=True, text=True)
             assert second.returncode == 0, second.stderr[-2000:]
-            e2e.wait_until(lambda: len(driver.window_handles) == 3, 30, what="two more windows in the running app")
-            states = in_each_window(driver, lambda d: e2e.wait_until(lambda: settled(d), 90, what=f"{d.title} to load"))
+            e2e_procs.wait_until(lambda: len(driver.window_handles) == 3, 30, what="two more windows in the running app")
+            states = in_each_window(driver, lambda d: e2e_procs.wait_until(lambda: settled(d), 90, what=f"{d.title} to load"))
             assert states["csv_plain.csv — buckaroo"]["file"].startswith("csv_plain.csv · ")
             assert states["csv_tab.tsv — buckaroo"]["file"].startswith("csv_tab.tsv · ")
-            assert e2e.pids_running(e2e.APP_BINARY) == apps, "a second app process is running"
-            assert e2e.python_children(apps[0]) == sidecars, "a second sidecar started"
+            assert e2e_procs.pids_running(e2e.APP_BINARY) == apps, "a second app process is running"
+            assert e2e_procs.python_children(apps[0]) == sidecars, "a second sidecar started"
         finally:
             driver.quit()
     finally:
@@ -118,19 +118,19 @@ def test_menu_shortcuts_and_about(display, data_dir, driver_at):
     (F10, arrows, Enter), as a keyboard user reaches it."""
     driver = driver_at(e2e.app_env(), cwd=data_dir).session(args=["tiny.parquet"])
     try:
-        e2e.wait_until(lambda: settled(driver), 90, what="the file")
-        e2e.keys(display, "^tiny.parquet — buckaroo$", "ctrl+n")
-        e2e.wait_until(lambda: len(driver.window_handles) == 2, 20, what="Ctrl+N's window")
-        e2e.keys(display, "^buckaroo$", "ctrl+w")
-        e2e.wait_until(lambda: len(driver.window_handles) == 1, 20, what="Ctrl+W to close it")
+        e2e_procs.wait_until(lambda: settled(driver), 90, what="the file")
+        e2e_desktop.keys(display, "^tiny.parquet — buckaroo$", "ctrl+n")
+        e2e_procs.wait_until(lambda: len(driver.window_handles) == 2, 20, what="Ctrl+N's window")
+        e2e_desktop.keys(display, "^buckaroo$", "ctrl+w")
+        e2e_procs.wait_until(lambda: len(driver.window_handles) == 1, 20, what="Ctrl+W to close it")
         driver.switch_to.window(driver.window_handles[0])
-        e2e.keys(display, "^tiny.parquet — buckaroo$", "F10", "Right", "Down", "Down", "Return")
-        about = e2e.wait_until(lambda: driver.execute_script(
+        e2e_desktop.keys(display, "^tiny.parquet — buckaroo$", "F10", "Right", "Down", "Down", "Return")
+        about = e2e_procs.wait_until(lambda: driver.execute_script(
             "const d = document.getElementById('about'); return d.open && Object.fromEntries("
             "[...d.querySelectorAll('dd')].map(dd => [dd.dataset.key, dd.textContent]))"), 20, what="the About box")
         version = bundle.versions()[0]
         assert about["buckaroo-tauri-example"] == version
-        assert about["buckaroo"] == e2e.page_state(driver)["sidecarText"].split()[-1]
+        assert about["buckaroo"] == e2e_page.page_state(driver)["sidecarText"].split()[-1]
         assert about["Python"].startswith("3.") and str(e2e.VENV_PYTHON.parent) in about["Python"]
         assert about["buckaroo-tauri"] and about["Tauri"].startswith("2.")
     finally:
@@ -144,21 +144,21 @@ def test_compare_with_shows_each_rows_diff_status(display, driver_at, tmp_path):
     pd.DataFrame({"id": [1, 2, 4, 5], "name": list("abde"), "score": [10, 25, 40, 50]}).to_csv(tmp_path / "after.csv", index=False)
     driver = driver_at(e2e.app_env(scope=[tmp_path])).session(args=[str(tmp_path / "before.csv")])
     try:
-        e2e.wait_until(lambda: settled(driver), 90, what="before.csv")
-        e2e.wait_until(lambda: driver.execute_script(e2e.ROWS_PAINTED_JS), 30, what="rows painted")
+        e2e_procs.wait_until(lambda: settled(driver), 90, what="before.csv")
+        e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), 30, what="rows painted")
         driver.execute_script("window.__buckarooApp.compareWith(arguments[0])", str(tmp_path / "after.csv"))
         checked_js = ("return document.getElementById('compare').open"
                       " && [...document.querySelectorAll('#compare-columns input:checked')].map(i => i.value)")
-        checked = e2e.wait_until(lambda: driver.execute_script(checked_js), 20, what="the Compare dialog")
+        checked = e2e_procs.wait_until(lambda: driver.execute_script(checked_js), 20, what="the Compare dialog")
         assert checked == ["id"]  # the key column is guessed
         driver.find_element("id", "compare-go").click()
-        e2e.wait_until(lambda: "↔ after.csv · 5 rows" in (e2e.page_state(driver)["file"] or ""), 60, what="the diff")
+        e2e_procs.wait_until(lambda: "↔ after.csv · 5 rows" in (e2e_page.page_state(driver)["file"] or ""), 60, what="the diff")
 
         def by_id():
             rows = driver.execute_script(ROWS_IN_WINDOW_JS, ["id", "name", "score"]) or []
             return {r["id"]["text"]: r for r in rows if r.get("id") and r["score"]} if len(rows) == 5 else None
 
-        rows = e2e.wait_until(by_id, 30, what="five diff rows")
+        rows = e2e_procs.wait_until(by_id, 30, what="five diff rows")
         plain = rows["1"]["score"]["bg"]
         # buckaroo's compare palette (compare.py): changed, only in the first, only in the second.
         changed, removed, added = "rgb(108, 131, 181)", "rgb(115, 174, 128)", "rgb(144, 178, 179)"
@@ -166,7 +166,7 @@ def test_compare_with_shows_each_rows_diff_status(display, driver_at, tmp_path):
         assert rows["3"]["score"]["bg"] == removed and rows["3"]["score"]["text"].startswith("30")
         assert rows["5"]["score"]["bg"] == added and rows["5"]["score"]["text"] == ""
         assert rows["4"]["score"]["bg"] == plain and plain not in (changed, removed, added)
-        assert e2e.page_state(driver)["errorCode"] is None
+        assert e2e_page.page_state(driver)["errorCode"] is None
     finally:
         driver.quit()
 
@@ -175,10 +175,10 @@ def test_a_dropped_file_loads(display, data_dir, driver_at):
     """A real XDND drop from another X client: the file joins the scope and loads."""
     driver = driver_at(e2e.app_env()).session()
     try:
-        e2e.wait_until(lambda: e2e.page_state(driver)["sidecar"] == "ready", 90, what="the sidecar")
-        log = e2e.drag_file(display, data_dir / "tiny.parquet", target=(600, 400))
+        e2e_procs.wait_until(lambda: e2e_page.page_state(driver)["sidecar"] == "ready", 90, what="the sidecar")
+        log = e2e_desktop.drag_file(display, data_dir / "tiny.parquet", target=(600, 400))
         assert any("DATA-GET" in line for line in log), log
-        state = e2e.wait_until(lambda: settled(driver), 60, what="the dropped file to load")
+        state = e2e_procs.wait_until(lambda: settled(driver), 60, what="the dropped file to load")
         assert state["file"] == "tiny.parquet · 50 rows", (state, log)
         assert driver.title == "tiny.parquet — buckaroo"
     finally:
@@ -191,22 +191,22 @@ def test_recent_files_and_window_geometry_survive_a_relaunch(display, data_dir, 
     env = e2e.app_env(HOME=str(home))
     driver = driver_at(env, cwd=data_dir).session(args=["tiny.parquet"])
     try:
-        e2e.wait_until(lambda: settled(driver), 90, what="the file")
+        e2e_procs.wait_until(lambda: settled(driver), 90, what="the file")
         driver.set_window_rect(x=40, y=30, width=900, height=640)
-        e2e.wait_until(lambda: driver.get_window_rect()["width"] == 900, 10, what="the resize")
+        e2e_procs.wait_until(lambda: driver.get_window_rect()["width"] == 900, 10, what="the resize")
         time.sleep(0.5)
-        e2e.keys(display, "^tiny.parquet — buckaroo$", "ctrl+q")
-        e2e.wait_until(lambda: not e2e.pids_running(e2e.APP_BINARY), 30, what="Ctrl+Q to quit the app")
+        e2e_desktop.keys(display, "^tiny.parquet — buckaroo$", "ctrl+q")
+        e2e_procs.wait_until(lambda: not e2e_procs.pids_running(e2e.APP_BINARY), 30, what="Ctrl+Q to quit the app")
     finally:
         driver.quit()
     driver = driver_at(env).session()  # no file this time
     try:
         rect = driver.get_window_rect()
         assert (rect["x"], rect["y"], rect["width"], rect["height"]) == (40, 30, 900, 640)
-        e2e.wait_until(lambda: e2e.page_state(driver)["sidecar"] == "ready", 90, what="the sidecar")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(driver)["sidecar"] == "ready", 90, what="the sidecar")
         # File › Open Recent › the first entry.
-        e2e.keys(display, "^buckaroo$", "F10", "Down", "Down", "Right", "Return")
-        state = e2e.wait_until(lambda: settled(driver), 60, what="the recent file to load")
+        e2e_desktop.keys(display, "^buckaroo$", "F10", "Down", "Down", "Right", "Return")
+        state = e2e_procs.wait_until(lambda: settled(driver), 60, what="the recent file to load")
         assert state["file"] == "tiny.parquet · 50 rows"
     finally:
         driver.quit()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from buckaroo_tauri_dev import bundle, contract, e2e, wheel
+from buckaroo_tauri_dev import bundle, contract, e2e, e2e_desktop, e2e_page, e2e_procs, wheel
 
 from . import grid
 
@@ -85,14 +85,14 @@ def painted_rows(driver, n: int = 5) -> list[tuple[int, str]] | None:
 
 
 def first_rows(driver) -> list[tuple[int, str]]:
-    return e2e.wait_until(lambda: painted_rows(driver), 90, what="the first rows painted")
+    return e2e_procs.wait_until(lambda: painted_rows(driver), 90, what="the first rows painted")
 
 
 def end(pid: int) -> None:
     """A viewer the test started outside any driver: its process group, by PID."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    e2e.wait_until(lambda: not Path(f"/proc/{pid}").exists(), 20, what=f"viewer {pid} to end")
+    e2e_procs.wait_until(lambda: not Path(f"/proc/{pid}").exists(), 20, what=f"viewer {pid} to end")
 
 
 def test_the_wheel_carries_the_debs_binary_stripped_for_this_platform(built, tmp_path):
@@ -137,8 +137,8 @@ def test_the_console_script_opens_a_file_with_rows_painted(display, data_dir, ve
             rows = first_rows(driver)
             assert [a for a, _ in rows] == df100k["id"].head(5).tolist()
             assert driver.title == "small_100k.parquet — buckaroo"
-            (app,) = e2e.pids_running(viewer_binary(venv))
-            (sidecar,) = e2e.python_children(app)
+            (app,) = e2e_procs.pids_running(viewer_binary(venv))
+            (sidecar,) = e2e_procs.python_children(app)
             argv0 = Path(f"/proc/{sidecar}/cmdline").read_bytes().split(b"\0")[0].decode()
             assert Path(argv0).parent == venv, f"the sidecar runs {argv0}, not the venv's Python"
             # pip updates this copy, not the .deb updater.
@@ -166,13 +166,13 @@ def test_help_version_and_detach(display, data_dir, venv):
 
     out = subprocess.run([script, "--detach", "tiny.parquet"], capture_output=True, text=True, timeout=60, env=env, cwd=data_dir)
     assert out.returncode == 0, out.stderr
-    (viewer,) = e2e.wait_until(lambda: e2e.pids_running(viewer_binary(venv)), 20, what="the detached viewer")
+    (viewer,) = e2e_procs.wait_until(lambda: e2e_procs.pids_running(viewer_binary(venv)), 20, what="the detached viewer")
     try:
         assert os.getsid(viewer) == viewer, "the detached viewer leads its own session"
-        e2e.wait_until(lambda: "autoload /load ok" in viewer_log(env).read_text(errors="replace"), 90, what="its log's /load ok")
+        e2e_procs.wait_until(lambda: "autoload /load ok" in viewer_log(env).read_text(errors="replace"), 90, what="its log's /load ok")
     finally:
         end(viewer)
-    e2e.wait_until(lambda: not e2e.python_children(viewer), 20, what="its sidecar to end")
+    e2e_procs.wait_until(lambda: not e2e_procs.python_children(viewer), 20, what="its sidecar to end")
 
 
 def test_without_webkitgtk_it_names_the_os_packages(venv, tmp_path):
@@ -212,10 +212,10 @@ def grid_on_screen(display: str, window: str, path: Path, min_rows: int = 15) ->
     hint, or the header alone, is not enough.)"""
     from PIL import Image
 
-    geometry = e2e.xdo(display, "getwindowgeometry", window)
+    geometry = e2e_desktop.xdo(display, "getwindowgeometry", window)
     x, y = map(int, re.search(r"Position: (-?\d+),(-?\d+)", geometry).groups())
     w, h = map(int, re.search(r"Geometry: (\d+)x(\d+)", geometry).groups())
-    e2e.grab(display, path)
+    e2e_page.grab(display, path)
     with Image.open(path) as shot:
         body = shot.crop((x, y + 240, x + w, y + h - 60)).convert("L")
     body.save(path)
@@ -232,13 +232,13 @@ def test_show_opens_each_frame_in_the_running_viewer(display, venv):
     """Two show() calls from a plain Python process: two windows of the viewer already
     running (one app, one sidecar), the rows equal to the frames', the temporary files
     private while open and gone as each window closes and the app quits."""
-    bus = e2e.SessionBus().start()
+    bus = e2e_desktop.SessionBus().start()
     env = user_env(display, DBUS_SESSION_BUS_ADDRESS=bus.address)
     driver_proc = e2e.TauriDriver(display, env).start()
     try:
         driver = driver_proc.session(binary=venv / "buckaroo-desktop")
-        e2e.wait_until(lambda: e2e.page_state(driver)["sidecar"] == "ready", 90, what="the viewer's sidecar")
-        (app,) = e2e.pids_running(viewer_binary(venv))
+        e2e_procs.wait_until(lambda: e2e_page.page_state(driver)["sidecar"] == "ready", 90, what="the viewer's sidecar")
+        (app,) = e2e_procs.pids_running(viewer_binary(venv))
         script = FRAME_PY + textwrap.dedent("""
             import json, time
             import polars as pl
@@ -253,7 +253,7 @@ def test_show_opens_each_frame_in_the_running_viewer(display, venv):
         assert out.returncode == 0, out.stderr
         shown = json.loads(out.stdout)
         assert shown["pids"] == [app, app]
-        e2e.wait_until(lambda: len(driver.window_handles) == 3, 30, what="two more windows")
+        e2e_procs.wait_until(lambda: len(driver.window_handles) == 3, 30, what="two more windows")
         rows, titles = {}, {"pandas frame — buckaroo", "polars frame — buckaroo"}
 
         def both_painted():
@@ -261,23 +261,23 @@ def test_show_opens_each_frame_in_the_running_viewer(display, venv):
                 driver.switch_to.window(handle)
                 if driver.title in titles and driver.title not in rows and (got := painted_rows(driver)):
                     rows[driver.title] = got
-            return rows.keys() == titles or {h: e2e.page_state(driver) for h in driver.window_handles}
-        e2e.wait_until(lambda: both_painted() is True, 90, interval=0.3, what=f"both frames' rows (so far {rows})")
+            return rows.keys() == titles or {h: e2e_page.page_state(driver) for h in driver.window_handles}
+        e2e_procs.wait_until(lambda: both_painted() is True, 90, interval=0.3, what=f"both frames' rows (so far {rows})")
         painted = time.time()
         print(f"\n[wheel] two show() calls returned in {shown['returned'] - shown['called']:.2f} s; "
               f"call → both windows' rows painted {painted - shown['called']:.2f} s (viewer running)")
         assert rows["pandas frame — buckaroo"] == [(i, f"row-{i:05d}") for i in range(5)]
         assert rows["polars frame — buckaroo"] == [(i, f"row-{i:05d}") for i in range(ROWS - 1, ROWS - 6, -1)]
-        assert e2e.pids_running(viewer_binary(venv)) == [app] and len(e2e.python_children(app)) == 1
+        assert e2e_procs.pids_running(viewer_binary(venv)) == [app] and len(e2e_procs.python_children(app)) == 1
 
         a, b = map(Path, shown["paths"])
         for p in (a, b):
             assert stat.S_IMODE(p.stat().st_mode) == 0o600 and stat.S_IMODE(p.parent.stat().st_mode) == 0o700
-        e2e.keys(display, "^pandas frame — buckaroo$", "ctrl+w")
-        e2e.wait_until(lambda: not a.parent.exists(), 20, what="the closed window's temporary folder to go")
+        e2e_desktop.keys(display, "^pandas frame — buckaroo$", "ctrl+w")
+        e2e_procs.wait_until(lambda: not a.parent.exists(), 20, what="the closed window's temporary folder to go")
         assert b.exists(), "the other window's file went too"
-        e2e.keys(display, "^polars frame — buckaroo$", "ctrl+q")
-        e2e.wait_until(lambda: not e2e.pids_running(viewer_binary(venv)), 30, what="the viewer to quit")
+        e2e_desktop.keys(display, "^polars frame — buckaroo$", "ctrl+q")
+        e2e_procs.wait_until(lambda: not e2e_procs.pids_running(viewer_binary(venv)), 30, what="the viewer to quit")
         assert not b.parent.exists(), "the app exited and left its temporary file"
     finally:
         driver_proc.stop()
@@ -298,23 +298,23 @@ def test_show_block_starts_the_viewer_and_waits_for_its_window(display, venv):
     proc = subprocess.Popen([str(venv / "python"), "-c", script], stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         called = float(proc.stdout.readline())
-        (window,) = e2e.wait_until(lambda: e2e.x_windows(display, "^blocking — buckaroo$"), 60, what="the window")
+        (window,) = e2e_procs.wait_until(lambda: e2e_desktop.x_windows(display, "^blocking — buckaroo$"), 60, what="the window")
         shot = e2e.REPO / "out" / "e2e" / "wheel-show-grid.png"
-        e2e.wait_until(lambda: grid_on_screen(display, window, shot), 90, interval=0.2, what=f"rows painted on the display ({shot})")
+        e2e_procs.wait_until(lambda: grid_on_screen(display, window, shot), 90, interval=0.2, what=f"rows painted on the display ({shot})")
         painted = time.time()
         ok = [line for line in viewer_log(env).read_text(errors="replace").splitlines() if "autoload /load ok" in line]
         assert ok and f"rows={ROWS}" in ok[-1], ok
-        (viewer,) = e2e.pids_running(viewer_binary(venv))
+        (viewer,) = e2e_procs.pids_running(viewer_binary(venv))
         print(f"\n[wheel] show() with no viewer running → its /load ok {timestamp(ok[-1]) - called:.2f} s, "
               f"→ rows on the display {painted - called:.2f} s")
         assert proc.poll() is None, "block=True returned with the window open"
-        e2e.keys(display, "^blocking — buckaroo$", "ctrl+w")
+        e2e_desktop.keys(display, "^blocking — buckaroo$", "ctrl+w")
         path, _ = proc.communicate(timeout=30)[0].split()
         assert proc.returncode == 0 and not Path(path).parent.exists()
-        e2e.wait_until(lambda: not Path(f"/proc/{viewer}").exists(), 20, what="the viewer to exit with its last window")
+        e2e_procs.wait_until(lambda: not Path(f"/proc/{viewer}").exists(), 20, what="the viewer to exit with its last window")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-        for leftover in e2e.pids_running(viewer_binary(venv)):
+        for leftover in e2e_procs.pids_running(viewer_binary(venv)):
             end(leftover)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
-from buckaroo_tauri_dev import e2e, xorq_builds
+from buckaroo_tauri_dev import e2e, e2e_desktop, e2e_page, e2e_procs, xorq_builds
 
 from . import grid
 
@@ -74,23 +74,23 @@ def stat_value(driver, stat: str, col: str):
 
 def test_a_build_pages_sorts_and_searches_through_the_engine(display, workdir, build, expected, shots):
     with e2e.running_app(display, xorq_env(workdir, [workdir])) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
         d.execute_script("window.__buckarooApp.loadExpr(arguments[0])", str(build))
         # 1. Rows first, in the expression's order (ids ascending: the file's order).
         first = grid.wait_ids(d, lambda m: 0 in m and len(m) >= 20, timeout=60, what="first rows")
         assert all(first[i] == int(expected["id"].iloc[i]) for i in first), first
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows", "").replace(",", "") == str(len(expected)),
-                       timeout=30, what=f"{len(expected)} rows in the status bar")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows", "").replace(",", "") == str(len(expected)),
+                             timeout=30, what=f"{len(expected)} rows in the status bar")
         # 2. The stats follow: deferred, then complete, painted in the summary rows.
-        done = e2e.wait_until(lambda: (s := stats_state(d))["stats"] and s["stats"].get("status") == "complete" and s,
-                              timeout=60, what="stats complete")
+        done = e2e_procs.wait_until(lambda: (s := stats_state(d))["stats"] and s["stats"].get("status") == "complete" and s,
+                                    timeout=60, what="stats complete")
         assert done["counters"]["statsUpdates"] >= 1, done
         assert stat_value(d, "mean", "b") == pytest.approx(expected["count"].mean(), rel=1e-9)
         assert stat_value(d, "max", "a") == int(expected["id"].max())
-        e2e.wait_until(lambda: histogram_marks(d, "b") > 0, timeout=30, what="count's histogram painted")
+        e2e_procs.wait_until(lambda: histogram_marks(d, "b") > 0, timeout=30, what="count's histogram painted")
         shot = shots / "20-xorq-build.png"
-        e2e.grab(display, shot)
-        assert e2e.screenshot_ok(shot)
+        e2e_page.grab(display, shot)
+        assert e2e_page.screenshot_ok(shot)
 
         # 3. Sort by ratio (no ties) both ways: an ORDER BY in the engine.
         for direction, ascending in (("asc", True), ("desc", False)):
@@ -109,12 +109,12 @@ def test_a_build_pages_sorts_and_searches_through_the_engine(display, workdir, b
         want_rows = int(mask.sum())
         assert 0 < want_rows < len(expected)
         grid.search(d, term)
-        e2e.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(want_rows), timeout=30,
-                       what=f"filtered == {want_rows}")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("filtered_rows", "").replace(",", "") == str(want_rows), timeout=30,
+                             what=f"filtered == {want_rows}")
         hit = grid.wait_ids(d, lambda m: 0 in m and m[0] == int(expected[mask]["id"].iloc[0]), timeout=30, what="first match")
         assert hit[0] == int(expected[mask]["id"].iloc[0])
-        e2e.wait_until(lambda: grid.all_answered(d), timeout=30, what="every row request answered")
-        c = e2e.page_state(d)["counters"]
+        e2e_procs.wait_until(lambda: grid.all_answered(d), timeout=30, what="every row request answered")
+        c = e2e_page.page_state(d)["counters"]
         assert c["errors"] == 0, c
 
 
@@ -124,17 +124,17 @@ def test_open_xorq_build_dialog_and_a_broken_build(display, workdir, build):
     shutil.rmtree(broken / "reads")
     # No scope: only what the user picks in the folder dialog may be opened.
     with e2e.running_app(display, xorq_env(workdir, None)) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
-        err = e2e.invoke(d, "buckaroo_load_expr", {"args": {"buildDir": str(build)}})["err"]
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
+        err = e2e_page.invoke(d, "buckaroo_load_expr", {"args": {"buildDir": str(build)}})["err"]
         assert err["code"] == "path_not_allowed", err
         d.find_element(By.ID, "open-build").click()
-        e2e.answer_folder_dialog(display, build, title="Open xorq build")
+        e2e_desktop.answer_folder_dialog(display, build, title="Open xorq build")
         grid.wait_ids(d, lambda m: 0 in m and len(m) >= 10, timeout=60, what="the picked build's rows")
-        assert e2e.page_state(d)["file"].startswith(build.name), e2e.page_state(d)["file"]
+        assert e2e_page.page_state(d)["file"].startswith(build.name), e2e_page.page_state(d)["file"]
 
         d.find_element(By.ID, "open-build").click()
-        e2e.answer_folder_dialog(display, broken, title="Open xorq build")
-        state = e2e.wait_until(lambda: (s := e2e.page_state(d))["error"] and s, timeout=60, what="error shown")
+        e2e_desktop.answer_folder_dialog(display, broken, title="Open xorq build")
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["error"] and s, timeout=60, what="error shown")
         assert state["errorCode"] == "expr_unreadable", state
         assert "xorq build" in state["error"], state["error"]  # the hint says how to fix it
         assert d.find_element(By.ID, "error").is_displayed()

@@ -11,7 +11,7 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from buckaroo_tauri_dev import e2e, postgres, sample_data, xorq_builds
+from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs, postgres, sample_data, xorq_builds
 
 from . import grid
 
@@ -41,7 +41,7 @@ def offset(sql: str) -> int:
 
 
 def sidecar_rss(driver) -> int:
-    status = e2e.invoke(driver, "buckaroo_status")["ok"]
+    status = e2e_page.invoke(driver, "buckaroo_status")["ok"]
     return postgres.tree_rss(status["pid"])
 
 
@@ -50,14 +50,14 @@ def test_postgres_rows_are_queries_in_postgres(display, pg_build, big):
     ids = pq.read_table(big, columns=["id", "ratio"]).to_pandas()
     env = e2e.app_env(scope=[workdir, big.parent], HOME=str(xorq_builds.scratch_env(workdir)["HOME"]))
     with e2e.running_app(display, env) as (d, _):
-        e2e.wait_until(lambda: e2e.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="sidecar ready")
         rss_idle = sidecar_rss(d)
         mark = pg.log_offset()
         d.execute_script("window.__buckarooApp.loadExpr(arguments[0])", str(build))
         first = grid.wait_ids(d, lambda m: 0 in m and len(m) >= 20, timeout=120, what="first rows from Postgres")
         want = sorted(ids["id"].tolist())
         assert [first[i] for i in range(20)] == want[:20]
-        e2e.wait_until(lambda: grid.status_bar(d).get("total_rows") == "1,000,000", timeout=60, what="1M rows")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "1,000,000", timeout=60, what="1M rows")
         windows = [q for q in pg.statements(since=mark) if WINDOW.search(q)]
         assert windows, "no LIMIT/OFFSET query reached Postgres for the painted rows"
 
@@ -80,7 +80,8 @@ def test_postgres_rows_are_queries_in_postgres(display, pg_build, big):
 
         # The same table from parquet through buckaroo's pandas path, in the same sidecar.
         d.execute_script("window.__buckarooApp.load({path: arguments[0], backend: 'pandas'})", str(big))
-        e2e.wait_until(lambda: e2e.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows", timeout=120, what="parquet loaded")
+        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["file"] == "big_1m.parquet · 1,000,000 rows", timeout=120,
+                             what="parquet loaded")
         rss_parquet = sidecar_rss(d)
         viewing_postgres, loading_parquet = rss_postgres - rss_idle, rss_parquet - rss_postgres
         print(f"sidecar RSS: idle {rss_idle / MIB:.0f} MiB; +{viewing_postgres / MIB:.0f} MiB viewing the Postgres "

@@ -1,0 +1,151 @@
+"""Bench sections `cold` and `restart`: launch → first rows painted (app and browser), and
+sidecar kill -9 → a fresh grid with rows, each split into phases read from the app's log
+(env_logger timestamps) and the page's User Timing marks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import urllib3
+
+from . import bench_scroll, e2e, e2e_page, e2e_procs
+from .bench_common import BENCH_BINARY, stats
+from .bench_js import PAGE_MARKS_JS
+
+
+def log_times(log: Path, marks: dict[str, str]) -> dict[str, float]:
+    """Epoch seconds of the first log line holding each needle (env_logger, ms timestamps)."""
+    out: dict[str, float] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.match(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z)", line)
+        if not m:
+            continue
+        for key, needle in marks.items():
+            if key not in out and needle in line:
+                out[key] = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    return out
+
+
+START_LOG = {"start": "sidecar start attempt=1", "probe": "probe ok", "listening": "sidecar listening",
+             "loaded": "autoload /load ok"}
+
+
+def ms_between(a: float, b: float) -> float:
+    """Milliseconds from epoch seconds `a` to `b`."""
+    return (b - a) * 1000
+
+
+def median_phases(phases: list[dict[str, float]]) -> dict[str, float]:
+    """Each phase's median over the runs that logged every phase."""
+    return {k: statistics.median(p[k] for p in phases) for k in phases[0]} if phases else {}
+
+
+def start_phases(t0: float, t_rows: float, lt: dict[str, float], page: dict[str, float]) -> dict[str, float] | None:
+    """Where one cold start's time went, ms, in order along the critical path."""
+    if not (START_LOG.keys() <= lt.keys() and {"state", "rows-requested", "rows-arrived"} <= page.keys()):
+        return None
+    return {
+        "launch → plugin setup": ms_between(t0, lt["start"]),
+        "python probe": ms_between(lt["start"], lt["probe"]),
+        "sidecar spawn + handshake": ms_between(lt["probe"], lt["listening"]),
+        "/load (100k, buckaroo mode)": ms_between(lt["listening"], lt["loaded"]),
+        "initial_state in the page after /load ok": ms_between(lt["loaded"], page["state"]),
+        "grid's first row request after initial_state": ms_between(page["state"], page["rows-requested"]),
+        "first rows arrived after the request": ms_between(page["rows-requested"], page["rows-arrived"]),
+        "rows painted after they arrived": ms_between(page["rows-arrived"], t_rows),
+        # Off the critical path while Python starts:
+        "(page start after launch)": ms_between(t0, page["origin"]),
+        "(widget.js ready after launch)": ms_between(t0, page["widget-ready"]) if "widget-ready" in page else float("nan"),
+    }
+
+
+def cold_start_app(display: str, sample: Path, runs: int) -> tuple[list[float], list[dict]]:
+    totals, phases = [], []
+    for _ in range(runs):
+        for attempt in (1, 2):
+            try:
+                t0, t_rows, page, log = one_cold_start(display, sample)
+                break
+            except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
+                # WebKitWebDriver now and then never answers a new session: once is bad luck.
+                if attempt == 2:
+                    raise
+                print(f"[bench] cold start: the WebDriver session hung ({exc}); once more", flush=True)
+        totals.append(ms_between(t0, t_rows))
+        p = start_phases(t0, t_rows, log_times(log, START_LOG), page)
+        if p:
+            phases.append(p)
+    return totals, phases
+
+
+def one_cold_start(display: str, sample: Path) -> tuple[float, float, dict, Path]:
+    """Launch → rows painted once: (launch time, painted time, the page's marks, the app's log)."""
+    env = e2e.app_env(autoload=sample, scope=[sample.parent], RUST_LOG="info")
+    drv = e2e.TauriDriver(display, env).start()
+    try:
+        t0 = time.time()
+        d = drv.session(binary=BENCH_BINARY)
+        try:
+            e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows painted")
+            t_rows = time.time()
+            page = d.execute_script(PAGE_MARKS_JS)
+        finally:
+            d.quit()
+    finally:
+        drv.stop()
+    return t0, t_rows, page, drv.log_path
+
+
+def cold_start_browser(sample: Path, runs: int) -> list[float]:
+    totals = []
+    with bench_scroll.chromium() as browser:
+        for _ in range(runs):
+            t0 = time.time()
+            with bench_scroll.buckaroo_page(browser, sample):
+                totals.append((time.time() - t0) * 1000)
+    return totals
+
+
+def cold_start(display: str, sample: Path, runs: int) -> dict:
+    print("[bench] cold start: app", flush=True)
+    app_cold, phases = cold_start_app(display, sample, runs)
+    print("[bench] cold start: browser", flush=True)
+    browser_cold = cold_start_browser(sample, runs)
+    return {"app": stats(app_cold), "browser": stats(browser_cold),
+            "app_phases": median_phases(phases)}
+
+
+RESTART_LOG = {"down": "sidecar down", "listening": "generation=2", "replayed": "replayed /load"}
+
+
+def restarts(display: str, env: dict[str, str], runs: int) -> dict:
+    """kill -9 of the sidecar → a fresh grid with rows, `runs` times, and where the time went."""
+    print("[bench] kill -9 → rows again", flush=True)
+    recoveries, phases = [], []
+    for _ in range(runs):
+        with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, drv):
+            e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
+            pid = e2e_page.invoke(d, "buckaroo_status")["ok"]["pid"]
+            d.execute_script("document.querySelector('.buckaroo-tauri-grid').dataset.generation = 'old'")
+            t0 = time.time()
+            os.kill(pid, signal.SIGKILL)
+            e2e_procs.wait_until(lambda: d.execute_script(
+                "const g = document.querySelector('.buckaroo-tauri-grid'); return g && g.dataset.generation !== 'old'")
+                and d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, interval=0.02, what="rows after restart")
+            t_rows = time.time()
+            page = d.execute_script(PAGE_MARKS_JS)
+            recoveries.append(ms_between(t0, t_rows))
+            lt = log_times(drv.log_path, RESTART_LOG)
+            if RESTART_LOG.keys() <= lt.keys() and "state" in page:
+                phases.append({"kill → the plugin saw the exit": ms_between(t0, lt["down"]),
+                               "respawn → listening": ms_between(lt["down"], lt["listening"]),
+                               "replayed /load": ms_between(lt["listening"], lt["replayed"]),
+                               "initial_state in the page after the replay": ms_between(lt["replayed"], page["state"]),
+                               "fresh grid painted after initial_state": ms_between(page["state"], t_rows)})
+    return {**stats(recoveries), "phases": median_phases(phases)}
