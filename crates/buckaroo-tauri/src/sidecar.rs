@@ -53,7 +53,7 @@ pub struct ProbeReport {
 }
 
 /// Ask `python` whether it can run the server; an actionable error if not. `env`
-/// must make the launcher package importable ([`crate::launcher::python_env`]).
+/// must make the launcher package importable ([`crate::launcher::prepared_env`]).
 pub async fn probe(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<ProbeReport> {
     let mut cmd = Command::new(python);
     cmd.args(["-m", PACKAGE, "--probe"]).stdin(Stdio::null()).kill_on_drop(true);
@@ -117,7 +117,7 @@ impl SpawnSpec {
 
     /// The crate's secure launcher (`python -m buckaroo_tauri_sidecar`), with `token`
     /// passed through the environment. The caller adds what makes the package
-    /// importable ([`crate::launcher::python_env`]).
+    /// importable ([`crate::launcher::prepared_env`]).
     pub fn secure_launcher(python: PathBuf, extra_args: &[String], token: &str) -> Self {
         let env = vec![(TOKEN_ENV.to_string(), token.to_string())];
         Self::new(python, ["-m", PACKAGE], extra_args, env)
