@@ -15,13 +15,19 @@ const COMMANDS: &[&str] = &[
     "buckaroo_send",
     "buckaroo_pick_file",
     "buckaroo_pick_build",
+    "buckaroo_cancel_setup",
+    "buckaroo_reset_environment",
 ];
 
 /// The Python launcher package, embedded file by file.
 const LAUNCHER_DIR: &str = "python/buckaroo_tauri_sidecar";
 
+/// The managed environment's locks (`uv pip compile --generate-hashes`), by name.
+const LOCKS: &[&str] = &["base", "engine"];
+
 fn main() {
     embed_launcher();
+    embed_locks();
     tauri_plugin::Builder::new(COMMANDS).build();
 }
 
@@ -64,4 +70,31 @@ fn embed_launcher() {
     );
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("launcher_package.rs");
     std::fs::write(out, code).expect("write launcher_package.rs");
+}
+
+/// Writes `$OUT_DIR/env_locks.rs`: each lock's text and the SHA-256 (hex) of its bytes,
+/// which an env bundle's manifest must name to be used, and which keys the environment.
+fn embed_locks() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let mut code = String::new();
+    for name in LOCKS {
+        let path = Path::new(&manifest).join("env").join(format!("{name}.lock"));
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let hash: String = Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+        let upper = name.to_uppercase();
+        writeln!(
+            code,
+            "/// The `{name}` lock's text.\npub(crate) const {upper}: &str = include_str!({:?});",
+            path.display().to_string()
+        )
+        .unwrap();
+        writeln!(
+            code,
+            "/// SHA-256 (hex) of the `{name}` lock's bytes.\npub(crate) const {upper}_SHA256: &str = {hash:?};"
+        )
+        .unwrap();
+    }
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("env_locks.rs");
+    std::fs::write(out, code).expect("write env_locks.rs");
 }

@@ -44,6 +44,22 @@ pub(crate) async fn buckaroo_retry(state: State<'_, BuckarooState>) -> Result<St
     Ok(sup.status())
 }
 
+/// Stop a first-run set-up (`provisioning`); it ends in `failed` with `setup_cancelled`.
+#[command]
+pub(crate) async fn buckaroo_cancel_setup(state: State<'_, BuckarooState>) -> Result<Status> {
+    let sup = state.hub.supervisor();
+    sup.cancel_setup();
+    Ok(sup.status())
+}
+
+/// Remove the managed environment and set it up again (the sidecar restarts from it).
+#[command]
+pub(crate) async fn buckaroo_reset_environment(state: State<'_, BuckarooState>) -> Result<Status> {
+    let sup = state.hub.supervisor().clone();
+    sup.reset_environment().await?;
+    Ok(sup.status())
+}
+
 #[command]
 pub(crate) async fn buckaroo_health<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<HealthInfo> {
     let hub = &state.hub;

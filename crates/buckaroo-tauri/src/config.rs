@@ -1,5 +1,6 @@
 //! `BuckarooConfig`: everything the host app decides, built with `with_*` methods.
 
+use crate::managed_env::{EnvLock, ManagedEnv};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -153,6 +154,8 @@ pub struct BuckarooConfig {
     pub engine_min_bytes: u64,
     /// Where the launcher package is unpacked ([`with_launcher_cache`](Self::with_launcher_cache)).
     pub launcher_cache: Option<PathBuf>,
+    /// The private environment made when no configured Python works ([`with_managed_env`](Self::with_managed_env)).
+    pub managed_env: Option<ManagedEnv>,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
@@ -184,6 +187,7 @@ impl BuckarooConfig {
             load_timeout: Duration::from_secs(120),
             engine_min_bytes: DEFAULT_ENGINE_MIN_BYTES,
             launcher_cache: None,
+            managed_env: None,
         }
     }
 
@@ -252,6 +256,32 @@ impl BuckarooConfig {
     pub fn with_launcher_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.launcher_cache = Some(dir.into());
         self
+    }
+
+    /// When no configured Python can run buckaroo (no [`with_python`](Self::with_python),
+    /// [`with_venv`](Self::with_venv) or `BUCKAROO_PYTHON`, and `python3` on PATH lacks
+    /// it), make a private environment pinned to the tested buckaroo and run the sidecar
+    /// from it: from the app's env bundle without network, else from the package index.
+    /// The status is `provisioning` meanwhile; later starts use it like a user venv.
+    ///
+    /// ```no_run
+    /// # use buckaroo_tauri::{BuckarooConfig, ManagedEnv};
+    /// let cfg = BuckarooConfig::xorq().with_managed_env(ManagedEnv::new());
+    /// ```
+    pub fn with_managed_env(mut self, env: ManagedEnv) -> Self {
+        self.managed_env = Some(env);
+        self
+    }
+
+    /// The lock the managed environment installs: the configured one, else `Engine`
+    /// for [`xorq`](Self::xorq) and `Base` for the others.
+    pub fn env_lock(&self) -> EnvLock {
+        let default = if self.backend == BackendKind::Xorq {
+            EnvLock::Engine
+        } else {
+            EnvLock::Base
+        };
+        self.managed_env.as_ref().and_then(|m| m.lock).unwrap_or(default)
     }
 
     /// The sidecar's working directory.

@@ -41,6 +41,49 @@ pub enum Error {
         /// What the OS said.
         reason: String,
     },
+    /// No Python 3.11+ to make the managed environment from.
+    #[error("no Python 3.11 or newer to set up the viewer with ({found})")]
+    PythonMissing {
+        /// What was found instead.
+        found: String,
+        /// How to install one on this system (the hint).
+        install: String,
+    },
+    /// The managed environment needs the package index, which cannot (or may not) be reached.
+    #[error("the viewer's first-run set-up cannot get its packages: {reason}")]
+    EnvOffline {
+        /// Why (the installer's last line, or that nothing is bundled).
+        reason: String,
+    },
+    /// Too little disk space for the managed environment.
+    #[error("not enough disk space in {} to set up the viewer{}", .dir.display(), space_suffix(*.needed, *.available))]
+    EnvDiskFull {
+        /// The folder environments live in.
+        dir: PathBuf,
+        /// Bytes needed (0 when only the installer's failure says so).
+        needed: u64,
+        /// Bytes free, when measured.
+        available: Option<u64>,
+    },
+    /// The managed environment is there and does not work.
+    #[error("the viewer's environment in {} does not work: {reason}", .dir.display())]
+    EnvBroken {
+        /// The environment.
+        dir: PathBuf,
+        /// What its probe said.
+        reason: String,
+    },
+    /// A set-up step failed for another reason.
+    #[error("setting up the viewer's environment failed to {step}: {detail}")]
+    EnvInstallFailed {
+        /// Which step.
+        step: &'static str,
+        /// How it ended, and the installer's last line.
+        detail: String,
+    },
+    /// The user cancelled the set-up.
+    #[error("the viewer's set-up was cancelled")]
+    SetupCancelled,
     /// The sidecar said nothing on stdout in time.
     #[error("the sidecar printed no BUCKAROO_PORT line within {0:?}")]
     HandshakeTimeout(Duration),
@@ -139,6 +182,14 @@ pub enum Error {
     Tauri(#[from] tauri::Error),
 }
 
+fn space_suffix(needed: u64, available: Option<u64>) -> String {
+    match (needed, available) {
+        (0, _) => String::new(),
+        (n, Some(a)) => format!(": it needs {} MB, {} MB are free", n >> 20, a >> 20),
+        (n, None) => format!(": it needs {} MB", n >> 20),
+    }
+}
+
 fn cause_suffix(cause: &str) -> String {
     if cause.is_empty() {
         String::new()
@@ -158,6 +209,12 @@ impl Error {
             Error::BuckarooMissing { .. } => "buckaroo_missing",
             Error::XorqNotInstalled { .. } => "xorq_not_installed",
             Error::LauncherCacheUnwritable { .. } => "launcher_cache_unwritable",
+            Error::PythonMissing { .. } => "python_missing",
+            Error::EnvOffline { .. } => "env_offline",
+            Error::EnvDiskFull { .. } => "env_disk_full",
+            Error::EnvBroken { .. } => "env_broken",
+            Error::EnvInstallFailed { .. } => "env_install_failed",
+            Error::SetupCancelled => "setup_cancelled",
             Error::HandshakeTimeout(_) => "handshake_timeout",
             Error::HandshakeInvalid { .. } => "handshake_invalid",
             Error::LauncherUnsupported(_) => "launcher_unsupported",
@@ -193,6 +250,17 @@ impl Error {
                 "Make {} writable (or free space on its disk), or give the plugin another folder with BuckarooConfig::with_launcher_cache.",
                 dir.display()
             )),
+            Error::PythonMissing { install, .. } => Some(install.clone()),
+            Error::EnvOffline { .. } => Some(
+                "Connect to the network and Retry (only the first run downloads), or install a build of the app that carries its packages."
+                    .into(),
+            ),
+            Error::EnvDiskFull { dir, .. } => Some(format!("Free space on the disk holding {}, then Retry.", dir.display())),
+            Error::EnvBroken { .. } | Error::EnvInstallFailed { .. } => Some(
+                "Reset the environment (resetEnvironment() in the adapter; Help › Reset environment in the example app): it is set up again. The app's log has the details."
+                    .into(),
+            ),
+            Error::SetupCancelled => Some("Retry sets the viewer up again.".into()),
             Error::HandshakeTimeout(_) | Error::HandshakeInvalid { .. } => Some(
                 "Check that `python -m buckaroo.server --port 0 --no-browser --stdio-control` prints only BUCKAROO_PORT=<n> on stdout."
                     .into(),

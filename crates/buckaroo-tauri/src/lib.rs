@@ -42,10 +42,12 @@ mod handshake;
 mod http;
 mod hub;
 mod launcher;
+mod managed_env;
 mod message;
 mod models;
 mod pairing;
 mod picker;
+mod provision;
 mod restart;
 mod scope;
 mod sidecar;
@@ -64,6 +66,7 @@ pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, Rest
 pub use connection::FrameSink;
 pub use error::{Error, Result};
 pub use hub::Hub;
+pub use managed_env::{EnvLock, ManagedEnv};
 pub use models::{
     AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, StatsDelivery, Status,
 };
@@ -108,6 +111,8 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_send,
             commands::buckaroo_pick_file,
             commands::buckaroo_pick_build,
+            commands::buckaroo_cancel_setup,
+            commands::buckaroo_reset_environment,
         ])
         .setup(move |app, _api| {
             setup(app, config);
@@ -132,6 +137,20 @@ fn setup<R: Runtime>(app: &AppHandle<R>, mut config: BuckarooConfig) {
     if config.launcher_cache.is_none() {
         // Per app and per user; the core's own default is a shared one for all apps.
         config.launcher_cache = app.path().app_cache_dir().ok().map(|d| d.join("buckaroo-launcher"));
+    }
+    if let Some(managed) = &mut config.managed_env {
+        if managed.root.is_none() {
+            managed.root = app.path().app_data_dir().ok().map(|d| d.join("buckaroo-env"));
+        }
+        if managed.bundle.is_none() {
+            // What the app's bundle carries (a resource folder `buckaroo-env/`), if anything.
+            managed.bundle = app
+                .path()
+                .resource_dir()
+                .ok()
+                .map(|d| d.join("buckaroo-env"))
+                .filter(|d| d.is_dir());
+        }
     }
     let sup = Supervisor::new(config);
     let hub = Hub::new(sup.clone());

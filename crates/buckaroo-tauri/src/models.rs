@@ -179,6 +179,18 @@ pub enum Status {
         /// The buckaroo version the probe found.
         buckaroo_version: Option<String>,
     },
+    /// Setting up the managed environment (first run, or after an app update that
+    /// changed its lock): once, then every start is like a user venv's.
+    Provisioning {
+        /// `waiting` (another process is setting up), `preparing`, `installing`, `checking`.
+        stage: String,
+        /// 0–100 when the total is known (a bundle says it); `None` from the index.
+        percent: Option<u8>,
+        /// Estimated time left, from the rate so far.
+        eta_ms: Option<u64>,
+        /// `bundle` (the app's own wheels, no network) or `index` (the package index).
+        source: String,
+    },
     /// The sidecar ended and will be started again.
     Restarting {
         /// The restart number within the current crash loop.
@@ -198,10 +210,11 @@ pub enum Status {
 }
 
 impl Status {
-    /// `"starting" | "ready" | "restarting" | "failed" | "stopped"`.
+    /// `"starting" | "provisioning" | "ready" | "restarting" | "failed" | "stopped"`.
     pub fn name(&self) -> &'static str {
         match self {
             Status::Starting { .. } => "starting",
+            Status::Provisioning { .. } => "provisioning",
             Status::Ready { .. } => "ready",
             Status::Restarting { .. } => "restarting",
             Status::Failed { .. } => "failed",

@@ -29,6 +29,9 @@ pub struct ProbeReport {
     pub python: String,
     /// Its version.
     pub python_version: String,
+    /// Its `sys.prefix`: the environment it runs in.
+    #[serde(default)]
+    pub prefix: String,
     /// buckaroo's version, if installed.
     pub buckaroo: Option<String>,
     /// pandas' version, if installed.

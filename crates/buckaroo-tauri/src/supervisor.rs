@@ -2,7 +2,9 @@
 //! [`crate::restart`], publish lifecycle status, shut down on request. No Tauri types here.
 
 use crate::config::{BackendKind, BuckarooConfig, Launcher};
-use crate::discovery::{self, Inputs};
+
+#[path = "supervisor_env.rs"]
+mod env;
 use crate::error::{Error, Result};
 use crate::launcher;
 use crate::models::Status;
@@ -53,6 +55,8 @@ pub struct Supervisor {
     probe: Mutex<Option<(PathBuf, ProbeReport)>>,
     /// (generation, page requests it answered), for the restart rule.
     served: Mutex<(u64, u64)>,
+    /// Bumped to cancel a managed environment's set-up.
+    cancel: watch::Sender<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -74,6 +78,7 @@ impl Supervisor {
             generation: AtomicU64::new(0),
             probe: Mutex::new(None),
             served: Mutex::new((0, 0)),
+            cancel: watch::channel(0).0,
         })
     }
 
@@ -110,10 +115,19 @@ impl Supervisor {
     /// Wait until the sidecar is ready, failed, or `timeout` passed.
     pub async fn ready(&self, timeout: Duration) -> Result<Endpoint> {
         let mut rx = self.status.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let mut deadline = tokio::time::Instant::now() + timeout;
         loop {
             let state = rx.borrow_and_update().clone();
             match state {
+                // A first-run set-up ends on its own (done, failed or cancelled): the
+                // timeout is for starting a sidecar, and counts from after it.
+                Status::Provisioning { .. } => {
+                    if rx.changed().await.is_err() {
+                        return Err(Error::SidecarNotReady("supervisor gone".into()));
+                    }
+                    deadline = tokio::time::Instant::now() + timeout;
+                    continue;
+                }
                 Status::Ready { .. } => {
                     if let Some(ep) = self.endpoint() {
                         return Ok(ep);
@@ -194,11 +208,7 @@ impl Supervisor {
     }
 
     async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {
-        let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
-        let (python, source) =
-            discovery::resolve(&Inputs::from_env(self.cfg.python.clone(), venv_python)).map_err(Error::PythonNotFound)?;
-        log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());
-        self.probe_for(&python, reuse_probe).await?;
+        let python = self.interpreter(reuse_probe).await?;
         let (mut spec, token) = match self.cfg.launcher {
             Launcher::Secure => {
                 let token = sidecar::new_token();
@@ -265,6 +275,12 @@ impl Supervisor {
                         | Error::BuckarooMissing { .. }
                         | Error::LauncherUnsupported(_)
                         | Error::LauncherCacheUnwritable { .. }
+                        | Error::PythonMissing { .. }
+                        | Error::EnvOffline { .. }
+                        | Error::EnvDiskFull { .. }
+                        | Error::EnvBroken { .. }
+                        | Error::EnvInstallFailed { .. }
+                        | Error::SetupCancelled
                 );
                 return Some((Life::before_ready(permanent), e));
             }

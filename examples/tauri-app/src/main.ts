@@ -2,7 +2,9 @@ import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
 import {
+  cancelSetup,
   mountBuckaroo,
+  resetEnvironment,
   retry,
   type BuckarooError,
   type BuckarooHandle,
@@ -19,21 +21,60 @@ const sidecar = $("sidecar");
 const progress = $("progress");
 const errorEl = $("error");
 
+const STAGES = {
+  waiting: "waiting for another window",
+  preparing: "preparing",
+  installing: "installing packages",
+  checking: "checking",
+} as const;
+
+/** "Setting up the viewer (first run only) · installing packages · 40 % · about 5 s left". */
+function provisioningText(s: Extract<SidecarStatus, { state: "provisioning" }>): string {
+  const parts = ["Setting up the viewer (first run only)", STAGES[s.stage] ?? s.stage];
+  if (s.source === "index") parts.push("downloading");
+  if (s.percent !== null) parts.push(`${s.percent} %`);
+  if (s.etaMs !== null && s.etaMs >= 1000) parts.push(`about ${Math.ceil(s.etaMs / 1000)} s left`);
+  return parts.join(" · ");
+}
+
+/** Whether the set-up overlay hid the empty-window hint (it comes back after). */
+let hidEmpty = false;
+
+/** The first-run set-up over the grid, with its bar and Cancel; hidden otherwise. */
+function showProvisioning(s: SidecarStatus): void {
+  const on = s.state === "provisioning";
+  $("provisioning").hidden = !on;
+  if (!on) {
+    if (hidEmpty && !handle?.loading && !shown) $("empty").hidden = false;
+    hidEmpty = false;
+    return;
+  }
+  hidEmpty ||= !$("empty").hidden;
+  $("empty").hidden = true;
+  $("provisioning-text").textContent = provisioningText(s);
+  const bar = $<HTMLProgressElement>("provisioning-bar");
+  if (s.percent === null) bar.removeAttribute("value");
+  else bar.value = s.percent;
+}
+
 function showStatus(s: SidecarStatus): void {
   sidecar.dataset.state = s.state;
   sidecar.textContent =
     s.state === "starting"
       ? `Starting Python${s.attempt > 1 ? ` (attempt ${s.attempt})` : ""}…`
-      : s.state === "ready"
-        ? `Ready · buckaroo ${s.buckarooVersion ?? ""}`
-        : s.state === "restarting"
-          ? `Sidecar restarting (attempt ${s.attempt})…`
-          : s.state === "failed"
-            ? "Sidecar failed"
-            : "Sidecar stopped";
+      : s.state === "provisioning"
+        ? provisioningText(s)
+        : s.state === "ready"
+          ? `Ready · buckaroo ${s.buckarooVersion ?? ""}`
+          : s.state === "restarting"
+            ? `Sidecar restarting (attempt ${s.attempt})…`
+            : s.state === "failed"
+              ? "Sidecar failed"
+              : "Sidecar stopped";
+  showProvisioning(s);
   $("retry").hidden = s.state !== "failed";
   if (s.state === "failed") showError(s.error);
-  if (s.state === "starting" || s.state === "ready") showError(null);
+  if (s.state === "starting" || s.state === "ready" || s.state === "provisioning") showError(null);
   if (s.state === "restarting") showProgress("Reconnecting…");
 }
 
@@ -170,12 +211,17 @@ function wireControls(): void {
   };
   $("open-build").addEventListener("click", openBuild);
   $("retry").addEventListener("click", () => retry().catch((e) => showError(e as BuckarooError)));
+  $("provisioning-cancel").addEventListener("click", () => cancelSetup().catch((e) => showError(e as BuckarooError)));
   $("new-window").addEventListener("click", () => invoke("app_new_window").catch((e) => showError(e as BuckarooError)));
   const actions: Record<string, () => Promise<void>> = {
     open,
     "open-build": openBuild,
     compare: () => compareWith(),
     "check-updates": () => checkForUpdates(showError),
+    "reset-env": async () => {
+      showError(null);
+      await resetEnvironment();
+    },
     about: showAbout,
   };
   const win = getCurrentWebviewWindow();

@@ -23,6 +23,10 @@ const call = <T>(cmd: CommandName, args?: Record<string, unknown>) =>
 export const status = () => call<SidecarStatus>("buckaroo_status");
 /** After `failed` (the user fixed their Python): start over with a fresh restart budget. */
 export const retry = () => call<SidecarStatus>("buckaroo_retry");
+/** Stop a first-run set-up (`provisioning`); the status becomes `failed` with `setup_cancelled`. */
+export const cancelSetup = () => call<SidecarStatus>("buckaroo_cancel_setup");
+/** Remove the managed environment and set it up again (for `env_broken`); the grid reconnects when it is ready. */
+export const resetEnvironment = () => call<SidecarStatus>("buckaroo_reset_environment");
 export const health = () => call<HealthInfo>("buckaroo_health");
 export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnostics");
 /** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */

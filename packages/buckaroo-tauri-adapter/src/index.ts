@@ -5,6 +5,8 @@ export {
   onStatus,
   whenReady,
   retry,
+  cancelSetup,
+  resetEnvironment,
   attach,
   loadPath,
   loadExpr,

@@ -28,6 +28,8 @@ export const COMMANDS = [
   "buckaroo_send",
   "buckaroo_pick_file",
   "buckaroo_pick_build",
+  "buckaroo_cancel_setup",
+  "buckaroo_reset_environment",
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -37,6 +39,12 @@ export type SidecarErrorCode =
   | "python_not_found"
   | "buckaroo_missing"
   | "launcher_cache_unwritable"
+  | "python_missing"
+  | "env_offline"
+  | "env_disk_full"
+  | "env_broken"
+  | "env_install_failed"
+  | "setup_cancelled"
   | "handshake_timeout"
   | "handshake_invalid"
   | "launcher_unsupported"
@@ -135,6 +143,18 @@ export interface BuckarooError extends ErrorInfo {
 
 export type SidecarStatus =
   | { state: "starting"; attempt: number }
+  | {
+      /** Setting up the managed environment (first run only; `BuckarooConfig::with_managed_env`). */
+      state: "provisioning";
+      /** `waiting` (another process is setting up), `preparing`, `installing`, `checking`. */
+      stage: "waiting" | "preparing" | "installing" | "checking";
+      /** 0–100 when the total is known (the app's bundle says it), else null. */
+      percent: number | null;
+      /** Estimated milliseconds left, from the rate so far. */
+      etaMs: number | null;
+      /** `bundle`: the app's own packages, no network; `index`: downloading. */
+      source: "bundle" | "index";
+    }
   | { state: "ready"; generation: number; pid: number; python: string; buckarooVersion: string | null }
   | { state: "restarting"; attempt: number; retryInMs: number; error: ErrorInfo }
   | { state: "failed"; error: ErrorInfo }

@@ -39,6 +39,8 @@ describe("commands", () => {
       commands.send({ type: "infinite_request" }),
       commands.pickFile(),
       commands.pickBuild(),
+      commands.cancelSetup(),
+      commands.resetEnvironment(),
     ]);
     expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });

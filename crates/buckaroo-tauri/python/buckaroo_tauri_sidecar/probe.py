@@ -26,6 +26,8 @@ def probe(deep: bool = False) -> dict:
     info: dict = {
         "python": sys.executable,
         "python_version": ".".join(map(str, sys.version_info[:3])),
+        # The environment (a venv's folder, not the interpreter it links to).
+        "prefix": sys.prefix,
         "problems": [],
         "warnings": [],
         "pip": PIP_SPEC,

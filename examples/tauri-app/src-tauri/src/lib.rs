@@ -10,13 +10,19 @@ mod temporary;
 mod updates;
 mod windows;
 
-use buckaroo_tauri::{BuckarooConfig, LoadMode};
+use buckaroo_tauri::{BuckarooConfig, LoadMode, ManagedEnv};
 use tauri::Manager;
 
 /// The plugin config for this app. Environment knobs exist for headless runs
 /// and tests; a real app would hard-code or persist its choices.
 fn config() -> BuckarooConfig {
-    let mut cfg = BuckarooConfig::xorq();
+    // Without a Python that has buckaroo, the app sets up its own: from the packages
+    // its .deb carries (the `buckaroo-env` resource), else from the package index.
+    let mut managed = ManagedEnv::new();
+    if let Some(bundle) = std::env::var_os("BUCKAROO_TAURI_ENV_BUNDLE").filter(|v| !v.is_empty()) {
+        managed = managed.with_bundle(bundle);
+    }
+    let mut cfg = BuckarooConfig::xorq().with_managed_env(managed);
     if let Some(path) = std::env::var_os("BUCKAROO_AUTOLOAD_PARQUET").filter(|v| !v.is_empty()) {
         let mode = std::env::var("BUCKAROO_AUTOLOAD_MODE")
             .ok()

@@ -7,7 +7,7 @@ use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, Submenu, SubmenuBuilder};
 use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
 
 /// Actions the page carries out (it owns the dialogs, the grid and its errors).
-const PAGE_ACTIONS: &[&str] = &["open", "open-build", "compare", "check-updates", "about"];
+const PAGE_ACTIONS: &[&str] = &["open", "open-build", "compare", "check-updates", "reset-env", "about"];
 /// The event the page hears them on.
 pub const MENU_EVENT: &str = "app:menu";
 /// The event that asks a page to load a file (Open Recent).
@@ -46,6 +46,8 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
         .build()?;
     let help = SubmenuBuilder::new(app, "Help")
         .item(&item("check-updates", "Check for Updates…", None)?)
+        // The viewer's own Python environment, set up again (for env_broken).
+        .item(&item("reset-env", "Reset Environment", None)?)
         .item(&item("about", "About buckaroo", None)?)
         .build()?;
     MenuBuilder::new(app).items(&[&file, &help]).build()
