@@ -35,6 +35,9 @@ struct WindowEntry {
     last_load: Mutex<Option<LastLoad>>,
     /// Page loads started in this window.
     loads: AtomicU64,
+    /// Page loads still running: a (re)started sidecar replays the last load only when
+    /// none is, or the replay could land after the page's newer load.
+    loading: AtomicU64,
     /// Serialises socket (re)connects and replays for one window. Row sends do not
     /// take it, and a load holds it only to connect: a newer load must not queue
     /// behind a slow one (the launcher cancels the older with `load_cancelled`).
@@ -129,6 +132,7 @@ impl Hub {
                     conn: Mutex::default(),
                     last_load: Mutex::default(),
                     loads: AtomicU64::new(0),
+                    loading: AtomicU64::new(0),
                     op: tokio::sync::Mutex::default(),
                 })
             });
@@ -186,6 +190,9 @@ impl Hub {
                     r.session_id,
                     r.rows.map_or("?".into(), |n| n.to_string())
                 ),
+                // The sidecar failed: its status carries the cause and the fix, and the
+                // load is replayed once a sidecar is ready (Retry).
+                Err(e @ Error::SidecarFailed(_)) => log::warn!("[buckaroo-tauri] autoload waits for a sidecar: {e}"),
                 Err(e) => {
                     log::error!("[buckaroo-tauri] autoload failed: {e}");
                     hub.notify_error(&label, &e);
@@ -337,10 +344,20 @@ impl Hub {
 
     async fn load(&self, label: &str, route: &'static str, mut body: Value) -> Result<LoadResult> {
         let entry = self.entry(label)?;
-        let ep = self.sup.ready(self.cfg().handshake_timeout + Duration::from_secs(10)).await?;
         body["session"] = json!(entry.session);
         body["no_browser"] = json!(true);
         let seq = entry.loads.fetch_add(1, Ordering::SeqCst) + 1;
+        let _loading = Loading::new(&entry);
+        let ep = match self.sup.ready(self.cfg().handshake_timeout + Duration::from_secs(10)).await {
+            Ok(ep) => ep,
+            Err(e) => {
+                // Never sent (the sidecar failed, or a first-run set-up was cancelled): the
+                // next sidecar that is ready gets it, as a restart's replay, so Retry opens
+                // the file the user asked for.
+                remember(&entry, route, &body, seq);
+                return Err(e);
+            }
+        };
         {
             let _op = entry.op.lock().await;
             // Socket first, then load: the server pushes initial_state to it.
@@ -348,16 +365,7 @@ impl Hub {
         }
         let reply = self.http.post(&ep, route, &body).await?;
         self.sup.note_served(ep.generation, 1);
-        {
-            let mut last = lock(&entry.last_load);
-            if last.as_ref().is_none_or(|l| l.seq < seq) {
-                *last = Some(LastLoad {
-                    route,
-                    body: body.clone(),
-                    seq,
-                });
-            }
-        }
+        remember(&entry, route, &body, seq);
         let rows = reply.get("rows").and_then(Value::as_u64);
         log::info!(
             "[buckaroo-tauri] {route} ok: session={} rows={}",
@@ -425,6 +433,9 @@ impl Hub {
         }
         self.ensure_conn(entry, ep).await?;
         let last = lock(&entry.last_load).clone();
+        if entry.loading.load(Ordering::SeqCst) > 0 {
+            return Ok(()); // the page's own load brings the state
+        }
         if let Some(last) = last {
             self.http.post(ep, last.route, &last.body).await?;
             log::info!(
@@ -435,6 +446,35 @@ impl Hub {
             );
         }
         Ok(())
+    }
+}
+
+/// Counts a page load as running while it lives.
+struct Loading<'a>(&'a WindowEntry);
+
+impl<'a> Loading<'a> {
+    fn new(entry: &'a WindowEntry) -> Self {
+        entry.loading.fetch_add(1, Ordering::SeqCst);
+        Self(entry)
+    }
+}
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        self.0.loading.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Window `entry`'s load number `seq`, replayed when a (new) sidecar is ready, unless a
+/// newer one is remembered already.
+fn remember(entry: &WindowEntry, route: &'static str, body: &Value, seq: u64) {
+    let mut last = lock(&entry.last_load);
+    if last.as_ref().is_none_or(|l| l.seq < seq) {
+        *last = Some(LastLoad {
+            route,
+            body: body.clone(),
+            seq,
+        });
     }
 }
 

@@ -229,7 +229,9 @@ function wireControls(): void {
   // Open Recent: the app let the file in already.
   void win.listen<string>("app:open", ({ payload }) => void load({ path: payload }));
   // The UI's own actions (progress + error display), for tests and automation.
-  Object.assign(window, { __buckarooApp: { load, loadExpr, compareWith, checkForUpdates: actions["check-updates"], showAbout } });
+  Object.assign(window, {
+    __buckarooApp: { load, loadExpr, compareWith, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
+  });
 }
 
 async function main(): Promise<void> {

@@ -105,15 +105,18 @@ function followStates(model: TauriIPCModel, grid: Grid, loads: LoadTracker, onSt
  * Pass every sidecar status to `onStatus`, and a failed sidecar's cause and fix (the
  * pip command) to onError once. A subscription that fails is reported, not thrown.
  */
-async function watchStatus(onStatus: MountOptions["onStatus"], report: Report): Promise<UnlistenFn | undefined> {
-  let lastState: SidecarStatus["state"] | undefined;
+async function watchStatus(
+  onStatus: MountOptions["onStatus"],
+  report: Report,
+  seen: { state?: SidecarStatus["state"] },
+): Promise<UnlistenFn | undefined> {
   try {
     // Nothing to reset on "restarting": the plugin delivers a parquet header only together
     // with its bytes, and answers every request the dead sidecar left unanswered.
     return await commands.onStatus((s) => {
       onStatus?.(s);
-      if (s.state === "failed" && lastState !== "failed") report(s.error);
-      lastState = s.state;
+      if (s.state === "failed" && seen.state !== "failed") report(s.error);
+      seen.state = s.state;
     });
   } catch (e) {
     report(e);
@@ -138,7 +141,14 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   followStates(model, grid, loads, options.onState, report);
   if (options.onStats) model.on("stats", options.onStats);
   if (options.onRowsWaiting) model.on("rows_waiting", options.onRowsWaiting as Handler);
-  const unlistenStatus = await watchStatus(options.onStatus, report);
+  const seen: { state?: SidecarStatus["state"] } = {};
+  const unlistenStatus = await watchStatus(options.onStatus, report, seen);
+  // A load refused because the sidecar failed says less than the failure itself, which
+  // was reported with its own code and fix: the load still rejects, unreported.
+  const reportLoad: Report = (e, fallbackCode) => {
+    const err = toBuckarooError(e, fallbackCode);
+    return err.code === "sidecar_failed" && seen.state === "failed" ? err : report(err);
+  };
 
   let info: AttachInfo;
   try {
@@ -150,7 +160,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   }
   model.sessionId = info.sessionId;
   if (info.autoload) loads.begin(info.autoload, "autoload");
-  const { loadPath, pickAndLoad, loadExpr, loadCompare, pickAndLoadBuild } = loadApi(loads, report);
+  const { loadPath, pickAndLoad, loadExpr, loadCompare, pickAndLoadBuild } = loadApi(loads, reportLoad);
   if (options.load) loadPath(options.load).catch(() => {});
 
   return {

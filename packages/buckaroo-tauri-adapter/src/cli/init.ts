@@ -75,7 +75,9 @@ const CONFIG_FN = `
 /// without a dialog. A file named on the command line (\`app /data/sales.parquet\`)
 /// opens in the first window. Every option: docs/embedding-guide.md.
 fn buckaroo_config() -> buckaroo_tauri::BuckarooConfig {
-    let config = buckaroo_tauri::BuckarooConfig::pandas();
+    // Users without a Python that has buckaroo get the app's own environment, set up
+    // on the first run (from the package index, or a bundled \`buckaroo-env\` resource).
+    let config = buckaroo_tauri::BuckarooConfig::pandas().with_managed_env(buckaroo_tauri::ManagedEnv::new());
     // Folders the page may load from without asking: config.with_scope("/home/me/data")
     match std::env::args_os().skip(1).find(|a| !a.to_string_lossy().starts_with('-')) {
         Some(arg) => {
