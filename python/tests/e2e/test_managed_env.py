@@ -6,6 +6,8 @@ first run, offline, is test_first_run.py's."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import shutil
 from pathlib import Path
 
@@ -91,3 +93,23 @@ def test_a_broken_environment_says_so_and_reset_mends_it(display, data_dir, user
         driver.execute_script("window.__buckarooApp.resetEnvironment()")
         e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), 120, what="rows after Reset")
         assert folders(root) == [key]
+
+
+def test_too_little_disk_is_said_before_installing(display, data_dir, tmp_path):
+    """HOME on a 64 MB tmpfs: the bundle's install needs ~0.9 GB, so the set-up refuses
+    at once with env_disk_full and how much it needs, and writes nothing."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    home = tmp_path / "small-home"
+    home.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(home)], check=True)
+    try:
+        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "BUCKAROO_TAURI_ENV_BUNDLE": str(ENV_BUNDLE)}
+        binary = e2e.wrapped_binary(tmp_path / "app.sh", e2e.APP_BINARY, env, unset=("BUCKAROO_PYTHON",))
+        with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], cwd=data_dir) as (driver, _):
+            err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "env_disk_full" and e, 30,
+                                       what="env_disk_full")
+            assert "MB are free" in err[1] and "Free space on the disk" in err[1], err
+        assert [f for f in folders(env_root(env)) if not f.startswith(".")] == []
+    finally:
+        subprocess.run(["umount", "--lazy", str(home)], check=False)
