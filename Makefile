@@ -17,14 +17,14 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librsvg2-dev \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libayatana-appindicator3-dev \
 	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool postgresql \
-	dbus python3-gi gir1.2-gtk-3.0 sudo
+	dbus python3-gi gir1.2-gtk-3.0 sudo socat
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 E2E_SUITE    := $(PY) -m pytest python/tests -m "e2e and not scaffold and not bundle and not wheel" -q
 BUNDLE_SUITE := $(PY) -m pytest python/tests -m bundle -q -s
 WHEEL_SUITE  := $(PY) -m pytest python/tests -m wheel -q -s
 
-.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app bundle wheel demo test test-rust test-ts test-python test-e2e test-bundle test-wheel test-scaffold bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app env-lock env-bundle bundle wheel demo test test-rust test-ts test-python test-e2e test-bundle test-wheel test-scaffold bench clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
@@ -118,13 +118,23 @@ test-python:
 	$(PY) -m ruff check --config python/pyproject.toml python crates/buckaroo-tauri/python
 	$(PY) -m pytest python/tests -m "not e2e and not scaffold and not bundle and not wheel" -q
 
-test-e2e: app
+test-e2e: app env-bundle
 	$(E2E_SUITE)
+
+# The managed environment's locks (crates/buckaroo-tauri/env), rewritten from the
+# launcher's pip requirements (uv resolves against the package index).
+env-lock: venv
+	$(PY) -m buckaroo_tauri_dev.env_lock
+
+# What the .deb ships for the managed environment's offline first run (out/env-bundle):
+# the engine lock's wheels, uv and a manifest. Does nothing when it matches the lock.
+env-bundle: venv
+	$(PY) -m buckaroo_tauri_dev.env_bundle
 
 # The release build, once: signed .debs of this version and the next (out/bundle),
 # for the installed-app and self-update tests (docs/shipping.md). It embeds dist/ as
 # built here (bundle.py turns off tauri's beforeBuildCommand).
-bundle: setup adapter
+bundle: setup adapter env-bundle
 	cd examples/tauri-app && npm run build --silent
 	$(PY) -m buckaroo_tauri_dev.bundle
 
@@ -146,8 +156,9 @@ test-scaffold: app
 	$(PY) -m pytest python/tests -m scaffold -q -s --timeout=3600
 
 # A benchmark, not a test: it fails on errors and wrong rows, never on slowness.
-bench: app
+bench: app env-bundle
 	$(PY) -m buckaroo_tauri_dev.bench_sidecar --json out/bench/sidecar.json | tee out/bench-sidecar.md
+	$(PY) -m buckaroo_tauri_dev.bench_first_run --json out/bench/first-run.json | tee out/bench-first-run.md
 	$(PY) -m buckaroo_tauri_dev.bench
 
 clean-stamps:

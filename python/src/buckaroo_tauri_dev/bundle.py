@@ -20,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from buckaroo_tauri_dev import env_bundle
 from buckaroo_tauri_dev.e2e import REPO, TARGET_DIR
 
 APP_DIR = REPO / "examples" / "tauri-app"
@@ -65,7 +66,9 @@ def build(version: str, key: Path, pubkey: str) -> dict:
         # dist/ as `make app` (or `make bundle`) built it: `make test` runs this beside
         # suites that read it, so nothing here may rewrite it.
         "build": {"beforeBuildCommand": ""},
-        "bundle": {"createUpdaterArtifacts": True},
+        # The managed environment's offline first run (env_bundle, `make env-bundle`):
+        # installed as /usr/lib/<package>/buckaroo-env/.
+        "bundle": {"createUpdaterArtifacts": True, "resources": {f"{env_bundle.OUT}/": "buckaroo-env/"}},
         "plugins": {"updater": {"pubkey": pubkey, "endpoints": [], "dangerousInsecureTransportProtocol": True}},
     }
     env = {**os.environ, "CARGO_TARGET_DIR": str(TARGET_DIR), "CI": "true",
@@ -89,6 +92,8 @@ def build(version: str, key: Path, pubkey: str) -> dict:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    if not (env_bundle.OUT / "manifest.json").exists():
+        raise SystemExit(f"{env_bundle.OUT} unfinished: run `make env-bundle` (make bundle does)")
     OUT.mkdir(parents=True, exist_ok=True)
     key, pubkey = signing_key()
     base, update = versions()

@@ -18,6 +18,8 @@ from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
 
+from .e2e_netns import Bridge, OfflineNet
+
 # Re-exported: test_scaffold.py and the scaffold branch still being written read them
 # from here (`e2e.wait_until`, `e2e.grab`, ...).
 from .e2e_page import ROWS_PAINTED_JS as ROWS_PAINTED_JS
@@ -85,6 +87,10 @@ class TauriDriver:
     log_path: Path | None = None
     #: The app's working directory (relative command-line paths resolve against it).
     cwd: Path | None = None
+    #: Run tauri-driver (and so the app) inside this network namespace; `port` is then
+    #: the loopback port outside that a bridge serves it on.
+    netns: OfflineNet | None = None
+    bridge: Bridge | None = None
 
     def start(self) -> TauriDriver:
         if not TAURI_DRIVER.exists():
@@ -96,11 +102,16 @@ class TauriDriver:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = out_dir / f"tauri-driver-{self.port}.log"
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        cmd = [str(TAURI_DRIVER), "--port", str(self.port), "--native-port", str(native)]
         self.proc = subprocess.Popen(
-            [str(TAURI_DRIVER), "--port", str(self.port), "--native-port", str(native)],
+            self.netns.enter(cmd) if self.netns else cmd,
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.cwd,
         )
-        wait_port(self.port, 20, self.proc)
+        if self.netns:
+            self.bridge = self.netns.bridge(self.port, 20, self.proc)
+            self.port = self.bridge.port
+        else:
+            wait_port(self.port, 20, self.proc)
         return self
 
     def session(self, args: list[str] | None = None, timeout: float = 90, binary: Path | None = None) -> webdriver.Remote:
@@ -114,6 +125,8 @@ class TauriDriver:
         return webdriver.Remote(command_executor=url, options=opts, client_config=config)
 
     def stop(self) -> None:
+        if self.bridge:
+            self.bridge.stop()
         if self.proc:
             kill_group(self.proc)
 
@@ -174,12 +187,27 @@ def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Pa
     return env
 
 
+def wrapped_binary(path: Path, binary: Path, env: dict[str, str], unset: tuple[str, ...] = ()) -> Path:
+    """A script at `path` that runs `binary` with `env` set and `unset` removed: the app's
+    own environment (a PATH without python3, say) while tauri-driver and WebKitWebDriver,
+    which find node and each other on PATH, keep theirs. It execs, so the app's pid is the
+    one WebDriver started."""
+    import shlex
+
+    sets = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+    unsets = " ".join(f"-u {shlex.quote(k)}" for k in unset)
+    path.write_text(f'#!/bin/sh\nexec /usr/bin/env {unsets} {sets} {shlex.quote(str(binary))} "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
 @contextlib.contextmanager
-def running_app(display: str, env: dict[str, str], binary: Path | None = None) -> Iterator[tuple[webdriver.Remote, TauriDriver]]:
-    driver_proc = TauriDriver(display, env).start()
+def running_app(display: str, env: dict[str, str], binary: Path | None = None, args: list[str] | None = None,
+                netns: OfflineNet | None = None, cwd: Path | None = None) -> Iterator[tuple[webdriver.Remote, TauriDriver]]:
+    driver_proc = TauriDriver(display, env, cwd=cwd, netns=netns).start()
     driver = None
     try:
-        driver = driver_proc.session(binary=binary)
+        driver = driver_proc.session(args=args, binary=binary)
         driver.set_script_timeout(120)
         yield driver, driver_proc
     finally:

@@ -68,13 +68,25 @@ def pids_running(exe: Path | str) -> list[int]:
     return found
 
 
-def python_children(pid: int) -> list[int]:
-    """PIDs of the Python processes `pid` started (an app's sidecar, or its probe)."""
+def children(pid: int) -> list[int]:
+    """PIDs whose parent is `pid`."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if ppid == pid and "python" in Path(os.readlink(proc / "exe")).name:
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                     found.append(int(proc.name))
     return found
+
+
+def exe_name(pid: int) -> str:
+    """The file name of `pid`'s executable ("" once it is gone)."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe")).name
+    except OSError:
+        return ""
+
+
+def python_children(pid: int) -> list[int]:
+    """PIDs of the Python processes `pid` started (an app's sidecar, or its probe)."""
+    return [c for c in children(pid) if "python" in exe_name(c)]

@@ -3,26 +3,17 @@ run under Xvfb, and its self-update from a loopback server."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from buckaroo_tauri_dev import bundle, e2e, e2e_desktop, e2e_page, e2e_procs
+from buckaroo_tauri_dev import bundle, e2e, e2e_desktop, e2e_page, e2e_procs, env_bundle, env_lock
 from buckaroo_tauri_dev.update_server import UpdateServer
 
 pytestmark = pytest.mark.bundle
-INSTALLED = Path("/usr/bin") / bundle.PACKAGE
-
-
-@pytest.fixture(scope="module")
-def bundles() -> dict:
-    return e2e.built_manifest(bundle.OUT / "manifest.json", "bundle", "test-bundle")
 
 
 def deb_field(deb: str, name: str) -> str:
@@ -45,6 +36,24 @@ def test_the_package_declares_its_dependencies_and_file_types(bundles, tmp_path)
     # Debian's shared-mime-info knows no Parquet type: the package brings it.
     mime_xml = (tmp_path / "usr/share/mime/packages" / f"{bundle.PACKAGE}.xml").read_text()
     assert 'type="application/vnd.apache.parquet"' in mime_xml and '*.parquet' in mime_xml
+
+
+def test_the_package_ships_the_env_bundle(bundles, tmp_path):
+    """The managed environment's offline first run: uv (executable), the engine lock's
+    wheels and the manifest naming that lock, under the package's resource dir."""
+    deb = bundles["versions"][bundles["base"]]["deb"]
+    subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
+    shipped = tmp_path / "usr/lib" / bundle.PACKAGE / "buckaroo-env"
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    lock = env_lock.lock_path(manifest["lock"])
+    assert manifest["lock"] == env_bundle.LOCK and manifest["lock_sha256"] == env_bundle.sha256(lock)
+    assert (shipped / "uv").stat().st_mode & 0o777 == 0o755
+    version = subprocess.run([str(shipped / "uv"), "--version"], capture_output=True, text=True, check=True).stdout.split()[1]
+    assert version == manifest["uv"]
+    wheels = env_bundle.wheels_present(shipped / "wheels")
+    assert set(wheels) == env_bundle.wanted(lock, manifest["python"])
+    assert sum(w.stat().st_size for w in wheels.values()) == manifest["wheels_bytes"]
+    assert manifest["files"] > 1000 and manifest["bytes"] > manifest["wheels_bytes"]
 
 
 def test_the_installed_app_opens_a_file_with_rows_painted(display, data_dir, bundles, tmp_path):
@@ -73,24 +82,6 @@ def test_the_installed_app_opens_a_file_with_rows_painted(display, data_dir, bun
 def installed_version() -> str | None:
     out = subprocess.run(["dpkg-query", "-W", "-f", "${Status} ${Version}", bundle.PACKAGE], capture_output=True, text=True)
     return out.stdout.split()[-1] if out.returncode == 0 and "ok installed" in out.stdout else None
-
-
-@pytest.fixture
-def installed(bundles):
-    """The base version installed for real (dpkg -i), removed after the test with
-    every process the test left running from it."""
-    if os.geteuid() != 0:
-        pytest.skip("installing a .deb for real needs root (CI runs as root)")
-    subprocess.run(["dpkg", "-r", bundle.PACKAGE], capture_output=True)
-    subprocess.run(["dpkg", "-i", bundles["versions"][bundles["base"]]["deb"]], check=True, capture_output=True)
-    yield INSTALLED
-    for pid in e2e_procs.pids_running(INSTALLED):
-        for child in e2e_procs.python_children(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    subprocess.run(["dpkg", "-r", bundle.PACKAGE], check=True, capture_output=True)
 
 
 def update_state(driver) -> dict:
