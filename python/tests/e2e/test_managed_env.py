@@ -113,3 +113,16 @@ def test_too_little_disk_is_said_before_installing(display, data_dir, tmp_path):
         assert [f for f in folders(env_root(env)) if not f.startswith(".")] == []
     finally:
         subprocess.run(["umount", "--lazy", str(home)], check=False)
+
+
+def test_no_network_and_nothing_bundled_says_so(display, data_dir, tmp_path, offline):
+    """No env bundle (the debug build carries none) and no network: env_offline, with the fix."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    binary = e2e.wrapped_binary(tmp_path / "app.sh", e2e.APP_BINARY, env, unset=("BUCKAROO_PYTHON", "BUCKAROO_TAURI_ENV_BUNDLE"))
+    with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], netns=offline, cwd=data_dir) as (driver, _):
+        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "env_offline" and e, 180,
+                                   what="env_offline")
+        assert "Connect to the network" in err[1], err
+    assert [f for f in folders(env_root(env)) if not f.startswith(".")] == []
