@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod base_python;
 mod commands;
 mod config;
 mod connection;

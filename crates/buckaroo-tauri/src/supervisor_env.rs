@@ -3,12 +3,13 @@
 //! cancel and reset. How to install is [`crate::provision`]'s.
 
 use super::Supervisor;
+use crate::base_python::{self, BasePython};
 use crate::config::BuckarooConfig;
 use crate::discovery::{self, Inputs, Source};
 use crate::error::{Error, Result};
 use crate::managed_env::{self, EnvDir, EnvLock, ManagedEnv, RootLock, Stamp};
 use crate::models::Status;
-use crate::provision::{self, BasePython, Plan, Progress};
+use crate::provision::{self, Plan, Progress};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ impl Supervisor {
                 ),
             }
         }
-        let base = provision::base_python(path_var).await?;
+        let base = base_python::find(path_var).await?;
         self.provision(&managed, &root, lock, &base, path_var).await
     }
 
@@ -87,7 +88,7 @@ impl Supervisor {
         probe_error: Error,
         path_var: Option<&std::ffi::OsStr>,
     ) -> Result<PathBuf> {
-        let base = provision::base_python(path_var).await?;
+        let base = base_python::find(path_var).await?;
         if env.stamp().is_some_and(|s| s.python_version == base.version) {
             return Err(Error::EnvBroken {
                 dir: env.dir,
