@@ -29,9 +29,11 @@ impl Supervisor {
         let venv_python = self.cfg.venv.as_deref().map(BuckarooConfig::venv_python);
         let inputs = Inputs::from_env(self.cfg.python.clone(), venv_python);
         let resolved = discovery::resolve(&inputs);
+        // An explicit choice that does not exist is an error, never a reason to set up another Python.
+        let explicit = inputs.configured.is_some() || inputs.venv_python.is_some() || inputs.env_python.is_some();
         let managed = match (&self.cfg.managed_env, &resolved) {
             (Some(managed), Ok((_, source))) if !source.is_explicit() => managed.clone(),
-            (Some(managed), Err(_)) => managed.clone(),
+            (Some(managed), Err(_)) if !explicit => managed.clone(),
             _ => {
                 let (python, source) = resolved.map_err(Error::PythonNotFound)?;
                 log::info!("[buckaroo-tauri] resolve_python: {} (via {source})", python.display());

@@ -46,9 +46,10 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
         .build()?;
     let help = SubmenuBuilder::new(app, "Help")
         .item(&item("check-updates", "Check for Updates…", None)?)
+        .item(&item("about", "About buckaroo", None)?)
+        .separator()
         // The viewer's own Python environment, set up again (for env_broken).
         .item(&item("reset-env", "Reset Environment", None)?)
-        .item(&item("about", "About buckaroo", None)?)
         .build()?;
     MenuBuilder::new(app).items(&[&file, &help]).build()
 }
