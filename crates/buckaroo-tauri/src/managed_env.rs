@@ -233,26 +233,21 @@ pub fn find_ready(root: &Path, lock: EnvLock) -> Option<EnvDir> {
 pub struct RootLock(#[allow(dead_code)] File);
 
 impl RootLock {
+    fn open(root: &Path) -> std::io::Result<File> {
+        std::fs::create_dir_all(root)?;
+        File::options().create(true).truncate(false).write(true).open(root.join(LOCK_FILE))
+    }
+
     /// Take the lock, waiting for another holder (blocking: call it off the runtime).
     pub fn acquire(root: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root)?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(root.join(LOCK_FILE))?;
+        let file = Self::open(root)?;
         file.lock()?;
         Ok(Self(file))
     }
 
     /// Take the lock if nobody holds it.
     pub fn try_acquire(root: &Path) -> std::io::Result<Option<Self>> {
-        std::fs::create_dir_all(root)?;
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(root.join(LOCK_FILE))?;
+        let file = Self::open(root)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self(file))),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

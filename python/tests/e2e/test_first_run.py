@@ -65,7 +65,7 @@ def test_the_first_run_sets_up_the_environment_offline_saying_how_far_it_got(dis
 
 def test_the_second_run_starts_like_a_user_venv(display, data_dir, installed, offline, home, tmp_path):
     if not first_run.env_dirs(home):
-        pytest.skip("needs the first run's environment (run the module in order)")
+        pytest.fail("no environment from the first run: run the module in order (the first-run test made none)")
     times = {}
     for name, env in (("managed env", {}), ("user venv", {"BUCKAROO_PYTHON": str(e2e.VENV_PYTHON)})):
         binary = first_run.user_binary(tmp_path, installed, **env)
