@@ -142,3 +142,35 @@ describe("init after the user edited the page", () => {
     expect(snapshot(dir)).toEqual(before);
   });
 });
+
+describe("the main.ts init writes", () => {
+  // The scaffold E2E builds it with tsc too, but only after a 15-minute build; a status the
+  // template does not handle should fail here, in seconds.
+  it("type-checks against this package's own types, as create-tauri-app's tsconfig compiles it", async () => {
+    const ts = (await import("typescript")).default;
+    const dir = mkdtempSync(join(tmpdir(), "init-typecheck-"));
+    dirs.push(dir);
+    const file = join(dir, "main.ts");
+    writeFileSync(file, MAIN_TS);
+    const program = ts.createProgram([file], {
+      target: ts.ScriptTarget.ES2020,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ["lib.es2020.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
+      strict: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+      noFallthroughCasesInSwitch: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      baseUrl: dir,
+      paths: { "buckaroo-tauri-adapter": [join(__dirname, "..", "src", "index.ts")] },
+    });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file === undefined || d.file.fileName === file)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(diagnostics).toEqual([]);
+  }, 60_000);
+});

@@ -62,11 +62,27 @@ function showError(err: BuckarooError | null): void {
   errorEl.dataset.code = err?.code ?? "";
 }
 
-const STATE_TEXT = { starting: "Starting Python…", restarting: "Python restarting…", failed: "Python failed", stopped: "Stopped" };
+// A switch, not a table: a state added to SidecarStatus later fails tsc here instead of showing "undefined".
+function statusText(s: SidecarStatus): string {
+  switch (s.state) {
+    case "ready":
+      return \`Ready · buckaroo \${s.buckarooVersion ?? ""}\`;
+    case "provisioning": // first run: the plugin is setting up its own Python environment
+      return s.percent === null ? "Setting up Python…" : \`Setting up Python… \${s.percent}%\`;
+    case "starting":
+      return "Starting Python…";
+    case "restarting":
+      return "Python restarting…";
+    case "failed":
+      return "Python failed";
+    case "stopped":
+      return "Stopped";
+  }
+}
 
 function showStatus(s: SidecarStatus): void {
   sidecarEl.dataset.state = s.state;
-  sidecarEl.textContent = s.state === "ready" ? \`Ready · buckaroo \${s.buckarooVersion ?? ""}\` : STATE_TEXT[s.state];
+  sidecarEl.textContent = statusText(s);
   retryButton.hidden = s.state !== "failed";
   if (s.state === "ready") showError(null);
 }
