@@ -30,8 +30,15 @@ struct LastLoad {
 
 struct WindowEntry {
     session: String,
-    sink: Mutex<Arc<dyn FrameSink>>,
+    /// The newest attach's sink ([`Gated`]): where new sockets deliver.
+    sink: Mutex<Arc<Gated>>,
+    /// The newest attach's number; each attach of the window takes the next.
+    newest: Arc<AtomicU64>,
     conn: Mutex<Option<Arc<Connection>>>,
+    /// The attach the open socket delivers to: a newer attach gets a socket of its own.
+    conn_attach: AtomicU64,
+    /// The path of a plugin-started load still in progress, told to every attach.
+    autoloading: Mutex<Option<String>>,
     last_load: Mutex<Option<LastLoad>>,
     /// Page loads started in this window.
     loads: AtomicU64,
@@ -42,6 +49,21 @@ struct WindowEntry {
     /// take it, and a load holds it only to connect: a newer load must not queue
     /// behind a slow one (the launcher cancels the older with `load_cancelled`).
     op: tokio::sync::Mutex<()>,
+}
+
+/// One attach's sink: it delivers while its attach is the window's newest, and never
+/// after. A page that remounts (React's StrictMode, a reload, hot reload) attaches
+/// again before its old Channel is gone; the old one must not take the frames.
+struct Gated {
+    attach: u64,
+    newest: Arc<AtomicU64>,
+    sink: Arc<dyn FrameSink>,
+}
+
+impl FrameSink for Gated {
+    fn deliver(&self, frame: Outgoing) -> bool {
+        self.newest.load(Ordering::SeqCst) == self.attach && self.sink.deliver(frame)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,41 +143,61 @@ impl Hub {
     }
 
     /// Give `label` a sink (a page's Channel). A page reload attaches again: it keeps
-    /// its session and gets the current `initial_state` from the fresh socket.
+    /// its session and gets the current `initial_state` from a fresh socket. The newest
+    /// attach of a window wins, however close two come: only its sink gets frames.
     pub async fn attach(self: &Arc<Self>, label: &str, sink: Arc<dyn FrameSink>) -> Result<AttachInfo> {
-        let entry = {
-            let mut windows = lock(&self.windows);
-            let entry = windows.entry(label.to_string()).or_insert_with(|| {
-                Arc::new(WindowEntry {
-                    session: uuid::Uuid::new_v4().simple().to_string(),
-                    sink: Mutex::new(sink.clone()),
-                    conn: Mutex::default(),
-                    last_load: Mutex::default(),
-                    loads: AtomicU64::new(0),
-                    loading: AtomicU64::new(0),
-                    op: tokio::sync::Mutex::default(),
-                })
-            });
-            *lock(&entry.sink) = sink;
-            entry.clone()
-        };
-        // The old page's socket: its replies have nowhere to go, but it is closed only
-        // once the new one is open, since the launcher cancels a session's load in
-        // flight when the session's last socket closes.
-        let old_conn = lock(&entry.conn).take();
+        let (entry, attach) = self.register(label, sink);
+        let newest = || entry.newest.load(Ordering::SeqCst) == attach;
         let mut connected = false;
         if let Some(ep) = self.sup.endpoint() {
             let _op = entry.op.lock().await;
-            self.ensure_conn(&entry, &ep).await?;
-            connected = true;
+            // A newer attach came while this one waited: it connects, not this one.
+            if newest() {
+                self.ensure_conn(&entry, &ep).await?;
+                connected = true;
+            }
         }
-        drop(old_conn);
-        let autoload = self.start_autoload(label);
+        let autoload = if newest() {
+            self.start_autoload(label, &entry).or_else(|| lock(&entry.autoloading).clone())
+        } else {
+            None
+        };
         Ok(AttachInfo {
             session_id: entry.session.clone(),
-            connected,
+            connected: connected && newest(),
             autoload,
         })
+    }
+
+    /// The window's entry (made at its first attach) with `sink` as its newest attach's.
+    fn register(&self, label: &str, sink: Arc<dyn FrameSink>) -> (Arc<WindowEntry>, u64) {
+        let mut windows = lock(&self.windows);
+        let entry = windows.entry(label.to_string()).or_insert_with(|| {
+            Arc::new(WindowEntry {
+                session: uuid::Uuid::new_v4().simple().to_string(),
+                sink: Mutex::new(Arc::new(Gated {
+                    attach: 0,
+                    newest: Arc::default(),
+                    sink: sink.clone(),
+                })),
+                newest: Arc::default(),
+                conn: Mutex::default(),
+                conn_attach: AtomicU64::new(0),
+                autoloading: Mutex::default(),
+                last_load: Mutex::default(),
+                loads: AtomicU64::new(0),
+                loading: AtomicU64::new(0),
+                op: tokio::sync::Mutex::default(),
+            })
+        });
+        // Under the windows lock: two attaches of one window take distinct numbers in order.
+        let attach = entry.newest.fetch_add(1, Ordering::SeqCst) + 1;
+        *lock(&entry.sink) = Arc::new(Gated {
+            attach,
+            newest: entry.newest.clone(),
+            sink,
+        });
+        (entry.clone(), attach)
     }
 
     /// Window `label` loads `path` once its page attaches, as an autoload does: the
@@ -169,22 +211,25 @@ impl Hub {
 
     /// The window's own pending file, else (for the first window to attach) the
     /// config's autoload file; loaded in the background.
-    fn start_autoload(self: &Arc<Self>, label: &str) -> Option<String> {
+    fn start_autoload(self: &Arc<Self>, label: &str, entry: &Arc<WindowEntry>) -> Option<String> {
         let own = lock(&self.pending).remove(label);
         let a = match own {
             Some(a) => a,
             None if self.autoload_taken.swap(true, Ordering::SeqCst) => return None,
             None => self.cfg().autoload.clone()?,
         };
-        let (hub, label) = (self.clone(), label.to_string());
+        let (hub, label, entry) = (self.clone(), label.to_string(), entry.clone());
         let path = a.path.display().to_string();
+        *lock(&entry.autoloading) = Some(path.clone());
         tasks::spawn_logged("autoload", async move {
             let args = LoadPathArgs {
                 path: a.path.display().to_string(),
                 mode: Some(a.mode),
                 ..Default::default()
             };
-            match hub.load_path(&label, args).await {
+            let result = hub.load_path(&label, args).await;
+            lock(&entry.autoloading).take();
+            match result {
                 Ok(r) => log::info!(
                     "[buckaroo-tauri] autoload /load ok: session={} rows={}",
                     r.session_id,
@@ -222,16 +267,22 @@ impl Hub {
         }
     }
 
+    /// The window's open socket to `ep`'s sidecar for its newest attach; a fresh one
+    /// otherwise. The one it replaces is closed only once the fresh one is open, since
+    /// the launcher cancels a session's load in flight when its last socket closes.
     async fn ensure_conn(&self, entry: &WindowEntry, ep: &Endpoint) -> Result<Arc<Connection>> {
+        // The attach number from the sink itself: the two are replaced together.
+        let sink = lock(&entry.sink).clone();
+        let attach = sink.attach;
         if let Some(c) = lock(&entry.conn).clone() {
-            if c.generation == ep.generation && c.is_open() {
+            if c.generation == ep.generation && c.is_open() && entry.conn_attach.load(Ordering::SeqCst) == attach {
                 return Ok(c);
             }
         }
-        let sink = lock(&entry.sink).clone();
         let (sup, generation) = (self.sup.clone(), ep.generation);
         let on_served: OnServed = Arc::new(move |n| sup.note_served(generation, n));
         let conn = Arc::new(Connection::open(ep, &entry.session, sink, self.cfg().max_in_flight, on_served).await?);
+        entry.conn_attach.store(attach, Ordering::SeqCst);
         *lock(&entry.conn) = Some(conn.clone());
         Ok(conn)
     }

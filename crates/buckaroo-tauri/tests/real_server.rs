@@ -262,6 +262,37 @@ async fn two_windows_are_isolated() {
     sup.shutdown().await;
 }
 
+/// A remount while Python runs (React's StrictMode, a page reload, hot reload): two
+/// attaches from one window in quick succession. The newest gets every frame, the
+/// older ones nothing, and the session stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_quick_attaches_from_one_window_the_newest_gets_every_frame() {
+    let (sup, hub) = start(config()).await;
+    let mut before = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    assert_eq!(before.next_json("initial_state").await["df_meta"]["total_rows"], 50);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while before.rx.try_recv().is_ok() {}
+
+    let ((ta, ra), (tb, rb)) = (mpsc::unbounded_channel(), mpsc::unbounded_channel());
+    let (ia, ib) = tokio::join!(hub.attach("main", Arc::new(Collect(ta))), hub.attach("main", Arc::new(Collect(tb))));
+    let (ia, ib) = (ia.unwrap(), ib.unwrap());
+    assert_eq!((&ia.session_id, &ib.session_id), (&ib.session_id, &hub.session_of("main").unwrap()));
+    assert!(!ia.connected && ib.connected, "only the newest attach connects: {ia:?} {ib:?}");
+    let (mut a, mut b) = (Window { rx: ra, parquet: None }, Window { rx: rb, parquet: None });
+    // The fresh socket's current state, then row replies and the next load's state.
+    assert_eq!(b.next_json("initial_state").await["df_meta"]["total_rows"], 50);
+    hub.send("main", &rows(0, 10)).unwrap();
+    assert_eq!(parquet_rows(&b.row_reply().await.1.unwrap()), 10);
+    hub.load_path("main", load(&data("small_100k.parquet"))).await.unwrap();
+    assert_eq!(b.next_json("initial_state").await["df_meta"]["total_rows"], 100_000);
+    hub.send("main", &rows(0, 5)).unwrap();
+    assert_eq!(parquet_rows(&b.row_reply().await.1.unwrap()), 5);
+    assert!(a.rx.try_recv().is_err(), "the superseded attach got a frame");
+    assert!(before.rx.try_recv().is_err(), "the replaced page got a frame");
+    sup.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_restarts_reconnects_and_replays() {
     let (sup, hub) = start(config()).await;
