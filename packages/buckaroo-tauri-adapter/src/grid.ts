@@ -7,7 +7,11 @@ import { mark } from "./marks.js";
 import type { Handler, TauriIPCModel } from "./model.js";
 import type { BuckarooError } from "./protocol.js";
 
-/** What `await import("widget.js")` gives: an anywidget ESM module with an async factory. */
+/**
+ * What `await import("widget.js")` gives: an anywidget ESM module with an async factory.
+ * `initialize` and `render` may return their cleanup (or a promise of it), as anywidget's do:
+ * buckaroo's render returns the unmount of its React tree.
+ */
 export interface WidgetModule {
   default: () => Promise<{
     initialize?: (ctx: { model: unknown }) => unknown;
@@ -18,14 +22,29 @@ export interface WidgetModule {
 /** Where `buckarooAssets()` (Vite) and `copy-assets` put the grid's files. */
 export const DEFAULT_WIDGET_URL = "/buckaroo/widget.js";
 
-/** Link buckaroo's stylesheet once per document. */
+/**
+ * The host page's element rules (`input, button { padding: … }`, as create-tauri-app's
+ * templates have) would restyle the grid's search box and dropdowns: inside the grid
+ * they fall back to the browser's defaults. `:where()` keeps this at an element
+ * selector's specificity, and it sits right before buckaroo's stylesheet, so the host's
+ * rules (earlier) lose to it and buckaroo's own (later, or more specific) win over it.
+ * A host rule with a class or pseudo-class (`button:hover`) still applies.
+ */
+export const FORM_RESET_CSS = ":where(.buckaroo-tauri-host) :is(input, button, select, textarea) { all: revert; }";
+const RESET_ID = "buckaroo-tauri-form-reset";
+
+/** Link buckaroo's stylesheet once per document, with the reset for the host's element rules before it. */
 function linkStylesheet(doc: Document, href: string): void {
-  const present = [...doc.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].some((l) => l.getAttribute("href") === href);
-  if (present) return;
-  const link = doc.createElement("link");
-  link.rel = "stylesheet";
-  link.href = href;
-  doc.head.append(link);
+  let link = [...doc.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].find((l) => l.getAttribute("href") === href);
+  if (!link) {
+    link = doc.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    doc.head.append(link);
+  }
+  if (doc.getElementById(RESET_ID)) return;
+  const reset = Object.assign(doc.createElement("style"), { id: RESET_ID, textContent: FORM_RESET_CSS });
+  link.before(reset);
 }
 
 function importWidget(url: string): Promise<WidgetModule> {
@@ -51,13 +70,30 @@ export function loadWidget(doc: Document, widget: string | WidgetModule, css?: s
   return module;
 }
 
-/** The element every grid is mounted in: fills `el` (now emptied), clips, anchors overlays. */
+/**
+ * The element every grid of one mount renders in: fills `el` (now emptied), clips,
+ * anchors overlays. Its mount removes it, and nothing else of `el`.
+ */
 export function createHost(el: HTMLElement): HTMLElement {
   const host = el.ownerDocument.createElement("div");
   host.className = "buckaroo-tauri-host";
   host.style.cssText = "width:100%;height:100%;overflow:hidden;position:relative;";
   el.replaceChildren(host);
   return host;
+}
+
+type Cleanup = () => void;
+
+/** A widget's cleanups (functions, or promises of them) as one call. */
+function cleanupOf(results: unknown[]): Cleanup {
+  const call = (c: unknown) => typeof c === "function" && (c as Cleanup)();
+  return () => {
+    for (const r of results) {
+      const then = (r as PromiseLike<unknown> | undefined)?.then;
+      if (typeof then === "function") then.call(r, call, () => {});
+      else call(r);
+    }
+  };
 }
 
 export interface Grid {
@@ -84,6 +120,8 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
   let renderedFunc: string | undefined;
   let inner: HTMLElement | undefined;
   let disposed = false;
+  let remounts = 0;
+  let cleanup: Cleanup = () => {};
   let resolveRendered!: () => void;
   const rendered = new Promise<void>((r) => {
     resolveRendered = r;
@@ -96,22 +134,33 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
     widgetHandlers.push([event, h]);
     on(event, h);
   };
-
-  async function remount(): Promise<void> {
+  /** The current grid off: its handlers, and its React tree unmounted (else each file leaks one). */
+  const teardown = () => {
     for (const [e, h] of widgetHandlers) model.off(e, h);
     widgetHandlers = [];
-    const mod = await widget;
+    const done = cleanup;
+    cleanup = () => {};
+    done();
+  };
+
+  async function remount(): Promise<void> {
+    const mine = ++remounts;
+    const instance = await (await widget).default();
+    // Disposed meanwhile, or a newer state is mounting its own grid.
+    if (disposed || mine !== remounts) return;
+    teardown();
     inner = el.ownerDocument.createElement("div");
     inner.className = "buckaroo-tauri-grid";
     host.replaceChildren(inner);
     replaced();
-    const instance = await mod.default();
     model.on = capture;
+    const results: unknown[] = [];
     try {
-      instance.initialize?.({ model });
-      instance.render({ model, el: inner, experimental: {} });
+      results.push(instance.initialize?.({ model }));
+      results.push(instance.render({ model, el: inner, experimental: {} }));
     } finally {
       model.on = on;
+      cleanup = cleanupOf(results);
     }
     layout.mounted();
     resolveRendered();
@@ -128,11 +177,12 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
         renderedFunc = func;
         await remount();
       }
-      layout.settle();
+      if (!disposed) layout.settle();
     },
     dispose() {
       disposed = true;
       layout.dispose();
+      teardown();
     },
   };
 }

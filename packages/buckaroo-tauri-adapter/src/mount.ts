@@ -7,7 +7,8 @@
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
-import { type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
+import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
+import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadCompareArgs,
   type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
@@ -56,6 +57,11 @@ export interface MountOptions {
    * answered. Show "Sorting…" / "Reading rows…" meanwhile.
    */
   onRowsWaiting?: (waiting: RowsWaiting | null) => void;
+  /**
+   * Aborting it disposes the grid, even before `mountBuckaroo` resolved (which then
+   * rejects with `mount_cancelled`): what a component's unmount does.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BuckarooHandle {
@@ -78,16 +84,20 @@ export interface BuckarooHandle {
    * opt-in `allow-buckaroo-load-compare`. Rejections also go to `onError`.
    */
   loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
+  /**
+   * Unmount the grid (its React tree too) and stop its subscriptions; removes only what
+   * this mount added to the element, so a late dispose never touches a newer grid.
+   */
   dispose(): void;
 }
 
 type Report = (e: unknown, fallbackCode?: BuckarooErrorCode) => BuckarooError;
 
-/** Normalise an error, pass it to `onError`, and return it (to reject with). */
-function reporter(onError: MountOptions["onError"]): Report {
+/** Normalise an error, pass it to `onError` while the mount is live, and return it (to reject with). */
+function reporter(onError: MountOptions["onError"], life: Life): Report {
   return (e, fallbackCode) => {
     const err = toBuckarooError(e, fallbackCode);
-    onError?.(err);
+    if (!life.over) onError?.(err);
     return err;
   };
 }
@@ -124,25 +134,69 @@ async function watchStatus(
   }
 }
 
+/** The handle's load calls, refused once the mount ended (they would load into the window's newer grid). */
+function guarded(api: LoadApi, life: Life): LoadApi {
+  const refuse = () => Promise.reject(cancelled(life.over ?? "disposed"));
+  return {
+    loadPath: (p) => (life.over ? refuse() : api.loadPath(p)),
+    pickAndLoad: (a) => (life.over ? refuse() : api.pickAndLoad(a)),
+    loadExpr: (b) => (life.over ? refuse() : api.loadExpr(b)),
+    loadCompare: (a) => (life.over ? refuse() : api.loadCompare(a)),
+    pickAndLoadBuild: (a) => (life.over ? refuse() : api.pickAndLoadBuild(a)),
+  };
+}
+
+/** The options' callbacks, silent once the mount ended: a disposed grid says nothing more. */
+function whileLive(options: MountOptions, life: Life): MountOptions {
+  const live =
+    <A extends unknown[]>(f?: (...a: A) => void) =>
+    (...a: A) => {
+      if (!life.over) f?.(...a);
+    };
+  return {
+    ...options,
+    onStatus: live(options.onStatus),
+    onState: live(options.onState),
+    onLoading: live(options.onLoading),
+    onStats: options.onStats && live(options.onStats),
+    onRowsWaiting: options.onRowsWaiting && live(options.onRowsWaiting),
+  };
+}
+
 /**
  * Mount buckaroo's grid in `el` for this window: attach to the plugin, load the
- * widget (and its CSS), keep the grid filling `el`. One per window.
+ * widget (and its CSS), keep the grid filling `el`. One per window: a newer mount
+ * replaces this one (then rejects or reports `mount_cancelled`); any order and timing
+ * of mounts and disposes ends with the newest mount live.
  */
 export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {}): Promise<BuckarooHandle> {
-  const report = reporter(options.onError);
-  const model = new TauriIPCModel({ onError: options.onError });
+  const win = el.ownerDocument.defaultView ?? globalThis;
+  const life = begin(win, options.signal);
+  const report = reporter(options.onError, life);
+  life.add(() => {
+    if (life.over === "superseded") options.onError?.(cancelled("superseded"));
+  });
+  const opts = whileLive(options, life);
+  const model = new TauriIPCModel({ onError: (e) => report(e) });
   const channel = model.channel();
-  const widget = loadWidget(el.ownerDocument, options.widget ?? DEFAULT_WIDGET_URL, options.css);
+  life.add(() => {
+    channel.onmessage = () => {};
+    model.off();
+  });
+  const widget = loadWidget(el.ownerDocument, opts.widget ?? DEFAULT_WIDGET_URL, opts.css);
   const host = createHost(el);
+  life.add(() => host.remove());
   const overlay = failedRows(host);
   const grid = mountGrid(el, host, model, widget, () => overlay.clear());
-  const loads = new LoadTracker((l) => options.onLoading?.(l));
+  life.add(() => grid.dispose());
+  const loads = new LoadTracker((l) => opts.onLoading?.(l));
   watchRows(model, overlay, loads, () => grid.element);
-  followStates(model, grid, loads, options.onState, report);
-  if (options.onStats) model.on("stats", options.onStats);
-  if (options.onRowsWaiting) model.on("rows_waiting", options.onRowsWaiting as Handler);
+  followStates(model, grid, loads, opts.onState, report);
+  if (opts.onStats) model.on("stats", opts.onStats);
+  if (opts.onRowsWaiting) model.on("rows_waiting", opts.onRowsWaiting as Handler);
   const seen: { state?: SidecarStatus["state"] } = {};
-  const unlistenStatus = await watchStatus(options.onStatus, report, seen);
+  const unlistenStatus = await watchStatus(opts.onStatus, report, seen);
+  life.add(() => unlistenStatus?.());
   // A load refused because the sidecar failed says less than the failure itself, which
   // was reported with its own code and fix: the load still rejects, unreported.
   const reportLoad: Report = (e, fallbackCode) => {
@@ -150,19 +204,19 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     return err.code === "sidecar_failed" && seen.state === "failed" ? err : report(err);
   };
 
-  let info: AttachInfo;
+  let info: AttachInfo | null;
   try {
-    info = await commands.attach(channel);
+    info = await attachInTurn(win, life, () => commands.attach(channel));
   } catch (e) {
-    grid.dispose();
-    unlistenStatus?.();
-    throw report(e);
+    const err = report(e);
+    life.end("failed");
+    throw err;
   }
+  if (!info || life.over) throw cancelled(life.over ?? "disposed");
   model.sessionId = info.sessionId;
   if (info.autoload) loads.begin(info.autoload, "autoload");
-  const { loadPath, pickAndLoad, loadExpr, loadCompare, pickAndLoadBuild } = loadApi(loads, reportLoad);
-  if (options.load) loadPath(options.load).catch(() => {});
-
+  const api = guarded(loadApi(loads, reportLoad), life);
+  if (opts.load) api.loadPath(opts.load).catch(() => {});
   return {
     model,
     sessionId: info.sessionId,
@@ -170,17 +224,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     get loading() {
       return loads.current;
     },
-    loadPath,
-    pickAndLoad,
-    loadExpr,
-    loadCompare,
-    pickAndLoadBuild,
-    dispose() {
-      grid.dispose();
-      unlistenStatus?.();
-      channel.onmessage = () => {};
-      model.off();
-      el.replaceChildren();
-    },
+    ...api,
+    dispose: () => life.end("disposed"),
   };
 }

@@ -74,12 +74,14 @@ export type PluginErrorCode = SidecarErrorCode | LoadErrorCode | MessageErrorCod
  * Codes the adapter gives itself: a failed row window (`rows_failed`), a grid that
  * could not be imported or rendered (`widget_failed`), a server speaking another
  * protocol (`protocol_mismatch`), a page message that could not be sent (`send_failed`),
- * a rejection Tauri made before the plugin saw the call (`invalid_request`), and the
+ * a rejection Tauri made before the plugin saw the call (`invalid_request`), a grid
+ * disposed or replaced before it attached (`mount_cancelled`), and the
  * fallbacks for errors without a code of their own (`plugin_error`, `server_error`,
  * `invoke_failed`).
  */
 export type AdapterErrorCode =
   | "rows_failed"
+  | "mount_cancelled"
   | "stats_failed"
   | "widget_failed"
   | "invalid_request"

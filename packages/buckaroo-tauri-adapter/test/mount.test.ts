@@ -148,15 +148,17 @@ describe("errors never vanish", () => {
       const args = payload as IpcArgs;
       if (cmd.endsWith("buckaroo_status")) return ready;
       if (cmd.endsWith("buckaroo_attach")) {
-        channel ??= args.onEvent;
+        channel = args.onEvent;
         return { sessionId: "s", connected: true, autoload: null };
       }
       throw new Error(`unexpected ${cmd}`);
     }, { shouldMockEvents: true });
     const errors: Array<{ code: string; hint?: string }> = [];
+    (await mountBuckaroo(document.createElement("div"), { widget: "/nowhere/widget.js" })).dispose();
     await mountBuckaroo(document.createElement("div"), { widget: "/nowhere/widget.js", onError: (e) => errors.push(e) });
-    await mountBuckaroo(document.createElement("div"), { widget: "/nowhere/widget.js" });
     expect([...document.querySelectorAll('link[href="/nowhere/compiled.css"]')]).toHaveLength(1);
+    // The reset of the host's element rules sits right before buckaroo's stylesheet (grid.ts).
+    expect(document.getElementById("buckaroo-tauri-form-reset")?.nextElementSibling?.getAttribute("href")).toBe("/nowhere/compiled.css");
     channelSend(channel, fixture("initial_state_buckaroo"), 0);
     await vi.waitFor(() => expect(errors.map((e) => e.code)).toEqual(["widget_failed"]));
     expect(errors[0].hint).toContain("buckarooAssets()");
