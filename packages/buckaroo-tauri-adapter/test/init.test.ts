@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.js";
 import { CSP, MAIN_TS } from "../src/cli/templates.js";
+import { APP_TSX } from "../src/cli/templates-react.js";
 
 const TEMPLATE = join(__dirname, "fixtures", "create-tauri-app-vanilla-ts");
 const CRATE = join(__dirname, "..", "..", "..", "crates", "buckaroo-tauri");
@@ -15,10 +16,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function project(): string {
+function project(template = TEMPLATE): string {
   const dir = mkdtempSync(join(tmpdir(), "init-test-"));
   dirs.push(dir);
-  cpSync(TEMPLATE, dir, { recursive: true });
+  cpSync(template, dir, { recursive: true });
   return dir;
 }
 
@@ -173,4 +174,32 @@ describe("the main.ts init writes", () => {
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     expect(diagnostics).toEqual([]);
   }, 60_000);
+
+describe("init in a React project (create-tauri-app 4.7.4's react-ts)", () => {
+  it("renders <BuckarooGrid> from App.tsx, keeps the template's entry and styles, and says so", async () => {
+    const dir = project(join(__dirname, "fixtures", "create-tauri-app-react-ts"));
+    const kept = { main: read(dir, "src/main.tsx"), css: read(dir, "src/App.css"), html: read(dir, "index.html") };
+    const first = await run("init", "--dir", dir, "--crate-path", CRATE);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("changed src/App.tsx: page: <BuckarooGrid> (buckaroo-tauri-adapter/react)");
+    expect(first.out).toContain("changed src/buckaroo.css:");
+    expect(first.out).toContain("Next: npm install / pnpm install / yarn, then npm run tauri dev / pnpm tauri dev / yarn tauri dev");
+    expect(read(dir, "src/App.tsx")).toBe(APP_TSX);
+    expect(read(dir, "src/buckaroo.css")).toMatch(/#root \{\n {2}height: 100%;/);
+    expect(read(dir, "vite.config.ts")).toContain("plugins: [buckarooAssets(), react()],");
+    // StrictMode stays on, and the template's global input/button rules stay: the grid copes with both.
+    expect({ main: read(dir, "src/main.tsx"), css: read(dir, "src/App.css"), html: read(dir, "index.html") }).toEqual(kept);
+
+    const before = snapshot(dir);
+    expect((await run("init", "--dir", dir)).out).toContain("nothing to change");
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it("leaves an App.tsx of the user's own alone, with a pointer to the component", async () => {
+    const dir = project(join(__dirname, "fixtures", "create-tauri-app-react-ts"));
+    writeFileSync(join(dir, "src/App.tsx"), "export default function App() { return null; }\n");
+    const r = await run("init", "--dir", dir);
+    expect(r.err).toContain("src/App.tsx is your own component; left alone. Render <BuckarooGrid>");
+    expect(read(dir, "src/App.tsx")).toBe("export default function App() { return null; }\n");
+  });
 });

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { parseOptions, UsageError } from "./args.js";
 import { CSP, devCsp, INDEX_HTML, MAIN_TS, MARKER, STYLES_CSS } from "./templates.js";
+import { APP_TSX, BUCKAROO_CSS } from "./templates-react.js";
 
 const ADAPTER = "buckaroo-tauri-adapter";
 const CRATE = "buckaroo-tauri";
@@ -42,7 +43,7 @@ function readProject(root: string): Project {
     throw new Refused(`no vite.config.(ts|js) in ${root}: init wires Vite apps. Without Vite, follow "Apps without Vite" in docs/embedding-guide.md (copy-assets).`);
   }
   const files = new Map<string, string>();
-  for (const f of [...REQUIRED, viteConfig, "index.html", "src/main.ts", "src/styles.css"]) {
+  for (const f of [...REQUIRED, viteConfig, "index.html", "src/main.ts", "src/styles.css", "src/App.tsx"]) {
     if (existsSync(join(root, f))) files.set(f, readFileSync(join(root, f), "utf8"));
   }
   return { root, files, viteConfig };
@@ -162,11 +163,33 @@ function packageEdit(p: Project, version: string): Edit | null {
   if (pkg.dependencies?.[ADAPTER] || pkg.devDependencies?.[ADAPTER]) return null;
   pkg.dependencies ??= {};
   pkg.dependencies[ADAPTER] = `^${version}`;
-  return { file: "package.json", text: json(pkg), what: `dependency ${ADAPTER} ^${version} (run npm install)` };
+  return { file: "package.json", text: json(pkg), what: `dependency ${ADAPTER} ^${version} (run ${INSTALL})` };
+}
+
+/** Every command spelled for npm, pnpm and yarn. */
+const INSTALL = "npm install / pnpm install / yarn";
+const DEV = "npm run tauri dev / pnpm tauri dev / yarn tauri dev";
+
+/** create-tauri-app's React demo (react-ts): its App greets. */
+function reactPageEdits(p: Project): Edit[] | null {
+  const app = p.files.get("src/App.tsx");
+  if (app === undefined) return null;
+  if (app.includes(MARKER)) return [];
+  if (!app.includes('invoke("greet"')) {
+    console.warn("note: src/App.tsx is your own component; left alone. Render <BuckarooGrid> from buckaroo-tauri-adapter/react (docs/embedding-guide.md, 'React').");
+    return [];
+  }
+  const what = "page: <BuckarooGrid> (buckaroo-tauri-adapter/react) with Open…, status bar, error banner with the fix";
+  return [
+    { file: "src/App.tsx", text: APP_TSX, what },
+    { file: "src/buckaroo.css", text: BUCKAROO_CSS, what: "layout: #root and the grid fill the window" },
+  ];
 }
 
 /** The page: only over create-tauri-app's own demo page. A page an earlier init wrote is the user's now. */
 function pageEdits(p: Project): Edit[] {
+  const react = reactPageEdits(p);
+  if (react) return react;
   const html = p.files.get("index.html") ?? "";
   if (html.includes(MARKER)) return [];
   if (!html.includes('id="greet-form"')) {
@@ -216,6 +239,6 @@ export async function init(argv: string[]): Promise<number> {
     if (!opts["dry-run"]) writeFileSync(join(root, e.file), e.text);
     console.log(`${opts["dry-run"] ? "would change" : "changed"} ${e.file}: ${e.what}`);
   }
-  if (!opts["dry-run"]) console.log(`${ADAPTER} init: ${edits.length} files changed. Next: npm install, then npm run tauri dev`);
+  if (!opts["dry-run"]) console.log(`${ADAPTER} init: ${edits.length} files changed. Next: ${INSTALL}, then ${DEV}`);
   return 0;
 }
