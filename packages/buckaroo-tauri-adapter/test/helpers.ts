@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { IModel, WidgetModule } from "../src/index.js";
 
 // jsdom rewrites import.meta.url to http:, so resolve from this file's directory instead.
 const dir = `${join(__dirname, "fixtures")}/`;
@@ -41,4 +42,22 @@ export interface IpcArgs {
   onEvent: { id: number };
   args: { path: string };
   msg: Record<string, unknown>;
+}
+
+/**
+ * Stands in for widget.js: renders "rows of <session>" and counts its live React trees
+ * (`trees.live`): render adds one, the cleanup it returns (as buckaroo's does) removes it.
+ */
+export function countingWidget(trees: { live: number }): WidgetModule {
+  return {
+    default: async () => ({
+      render: ({ el, model }) => {
+        trees.live += 1;
+        el.textContent = `rows of ${(model as IModel).get("df_id")}`;
+        return () => {
+          trees.live -= 1;
+        };
+      },
+    }),
+  };
 }

@@ -1,6 +1,6 @@
 // @vitest-environment node
 /** `init` on create-tauri-app 4.7.4's vanilla-ts files (test/fixtures/create-tauri-app-vanilla-ts). */
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -174,10 +174,27 @@ describe("the main.ts init writes", () => {
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     expect(diagnostics).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * create-tauri-app 4.7.4's react-ts: vanilla-ts's src-tauri/ and styles (App.css), its
+ * vite.config.ts with the React plugin, and the files in the fixture (page, package.json).
+ */
+function reactProject(): string {
+  const dir = project();
+  cpSync(join(__dirname, "fixtures", "create-tauri-app-react-ts"), dir, { recursive: true });
+  renameSync(join(dir, "src/styles.css"), join(dir, "src/App.css"));
+  rmSync(join(dir, "src/main.ts"));
+  const vite = read(dir, "vite.config.ts")
+    .replace('import { defineConfig } from "vite";\n', '$&import react from "@vitejs/plugin-react";\n')
+    .replace("defineConfig(() => ({\n", "$&  plugins: [react()],\n");
+  writeFileSync(join(dir, "vite.config.ts"), vite);
+  return dir;
+}
 
 describe("init in a React project (create-tauri-app 4.7.4's react-ts)", () => {
   it("renders <BuckarooGrid> from App.tsx, keeps the template's entry and styles, and says so", async () => {
-    const dir = project(join(__dirname, "fixtures", "create-tauri-app-react-ts"));
+    const dir = reactProject();
     const kept = { main: read(dir, "src/main.tsx"), css: read(dir, "src/App.css"), html: read(dir, "index.html") };
     const first = await run("init", "--dir", dir, "--crate-path", CRATE);
     expect(first.code).toBe(0);
@@ -196,7 +213,7 @@ describe("init in a React project (create-tauri-app 4.7.4's react-ts)", () => {
   });
 
   it("leaves an App.tsx of the user's own alone, with a pointer to the component", async () => {
-    const dir = project(join(__dirname, "fixtures", "create-tauri-app-react-ts"));
+    const dir = reactProject();
     writeFileSync(join(dir, "src/App.tsx"), "export default function App() { return null; }\n");
     const r = await run("init", "--dir", dir);
     expect(r.err).toContain("src/App.tsx is your own component; left alone. Render <BuckarooGrid>");

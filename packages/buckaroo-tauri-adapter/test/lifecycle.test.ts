@@ -5,8 +5,8 @@
  */
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type BuckarooError, type BuckarooHandle, type IModel, mountBuckaroo, type WidgetModule } from "../src/index.js";
-import { channelSend, fixture, type IpcArgs } from "./helpers.js";
+import { type BuckarooError, type BuckarooHandle, mountBuckaroo } from "../src/index.js";
+import { channelSend, countingWidget, fixture, type IpcArgs } from "./helpers.js";
 
 const live: BuckarooHandle[] = [];
 afterEach(() => {
@@ -28,27 +28,12 @@ function mockPlugin() {
   return attaches;
 }
 
-/** A widget whose render says which mount it belongs to and counts its live React trees. */
-function widget(trees: { live: number }): WidgetModule {
-  return {
-    default: async () => ({
-      render: ({ el, model }) => {
-        trees.live += 1;
-        el.textContent = `rows of ${(model as IModel).get("df_id")}`;
-        return () => {
-          trees.live -= 1;
-        };
-      },
-    }),
-  };
-}
-
 function setup() {
   const el = document.createElement("div");
   document.body.append(el);
   const trees = { live: 0 };
   const errors: BuckarooError[] = [];
-  const opts = { widget: widget(trees), onError: (e: BuckarooError) => errors.push(e) };
+  const opts = { widget: countingWidget(trees), onError: (e: BuckarooError) => errors.push(e) };
   return { el, trees, errors, opts, attaches: mockPlugin() };
 }
 

@@ -4,9 +4,9 @@ import { createElement, StrictMode } from "react";
 import { act } from "react";
 import { createRoot } from "react-dom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { BuckarooError, BuckarooHandle, IModel, WidgetModule } from "../src/index.js";
+import type { BuckarooError, BuckarooHandle } from "../src/index.js";
 import { BuckarooGrid, type BuckarooGridProps } from "../src/react.js";
-import { channelSend, fixture, type IpcArgs } from "./helpers.js";
+import { channelSend, countingWidget, fixture, type IpcArgs } from "./helpers.js";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 afterEach(() => clearMocks());
@@ -33,17 +33,7 @@ describe("<BuckarooGrid>", () => {
   it("under StrictMode: one attach, rows shown, a new load prop loads, unmount frees the grid's tree", async () => {
     const calls = mockPlugin();
     const trees = { live: 0 };
-    const widget: WidgetModule = {
-      default: async () => ({
-        render: ({ el, model }) => {
-          trees.live += 1;
-          el.textContent = `rows of ${(model as IModel).get("df_id")}`;
-          return () => {
-            trees.live -= 1;
-          };
-        },
-      }),
-    };
+    const widget = countingWidget(trees);
     const errors: BuckarooError[] = [];
     const handles: Array<BuckarooHandle | null> = [];
     const parent = document.createElement("div");

@@ -1,5 +1,5 @@
 /** What `init` writes into a React project (create-tauri-app's react-ts or react): the page as a component. */
-import { MARKER } from "./templates.js";
+import { CHROME_CSS, MARKER } from "./templates.js";
 
 export const APP_TSX = `// ${MARKER}: buckaroo's grid in this window, with status and errors. Edit freely.
 import { useState } from "react";
@@ -73,6 +73,7 @@ function App() {
 export default App;
 `;
 
+/** The layout: create-tauri-app's `#root` has no height, and the grid fills its parent. */
 export const BUCKAROO_CSS = `/* ${MARKER}: the grid takes the window; toolbar and status bar around it. */
 html,
 body,
@@ -85,24 +86,4 @@ body,
   display: flex;
   flex-direction: column;
 }
-#toolbar,
-#statusbar {
-  display: flex;
-  gap: 12px;
-  align-items: center;
-  padding: 4px 8px;
-  flex: none;
-}
-/* <BuckarooGrid> fills its parent: give the parent a real height. */
-#grid {
-  flex: 1;
-  min-height: 0;
-}
-#sidecar[data-state="failed"],
-#error {
-  color: #c62828;
-}
-#error {
-  white-space: pre-wrap;
-}
-`;
+${CHROME_CSS}`;

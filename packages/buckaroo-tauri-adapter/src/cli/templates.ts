@@ -114,19 +114,8 @@ async function main(): Promise<void> {
 main().catch((e: BuckarooError) => showError(e));
 `;
 
-export const STYLES_CSS = `/* ${MARKER}: the grid takes the window; toolbar and status bar around it. */
-html,
-body {
-  height: 100%;
-  margin: 0;
-}
-body {
-  display: flex;
-  flex-direction: column;
-  font: 13px system-ui, sans-serif;
-  color-scheme: light dark;
-}
-#toolbar,
+/** The toolbar, status bar and grid element around the grid: both pages' layout ends with it. */
+export const CHROME_CSS = `#toolbar,
 #statusbar {
   display: flex;
   gap: 12px;
@@ -147,3 +136,17 @@ body {
   white-space: pre-wrap;
 }
 `;
+
+export const STYLES_CSS = `/* ${MARKER}: the grid takes the window; toolbar and status bar around it. */
+html,
+body {
+  height: 100%;
+  margin: 0;
+}
+body {
+  display: flex;
+  flex-direction: column;
+  font: 13px system-ui, sans-serif;
+  color-scheme: light dark;
+}
+${CHROME_CSS}`;
