@@ -175,6 +175,7 @@ impl Hub {
         let entry = windows.entry(label.to_string()).or_insert_with(|| {
             Arc::new(WindowEntry {
                 session: uuid::Uuid::new_v4().simple().to_string(),
+                // Replaced below, under the same lock, by this attach's own.
                 sink: Mutex::new(Arc::new(Gated {
                     attach: 0,
                     newest: Arc::default(),

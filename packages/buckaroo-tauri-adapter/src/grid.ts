@@ -162,6 +162,8 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
       model.on = on;
       cleanup = cleanupOf(results);
     }
+    // Whether the widget gave a way to unmount its tree (buckaroo 0.15.11's render does not).
+    inner.dataset.cleanup = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function") ? "yes" : "none";
     layout.mounted();
     resolveRendered();
   }

@@ -1,7 +1,8 @@
-"""A fresh create-tauri-app project, wired by `buckaroo-tauri-adapter init` the way an
-outside user would: the adapter as an `npm pack` tarball, the crate as a path
-dependency. Built with the shared Cargo target dir, so only the app itself compiles
-warm. Every command's output goes to out/logs/scaffold-*.log."""
+"""A fresh create-tauri-app project (react-ts: the template most Tauri apps start from,
+StrictMode on), wired by `buckaroo-tauri-adapter init` the way an outside user would:
+the adapter as an `npm pack` tarball, the crate as a path dependency. Built with the
+shared Cargo target dir, so only the app itself compiles warm. Every command's output
+goes to out/logs/scaffold-*.log."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def run(step: str, cmd: list[str], cwd: Path, timeout: float = 900, check: bool 
 
 
 def scaffold(root: Path) -> Path:
-    """create-tauri-app vanilla-ts in `root`, then the adapter tarball installed into it."""
-    run("create", ["npx", "--yes", CREATE_TAURI_APP, NAME, "-m", "npm", "-t", "vanilla-ts", "-y",
+    """create-tauri-app react-ts in `root`, then the adapter tarball installed into it."""
+    run("create", ["npx", "--yes", CREATE_TAURI_APP, NAME, "-m", "npm", "-t", "react-ts", "-y",
                    "--identifier", "dev.buckaroo.scaffold"], cwd=root, timeout=300)
     app = root / NAME
     packed = run("pack", ["npm", "pack", "--silent", "--pack-destination", str(root)], cwd=ADAPTER_DIR, timeout=120)
@@ -79,10 +80,14 @@ def build(app: Path) -> Path:
     return binary
 
 
-def dev_launcher(app: Path) -> Path:
+def dev_launcher(app: Path, stderr: Path) -> Path:
     """An executable WebKitWebDriver can start as 'the browser': it runs `tauri dev`
-    (Vite dev server + cargo run), which passes the driver's environment on to the app."""
+    (Vite dev server + cargo run), which passes the driver's environment on to the app.
+    The page's JavaScriptCore logs every collection and the heap it left (JSC_logGC) to
+    `stderr`, with the app's and the dev server's own output; every collection is a full
+    one (no generational GC), so what it left is the live heap."""
     script = app / "tauri-dev-under-driver.sh"
-    script.write_text(f'#!/bin/sh\ncd "{app}" || exit 1\nexec npx tauri dev --no-watch -- -- "$@"\n')
+    script.write_text(f'#!/bin/sh\ncd "{app}" || exit 1\nexport JSC_logGC=2 JSC_useGenerationalGC=false\n'
+                      f'exec npx tauri dev --no-watch -- -- "$@" 2>"{stderr}"\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script
