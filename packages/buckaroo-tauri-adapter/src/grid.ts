@@ -84,15 +84,53 @@ export function createHost(el: HTMLElement): HTMLElement {
 
 type Cleanup = () => void;
 
+/** What React 18's `createRoot` returns: its public `unmount` ends the tree and its effects. */
+interface ReactRoot {
+  unmount(): void;
+}
+
+/**
+ * Run `render` and return the React roots it created in `el`. buckaroo 0.15.11's render
+ * creates one with `createRoot(el)` and drops the `unmount` its inner render returns, so
+ * nothing could ever end that tree (its AG Grid, its window listeners): every grid leaked.
+ * React's root constructor sets `this._internalRoot`, inherited from nowhere, so for the
+ * length of this synchronous call a setter on `Object.prototype` sees the root being
+ * made; one whose container is `el` is kept. Every other assignment becomes the plain
+ * own property it would have been, and the setter is gone when `render` returns.
+ */
+export function capturingRoots(el: HTMLElement, render: () => unknown): { result: unknown; roots: ReactRoot[] } {
+  const roots: ReactRoot[] = [];
+  const key = "_internalRoot";
+  const had = Object.getOwnPropertyDescriptor(Object.prototype, key);
+  if (had) return { result: render(), roots }; // someone else's: leave it alone
+  Object.defineProperty(Object.prototype, key, {
+    configurable: true,
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, key, { value, writable: true, enumerable: true, configurable: true });
+      if ((value as { containerInfo?: unknown } | null)?.containerInfo === el && typeof (this as Partial<ReactRoot>).unmount === "function") {
+        roots.push(this as ReactRoot);
+      }
+    },
+  });
+  try {
+    return { result: render(), roots };
+  } finally {
+    delete (Object.prototype as Record<string, unknown>)[key];
+  }
+}
+
 /** A widget's cleanups (functions, or promises of them) as one call. */
-function cleanupOf(results: unknown[]): Cleanup {
+function cleanupOf(results: unknown[], roots: ReactRoot[]): Cleanup {
   const call = (c: unknown) => typeof c === "function" && (c as Cleanup)();
+  const given = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function");
   return () => {
     for (const r of results) {
       const then = (r as PromiseLike<unknown> | undefined)?.then;
       if (typeof then === "function") then.call(r, call, () => {});
       else call(r);
     }
+    // A widget whose render gave its cleanup unmounts its own root; else we do.
+    if (!given) for (const root of roots) root.unmount();
   };
 }
 
@@ -155,15 +193,20 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
     replaced();
     model.on = capture;
     const results: unknown[] = [];
+    let roots: ReactRoot[] = [];
+    const target = inner;
     try {
       results.push(instance.initialize?.({ model }));
-      results.push(instance.render({ model, el: inner, experimental: {} }));
+      const rendered = capturingRoots(target, () => instance.render({ model, el: target, experimental: {} }));
+      results.push(rendered.result);
+      roots = rendered.roots;
     } finally {
       model.on = on;
-      cleanup = cleanupOf(results);
+      cleanup = cleanupOf(results, roots);
     }
-    // Whether the widget gave a way to unmount its tree (buckaroo 0.15.11's render does not).
-    inner.dataset.cleanup = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function") ? "yes" : "none";
+    // How the grid's tree is ended: the widget's own cleanup, else the root its render made.
+    const given = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function");
+    inner.dataset.cleanup = given ? "yes" : roots.length ? "root" : "none";
     layout.mounted();
     resolveRendered();
   }

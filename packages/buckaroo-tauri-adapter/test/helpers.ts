@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createElement, useLayoutEffect } from "react";
+import { flushSync } from "react-dom";
+import { createRoot } from "react-dom/client";
 import type { IModel, WidgetModule } from "../src/index.js";
 
 // jsdom rewrites import.meta.url to http:, so resolve from this file's directory instead.
@@ -57,6 +60,31 @@ export function countingWidget(trees: { live: number }): WidgetModule {
         return () => {
           trees.live -= 1;
         };
+      },
+    }),
+  };
+}
+
+/**
+ * Stands in for buckaroo 0.15.11's widget.js: its render makes a React root in `el`
+ * (`createRoot`) and returns nothing, so only that root's `unmount` ends the tree. The
+ * tree counts itself live from its commit to its unmount (`trees.live`).
+ */
+export function rootWidget(trees: { live: number }): WidgetModule {
+  function Tree({ text }: { text: string }) {
+    useLayoutEffect(() => {
+      trees.live += 1;
+      return () => {
+        trees.live -= 1;
+      };
+    }, []);
+    return createElement("span", null, text);
+  }
+  return {
+    default: async () => ({
+      render: ({ el, model }) => {
+        const root = createRoot(el);
+        flushSync(() => root.render(createElement(Tree, { text: `rows of ${(model as IModel).get("df_id")}` })));
       },
     }),
   };

@@ -4,9 +4,9 @@
  * late dispose touches nothing of a newer grid.
  */
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type BuckarooError, type BuckarooHandle, mountBuckaroo } from "../src/index.js";
-import { channelSend, countingWidget, fixture, type IpcArgs } from "./helpers.js";
+import { channelSend, countingWidget, fixture, type IpcArgs, rootWidget } from "./helpers.js";
 
 const live: BuckarooHandle[] = [];
 afterEach(() => {
@@ -28,12 +28,16 @@ function mockPlugin() {
   return attaches;
 }
 
+// A widget that returns its cleanup, and one like buckaroo 0.15.11's that drops it:
+// the adapter unmounts the React root that one made.
+let widgetOf = countingWidget;
+
 function setup() {
   const el = document.createElement("div");
   document.body.append(el);
   const trees = { live: 0 };
   const errors: BuckarooError[] = [];
-  const opts = { widget: countingWidget(trees), onError: (e: BuckarooError) => errors.push(e) };
+  const opts = { widget: widgetOf(trees), onError: (e: BuckarooError) => errors.push(e) };
   return { el, trees, errors, opts, attaches: mockPlugin() };
 }
 
@@ -43,7 +47,13 @@ function keep(h: BuckarooHandle): BuckarooHandle {
 }
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-describe("mount and dispose in any order", () => {
+describe.each([
+  ["returns its cleanup", countingWidget],
+  ["drops its cleanup (buckaroo 0.15.11)", rootWidget],
+])("mount and dispose in any order; the widget %s", (_, widget) => {
+  beforeEach(() => {
+    widgetOf = widget;
+  });
   it("mount A, mount B, dispose A late: B shows rows, A's frames go nowhere", async () => {
     const { el, trees, errors, opts, attaches } = setup();
     const a = await mountBuckaroo(el, opts);

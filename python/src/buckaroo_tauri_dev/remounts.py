@@ -14,7 +14,8 @@ HOSTS_JS = "return document.querySelectorAll('.buckaroo-tauri-host').length;"
 # Marks the live host, so a remount (a fresh host) can be told from a grid kept as it was.
 MARK_HOST_JS = "const h = document.querySelector('.buckaroo-tauri-host'); if (h) h.dataset.before = '1'; return !!h;"
 # The widget gave no cleanup for its React tree (grid.ts marks it).
-NO_CLEANUP_JS = "return document.querySelector('.buckaroo-tauri-grid')?.dataset.cleanup === 'none';"
+# How the grid's React tree ends: "yes" (the widget's cleanup), "root" (the root its render made), "none".
+CLEANUP_JS = "return document.querySelector('.buckaroo-tauri-grid')?.dataset.cleanup;"
 KEPT_HOST_JS = "return !!document.querySelector('.buckaroo-tauri-host[data-before]');"
 
 # buckaroo's search box, as the page computes it; then again with every stylesheet that has a
