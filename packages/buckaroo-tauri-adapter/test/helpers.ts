@@ -70,21 +70,23 @@ export function countingWidget(trees: { live: number }): WidgetModule {
  * (`createRoot`) and returns nothing, so only that root's `unmount` ends the tree. The
  * tree counts itself live from its commit to its unmount (`trees.live`).
  */
+/** The tree `rootWidget` renders: live from its commit to its unmount. */
+function Tree({ text, trees }: { text: string; trees: { live: number } }) {
+  useLayoutEffect(() => {
+    trees.live += 1;
+    return () => {
+      trees.live -= 1;
+    };
+  }, [trees]);
+  return createElement("span", null, text);
+}
+
 export function rootWidget(trees: { live: number }): WidgetModule {
-  function Tree({ text }: { text: string }) {
-    useLayoutEffect(() => {
-      trees.live += 1;
-      return () => {
-        trees.live -= 1;
-      };
-    }, []);
-    return createElement("span", null, text);
-  }
   return {
     default: async () => ({
       render: ({ el, model }) => {
         const root = createRoot(el);
-        flushSync(() => root.render(createElement(Tree, { text: `rows of ${(model as IModel).get("df_id")}` })));
+        flushSync(() => root.render(createElement(Tree, { text: `rows of ${(model as IModel).get("df_id")}`, trees })));
       },
     }),
   };
