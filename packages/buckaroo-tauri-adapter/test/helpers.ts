@@ -65,11 +65,6 @@ export function countingWidget(trees: { live: number }): WidgetModule {
   };
 }
 
-/**
- * Stands in for buckaroo 0.15.11's widget.js: its render makes a React root in `el`
- * (`createRoot`) and returns nothing, so only that root's `unmount` ends the tree. The
- * tree counts itself live from its commit to its unmount (`trees.live`).
- */
 /** The tree `rootWidget` renders: live from its commit to its unmount. */
 function Tree({ text, trees }: { text: string; trees: { live: number } }) {
   useLayoutEffect(() => {
@@ -81,6 +76,11 @@ function Tree({ text, trees }: { text: string; trees: { live: number } }) {
   return createElement("span", null, text);
 }
 
+/**
+ * Stands in for buckaroo 0.15.11's widget.js: its render makes a React root in `el`
+ * (`createRoot`) and returns nothing, so only that root's `unmount` ends the tree. The
+ * tree counts itself live from its commit to its unmount (`trees.live`).
+ */
 export function rootWidget(trees: { live: number }): WidgetModule {
   return {
     default: async () => ({
