@@ -1,4 +1,4 @@
-export { TauriIPCModel, RENDER_FUNC, rowWindowError, decodeRowsFrame, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
+export { TauriIPCModel, releaseChannel, RENDER_FUNC, rowWindowError, decodeRowsFrame, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
 export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type LoadInProgress, type WidgetModule } from "./mount.js";
 export * as commands from "./commands.js";
 export {

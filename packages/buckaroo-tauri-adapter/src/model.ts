@@ -34,6 +34,26 @@ export interface TauriIPCModelOptions {
 
 type Frame = Record<string, unknown> & { type?: string };
 
+/** A released Channel's handler. Module-level: a closure made in a mount would keep that whole mount alive. */
+const IGNORE_FRAME = (): void => {};
+
+/**
+ * Stop a Channel for good: its handler becomes a no-op and its callback leaves
+ * `window.__TAURI_INTERNALS__`, where the Channel (and its handler, and whatever that
+ * closes over) otherwise stays until the plugin ends it, which it never does for a window's
+ * older Channel. A frame still sent to it is dropped with Tauri's "couldn't find callback
+ * id" warning.
+ */
+export function releaseChannel(channel: Channel<unknown>): void {
+  channel.onmessage = IGNORE_FRAME;
+  try {
+    // What the Channel itself calls on the plugin's `end` (typed private in @tauri-apps/api).
+    (channel as unknown as { cleanupCallback(): void }).cleanupCallback();
+  } catch {
+    // No Tauri IPC left in this window (a test's clearMocks, a page being unloaded): nothing holds it.
+  }
+}
+
 /** Keys of an initial_state that are envelope, not model state. */
 const NOT_STATE = new Set(["type", "reply_seq"]);
 // Constant objects: `get` must return the same reference every time (useSyncExternalStore).
@@ -211,11 +231,20 @@ export class TauriIPCModel implements IModel {
     else this.handlers.get(event)?.delete(handler);
   }
 
+  /**
+   * The model's mount ended: drop every handler and stop the rows-waiting timer, whose
+   * requests will never be answered (their replies go to the window's newer Channel).
+   */
+  dispose(): void {
+    this.handlers.clear();
+    this.waiting.clear();
+  }
+
   // -- Channel -------------------------------------------------------------
 
   /**
-   * A new Channel that feeds this model (give it to the plugin with `attach`). Set its
-   * `onmessage` to a no-op to stop feeding.
+   * A new Channel that feeds this model (give it to the plugin with `attach`). Stop
+   * feeding with `releaseChannel`.
    */
   channel(): Channel<unknown> {
     return new Channel<unknown>((m) => this.handleFrame(m));

@@ -9,7 +9,7 @@ import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
 import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
-import { type Handler, TauriIPCModel } from "./model.js";
+import { type Handler, releaseChannel, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadCompareArgs,
   type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
@@ -179,9 +179,11 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   const opts = whileLive(options, life);
   const model = new TauriIPCModel({ onError: (e) => report(e) });
   const channel = model.channel();
+  // Not `channel.onmessage = () => {}`: an arrow made here closes over this whole mount
+  // (model, grid, host element), and the Channel stays registered in the window.
   life.add(() => {
-    channel.onmessage = () => {};
-    model.off();
+    releaseChannel(channel);
+    model.dispose();
   });
   const widget = loadWidget(el.ownerDocument, opts.widget ?? DEFAULT_WIDGET_URL, opts.css);
   const host = createHost(el);

@@ -48,6 +48,13 @@ export class WaitingRows {
     }
   }
 
+  /** Forget every request, unreported: the timer stops (a live timer would keep its model, and the grid's state, alive). */
+  clear(): void {
+    this.sent.clear();
+    this.stop();
+    this.shown = false;
+  }
+
   private schedule(ms: number): void {
     this.timer = setTimeout(() => this.tick(), ms);
   }

@@ -183,6 +183,24 @@ describe("rows_waiting", () => {
     }
   });
 
+  it("stops its timer when the model is disposed: the unanswered requests will never be answered", () => {
+    vi.useFakeTimers();
+    try {
+      const { m } = model(vi.fn(() => new Promise<null>(() => {})));
+      const seen: unknown[] = [];
+      m.on("rows_waiting", (w) => seen.push(w));
+      m.send({ type: "infinite_request", payload_args: { start: 0, end: 100 } });
+      expect(vi.getTimerCount()).toBe(1);
+      m.dispose();
+      // A live timer would keep the model (and the grid's state) alive, ticking every second.
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(5000);
+      expect(seen).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("does not report rows superseded by a newer load as an error", () => {
     const { m, errors } = model();
     m.handleFrame({ type: "infinite_resp", key: { start: 0, end: 10 }, length: 0, error_code: "rows_superseded", error_info: "a newer load replaced these rows" });
