@@ -14,6 +14,19 @@ export interface RowsWaiting {
   waitingMs: number;
 }
 
+/**
+ * A request's identity whatever the order of its fields: the plugin relays a request
+ * re-serialized (serde_json sorts object keys), so the server's reply carries its
+ * `payload_args` with the fields sorted, not in the order the grid wrote them.
+ */
+export function requestKey(payloadArgs: unknown): string {
+  return JSON.stringify(payloadArgs, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /** Report unanswered row requests once the oldest has waited `afterMs`, then every `everyMs`, and `null` when none is left. */
 export class WaitingRows {
   private readonly sent = new Map<string, { at: number; sorted: boolean }>();
@@ -32,14 +45,14 @@ export class WaitingRows {
     if (!payloadArgs || typeof payloadArgs !== "object") return;
     const args = payloadArgs as { sort?: unknown; second_request?: unknown };
     const at = this.now();
-    this.sent.set(JSON.stringify(payloadArgs), { at, sorted: Boolean(args.sort) });
+    this.sent.set(requestKey(payloadArgs), { at, sorted: Boolean(args.sort) });
     if (args.second_request && typeof args.second_request === "object") this.requested(args.second_request);
     if (!this.timer) this.schedule(this.afterMs);
   }
 
   /** A reply (rows or a failure) for the request whose `payload_args` is `key`. */
   answered(key: unknown): void {
-    this.sent.delete(JSON.stringify(key));
+    this.sent.delete(requestKey(key));
     if (this.sent.size > 0) return;
     this.stop();
     if (this.shown) {

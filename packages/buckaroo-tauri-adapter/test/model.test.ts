@@ -183,6 +183,27 @@ describe("rows_waiting", () => {
     }
   });
 
+  it("takes a reply whose key has the request's fields in another order (the plugin relays requests re-serialized, keys sorted) as its answer", () => {
+    vi.useFakeTimers();
+    try {
+      const { m } = model();
+      const seen: unknown[] = [];
+      m.on("rows_waiting", (w) => seen.push(w));
+      // As buckaroo's grid writes it, then as it comes back through serde_json.
+      const asSent = { sourceName: "s", start: 0, end: 100, origEnd: 100, second_request: { start: 100, end: 200, sourceName: "s" } };
+      const asEchoed = { end: 100, origEnd: 100, second_request: { end: 200, sourceName: "s", start: 100 }, sourceName: "s", start: 0 };
+      m.send({ type: "infinite_request", payload_args: asSent });
+      vi.advanceTimersByTime(450);
+      expect(seen).toEqual([{ count: 2, sorted: false, waitingMs: 400 }]);
+      m.handleFrame({ type: "infinite_resp", key: asEchoed, length: 3, error_info: "x" });
+      m.handleFrame({ type: "infinite_resp", key: asEchoed.second_request, length: 3, error_info: "x" });
+      expect(seen.at(-1)).toBeNull();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("stops its timer when the model is disposed: the unanswered requests will never be answered", () => {
     vi.useFakeTimers();
     try {
