@@ -9,7 +9,8 @@ Otherwise it is a launcher for buckaroo's own Tornado application with the CLI c
 of `python -m buckaroo.server` (cli.py), plus: a per-launch token on every request
 (app.py); TCP_NODELAY, tidy and coded WebSocket replies (ws_handler.py, rows.py); loads
 in worker threads with a timeout and cancellation (loads.py, staging.py); CSV/TSV and
-JSON lines read as a spreadsheet shows them (readers.py); xorq builds (expr_loads.py)
+JSON lines read as a spreadsheet shows them (readers.py); every cell showing what the
+file holds (cells.py, timestamps.py, compare.py); xorq builds (expr_loads.py)
 whose row windows come in a total order (xorq_windows.py); big files on xorq's
 embedded engine (engine_files.py, slices.py, sorted_copies.py); an idle warm-up of xorq
 (warm_up.py). Every code it sends, the token header, the exit codes and the tested
@@ -23,7 +24,10 @@ duckdb are imported inside the functions that use them):
   0  contract      the codes, names, exit codes and versions the plugin agrees on
   1  util          logger, Unsupported, the refusal shape, counts from the environment
   1  probe         --probe: what this interpreter lacks (standard library only)
-  2  readers       sniffed CSV/TSV, decimal commas, JSON lines
+  1  timestamps    datetime displayers in the column's own zone; text for fixed offsets
+  1  compare       /load_compare's helper columns hidden in the grid
+  2  readers       sniffed CSV/TSV, decimal commas, JSON lines, Parquet nullable ints
+  2  cells         each column's displayer by kind, the window's cells, 0-row frames
   2  rows          coded row-window errors, tidy frames
   2  staging       buckaroo's load handler in a worker: the staged session and handler
   2  xorq_support  whether xorq imports; the worker's expression-load state

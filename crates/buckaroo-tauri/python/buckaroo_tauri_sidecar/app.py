@@ -80,6 +80,7 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     server = _buckaroo_server()
     patches.install_readers()
     patches.install_window_errors()
+    patches.install_cells()
     patches.install_broadcast_hold()
     inner = server.make_app(port=0, open_browser=False)
     engine = EngineFileLoads(server.LoadExprHandler)

@@ -10,6 +10,8 @@ says where it goes and why.
 
 from __future__ import annotations
 
+from .cells import dataflow_with_cells, display_state_with_cells, window_cells, windows_parse_nothing
+from .compare import compare_helpers_hidden
 from .readers import pandas_reader, polars_reader
 from .rows import coded_dispatch, window_serializer
 from .staging import broadcast_after_apply
@@ -52,12 +54,33 @@ def install_window_errors() -> None:
     """Row windows that fail to serialize carry `serialization_failed` (rows.py)."""
     from buckaroo.server import data_loading, websocket_handler
 
-    # data_loading.to_parquet: a failed window names the column to blame.
-    replace(data_loading, "to_parquet", window_serializer)
+    # data_loading.to_parquet: a failed window names the column to blame; the window's
+    # cells are first made what the page can show as the file holds them (cells.py:
+    # ujson sends dates as epoch ms and decimals as floats).
+    replace(data_loading, "to_parquet", lambda to_parquet: window_serializer(window_cells(to_parquet)))
     # websocket_handler.handle_infinite_request(_buckaroo): buckaroo answers the failure
     # with `length: 0` and a traceback; here, an error frame with the code and column.
     for name in ("handle_infinite_request", "handle_infinite_request_buckaroo"):
         replace(websocket_handler, name, coded_dispatch)
+
+
+def install_cells() -> None:
+    """Each cell shows what the file holds (cells.py, compare.py)."""
+    from buckaroo.server import data_loading, handlers
+
+    # data_loading.make_infinite_resp: the pandas senders pass no json_columns, so the
+    # page JSON-parses every text cell that hyparquet already decoded (`null` -> empty).
+    replace(data_loading, "make_infinite_resp", windows_parse_nothing)
+    # handlers.create_dataflow (buckaroo mode): styling.DefaultMainStyling shows
+    # datetimes as the date alone in the page's zone and nulls in text as "None"; and
+    # StatPipeline.process_df returns no stats for 0 rows (no columns, no window).
+    replace(handlers, "create_dataflow", dataflow_with_cells)
+    # handlers.get_display_state (viewer mode, /load_compare): _dtype_to_displayer's
+    # datetimeDefault has no zone, and text goes through obj.
+    replace(handlers, "get_display_state", display_state_with_cells)
+    # handlers.col_join_dfs (/load_compare): LoadCompareHandler keeps the helper columns
+    # it marks `merge_rule: hidden`, which the page never reads.
+    replace(handlers, "col_join_dfs", compare_helpers_hidden)
 
 
 def install_broadcast_hold() -> None:

@@ -6,7 +6,9 @@ window. The readers below replace buckaroo's `load_file` (and the polars ones) w
 its load handler calls them (patches.install_readers), so the session's frame, and so
 every sort, search and stat computed from it later, is the sniffed one: UTF-8 BOM
 dropped, `,` `;` or tab sniffed, decimal commas (`1,5`, `-2.000,25`) turned into
-numbers in `;` and tab files; `.jsonl`/`.ndjson` read as JSON lines.
+numbers in `;` and tab files; `.jsonl`/`.ndjson` read as JSON lines; Parquet integer
+columns with nulls read as pandas' nullable integers (pd.read_parquet makes them floats,
+and the grid shows `1.000`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .util import extension
 SNIFF_BYTES = 64 * 1024
 DELIMITED = (".csv", ".tsv")
 JSON_LINES = (".jsonl", ".ndjson")
+PARQUET = (".parquet", ".parq")
 # A number written with a decimal comma: `1,5`, `-2.000,25` (`.` thousands), `7`.
 DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
 
@@ -91,6 +94,24 @@ def read_json_lines(path: str):
     return pd.DataFrame(records)
 
 
+def read_parquet(path: str):
+    """pd.read_parquet, except that an integer column holding a null stays an integer
+    column (Int8 ... UInt64) instead of becoming float64; null-free ones stay numpy ints."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+    df = pq.read_table(path).to_pandas(types_mapper=nullable.get)
+    for position, dtype in enumerate(df.dtypes):
+        column = df.iloc[:, position]
+        if dtype in nullable.values() and not column.hasnans:
+            df.isetitem(position, column.astype(dtype.numpy_dtype))
+    return df
+
+
 def pandas_reader(load_file):
     """buckaroo's load_file(path), with delimited and JSON lines files read here."""
     def load_file_sniffed(path):
@@ -99,6 +120,8 @@ def pandas_reader(load_file):
             return read_delimited(path)
         if ext in JSON_LINES:
             return read_json_lines(path)
+        if ext in PARQUET:
+            return read_parquet(path)
         return load_file(path)
     return load_file_sniffed
 
