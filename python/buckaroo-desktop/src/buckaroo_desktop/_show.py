@@ -2,12 +2,14 @@
 
 The frame is written to a parquet file in a private folder (0700, the file 0600); the
 viewer takes the file over (`--temporary`) and removes it when its window closes or
-the viewer exits. A viewer already running opens the window (one app, one sidecar).
+the viewer exits. A viewer already running from this Python environment opens the
+window (one app, one sidecar).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -130,6 +132,24 @@ def default_title(data: Any) -> str:
     return f"{kind.__module__.split('.')[0]} {kind.__name__}"
 
 
+def column_names(columns: list[Any]) -> list[str]:
+    """Unique string names for parquet, the user's own kept: a string name stays as it
+    is; any other name is written as its text, and when that text is already taken (by a
+    string name, or an earlier column) as `text (type)`, then `text (type) 2`, `3`...:
+    `1` and `"1"` become "1 (int)" and "1". (Polars' and pyarrow's names are strings
+    already, written as they are.)"""
+    taken = {c for c in columns if isinstance(c, str)}
+    names = []
+    for c in columns:
+        name = c
+        if not isinstance(c, str):
+            kind = f"{c} ({type(c).__name__})"
+            name = next(t for t in itertools.chain([str(c), kind], (f"{kind} {n}" for n in itertools.count(2))) if t not in taken)
+            taken.add(name)
+        names.append(name)
+    return names
+
+
 def write_parquet(data: Any, path: Path) -> None:
     """`data` as one parquet file, with the library that made it."""
     module = type(data).__module__.split(".")[0]
@@ -140,7 +160,7 @@ def write_parquet(data: Any, path: Path) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"show() takes a pandas DataFrame or Series, not {type(data).__name__}")
         if not all(isinstance(c, str) for c in frame.columns):  # parquet wants string column names
-            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+            frame = frame.set_axis(column_names(list(frame.columns)), axis=1)
         frame.to_parquet(path)
     elif module == "polars":
         if hasattr(data, "sink_parquet"):  # LazyFrame: streamed, never collected here

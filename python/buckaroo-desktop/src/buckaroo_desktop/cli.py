@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
-import time
 
 from buckaroo_desktop import viewer
 
@@ -15,8 +15,9 @@ def parser() -> argparse.ArgumentParser:
         prog="buckaroo-desktop",
         description="View Parquet, CSV, TSV and JSON files in buckaroo's grid, in a native window. "
         "Each file opens in its own window; a viewer already running opens them instead.",
-        epilog=f"Exit status: 0 ok, 2 bad arguments, {viewer.CANNOT_RUN_HERE} the viewer cannot run here "
-        f"(missing OS libraries, no display), {viewer.NO_BUCKAROO} buckaroo is not installed in this Python.",
+        epilog=f"Exit status: 0 ok, 2 bad arguments or a file it cannot open, {viewer.CANNOT_RUN_HERE} the viewer cannot run "
+        f"here (missing OS libraries, no display or one that does not answer), {viewer.NO_BUCKAROO} this Python cannot run "
+        "buckaroo (what is missing is named); with --detach, 1 the viewer failed to start.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="files to open")
     p.add_argument("--detach", action="store_true", help="return to the shell at once; the viewer logs to " + str(viewer.log_path()))
@@ -37,16 +38,47 @@ def versions() -> str:
     return f"buckaroo-desktop {__version__}\nPython {sys.version.split()[0]} ({sys.executable})\nbuckaroo {buckaroo}"
 
 
+def unopenable(path: str) -> str | None:
+    """Why the viewer could not open `path` (a regular file or a folder, a parquet
+    dataset, that this user can read), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as e:
+        return e.strerror or str(e)
+    if stat.S_ISDIR(mode):
+        return None if os.access(path, os.R_OK | os.X_OK) else "folder not readable"
+    if not stat.S_ISREG(mode):
+        return "not a file or folder"  # a FIFO or a device: the viewer refuses them
+    return None if os.access(path, os.R_OK) else "permission denied"
+
+
+def bad_files(p: argparse.ArgumentParser, files: list[str]) -> int:
+    """Each file the viewer could not open, said in the shell argparse's way (exit 2),
+    before any window; 0 when there is none."""
+    bad = [(f, why) for f in files if (why := unopenable(f))]
+    if bad:
+        p.print_usage(sys.stderr)
+        for f, why in bad:
+            print(f"{p.prog}: error: {f}: {why}", file=sys.stderr)
+    return 2 if bad else 0
+
+
 def viewer_args(args: argparse.Namespace) -> list[str]:
     return [*(["--title", args.title] if args.title else []), "--", *args.files]
 
 
+#: The viewer is up well within this (its first process comes with its window); past it,
+#: it is left to run and the shell gets its prompt back.
+DETACH_WAIT_S = 10.0
+
+
 def detach(args: list[str]) -> int:
-    """Start the viewer in the background; a start that fails at once is reported here."""
+    """Start the viewer in the background and return as soon as it is up; a start that
+    fails is reported here, with its log."""
     proc = viewer.start_detached(args)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    viewer.wait_up(proc, DETACH_WAIT_S)
     if proc.returncode not in (None, 0):
         print(f"buckaroo-desktop: the viewer exited ({proc.returncode}):\n{viewer.log_tail()}", file=sys.stderr)
         return 1
@@ -54,10 +86,13 @@ def detach(args: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     if args.version:
         print(versions())
         return 0
+    if code := bad_files(p, args.files):
+        return code
     try:
         binary = viewer.checked()
     except viewer.ViewerError as e:
