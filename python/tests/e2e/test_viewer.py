@@ -88,6 +88,16 @@ def test_help_and_version_answer_without_a_window():
     assert out.returncode == 2 and "--frobnicate" in out.stderr
 
 
+@pytest.mark.parametrize("display_value", [":97", "localhost:97", ""])
+def test_a_display_that_cannot_be_reached_exits_3_with_a_message(display_value, tmp_path):
+    """A stale SSH X forwarding (DISPLAY set, nothing listening), or no display at all:
+    exit 3 naming DISPLAY, as docs/python.md says, not Tauri's panic (exit 101)."""
+    env = {"DISPLAY": display_value, "HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "BUCKAROO_PYTHON": str(e2e.VENV_PYTHON)}
+    out = subprocess.run([str(e2e.APP_BINARY), "some.parquet"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 3, (out.returncode, out.stderr[-2000:])
+    assert f"DISPLAY={display_value!r}".replace("'", '"') in out.stderr and "panicked" not in out.stderr, out.stderr[-2000:]
+
+
 def test_a_second_launch_opens_its_files_in_the_running_app(display, data_dir, driver_at):
     bus = e2e_desktop.SessionBus().start()
     try:

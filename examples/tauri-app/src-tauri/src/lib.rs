@@ -71,6 +71,38 @@ macro_rules! app_commands {
     };
 }
 
+/// Exit status when the app cannot run here (no display, missing OS libraries): the
+/// wheel's command line and docs/python.md promise it.
+#[cfg(target_os = "linux")]
+const EXIT_CANNOT_RUN_HERE: i32 = 3;
+
+/// Tauri panics (exit 101) when GTK cannot open the display, e.g. a stale SSH X
+/// forwarding: say which display instead, and exit with the documented status.
+fn exit_unless_display() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = gtk::init() {
+        let var = |name: &str| std::env::var(name).map_or_else(|_| "unset".to_string(), |v| format!("{v:?}"));
+        eprintln!(
+            "{}: cannot open a window: no display can be reached (DISPLAY={}, WAYLAND_DISPLAY={}; {e}). \
+             Run it inside a desktop session, or fix DISPLAY.",
+            program_name(),
+            var("DISPLAY"),
+            var("WAYLAND_DISPLAY")
+        );
+        std::process::exit(EXIT_CANNOT_RUN_HERE);
+    }
+}
+
+/// The name this binary was started as (the wheel's copy is buckaroo-desktop-viewer).
+#[cfg(target_os = "linux")]
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "buckaroo".into())
+}
+
 pub fn run() {
     let context = tauri::generate_context!();
     let version = context.package_info().version.to_string();
@@ -82,6 +114,7 @@ pub fn run() {
         .format_timestamp_millis()
         .init();
     log::info!("buckaroo-tauri-example {version} starting");
+    exit_unless_display();
     // The single-instance plugin first: a second launch hands over its files and
     // exits before the other plugins (and so the sidecar) start.
     let builder = tauri::Builder::default()
