@@ -563,6 +563,8 @@ def test_show_and_the_app_agree_on_temporary_files_and_updates():
     assert re.search(r"#\[arg\(long[^)]*\)\]\s*pub title:", cli) and re.search(r"#\[arg\(long\)\]\s*pub temporary: bool", cli)
     env = app_const(APP / "src-tauri/src/updates.rs", "UPDATED_BY_ENV")
     assert f'"{env}":' in (WHEEL_PKG / "src/buckaroo_desktop/viewer.py").read_text()
+    viewer = WHEEL_PKG / "src/buckaroo_desktop/viewer.py"
+    assert py_const(viewer, "INSTANCE_ENV") == app_const(APP / "src-tauri/src/lib.rs", "INSTANCE_ENV")
 
 
 def test_the_wheels_buckaroo_extra_is_the_tested_line():

@@ -256,8 +256,6 @@ def viewer_python(app: int) -> Path:
     return Path(dict(v.split("=", 1) for v in Path(f"/proc/{app}/environ").read_text().split("\0") if "=" in v)["BUCKAROO_PYTHON"])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the example app does not yet name its single-instance D-Bus service after "
-                   "BUCKAROO_INSTANCE (examples/tauri-app/src-tauri/src/lib.rs); remove this mark when it does")
 def test_each_python_environment_has_its_own_viewer(display, venv, tmp_path):
     """With a session bus, show() from a second environment opens its own viewer (so its
     Python computes), and show() again from the first joins the first's viewer."""

@@ -93,6 +93,34 @@ fn exit_unless_display() {
     }
 }
 
+/// What buckaroo_desktop (the wheel) sets per Python environment (viewer.py INSTANCE_ENV).
+const INSTANCE_ENV: &str = "BUCKAROO_INSTANCE";
+
+/// `<identifier>.<instance>` when `instance` is a valid D-Bus name element (ASCII
+/// letters, digits and `_`, not starting with a digit, at most 64 chars); None otherwise
+/// (unset, empty or malformed: one app per identifier, as before).
+fn instance_dbus_id(identifier: &str, instance: Option<&str>) -> Option<String> {
+    let id = instance.filter(|i| {
+        !i.is_empty()
+            && i.len() <= 64
+            && !i.starts_with(|c: char| c.is_ascii_digit())
+            && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })?;
+    Some(format!("{identifier}.{id}"))
+}
+
+/// One running app per BUCKAROO_INSTANCE: windows from one Python environment share a
+/// viewer (and its sidecar); another environment gets its own, so each frame is computed
+/// by the buckaroo of the Python that sent it. Without it (the .deb, a desktop launch):
+/// one per app.
+fn single_instance<R: tauri::Runtime>(identifier: &str) -> tauri::plugin::TauriPlugin<R> {
+    let builder = tauri_plugin_single_instance::Builder::new().callback(windows::second_launch);
+    match instance_dbus_id(identifier, std::env::var(INSTANCE_ENV).ok().as_deref()) {
+        Some(id) => builder.dbus_id(id).build(),
+        None => builder.build(),
+    }
+}
+
 /// The name this binary was started as (the wheel's copy is buckaroo-desktop-viewer).
 #[cfg(target_os = "linux")]
 fn program_name() -> String {
@@ -105,6 +133,7 @@ fn program_name() -> String {
 
 pub fn run() {
     let context = tauri::generate_context!();
+    let identifier = context.config().identifier.clone();
     let version = context.package_info().version.to_string();
     // --help, --version and bad flags end here, before any window or sidecar.
     let cli = cli::parse(std::env::args_os(), &version).unwrap_or_else(|e| e.exit());
@@ -118,7 +147,7 @@ pub fn run() {
     // The single-instance plugin first: a second launch hands over its files and
     // exits before the other plugins (and so the sidecar) start.
     let builder = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(windows::second_launch))
+        .plugin(single_instance(&identifier))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_updater::Builder::new().build())
@@ -145,4 +174,21 @@ pub fn run() {
             windows::exiting(app);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_dbus_id;
+
+    #[test]
+    fn an_instance_names_its_own_bus_service_only_when_it_is_a_valid_name_element() {
+        let id = "dev.buckaroo.tauri.example";
+        assert_eq!(
+            instance_dbus_id(id, Some("py1a2b")).as_deref(),
+            Some("dev.buckaroo.tauri.example.py1a2b")
+        );
+        for bad in [None, Some(""), Some("1abc"), Some("a.b"), Some("a-b"), Some(&*"a".repeat(65))] {
+            assert_eq!(instance_dbus_id(id, bad), None, "{bad:?}");
+        }
+    }
 }
