@@ -106,3 +106,47 @@ def status_bar(driver) -> dict[str, str]:
 
 def settle(driver, seconds: float = 0.3) -> None:
     time.sleep(seconds)
+
+
+def wait_painted(driver, timeout: float = 60) -> None:
+    """The data grid shows rows (any cell with text)."""
+    e2e_procs.wait_until(lambda: any(any(v.strip() for v in r.values()) for r in data_rows(driver).values()),
+                         timeout=timeout, what="rows painted")
+
+
+HEADER_NAMES_JS = e2e_page.DATA_GRID_JS + """
+const root = dataGrid();
+return root ? [...root.querySelectorAll('.ag-header-cell')].map(h => h.textContent.trim()).filter(Boolean) : [];
+"""
+
+
+def header_names(driver) -> list[str]:
+    return driver.execute_script(HEADER_NAMES_JS) or []
+
+
+# Every indicator the example shows while something is pending, and AG Grid's own
+# loading overlay and loading rows: the names of those still on.
+BUSY_JS = """
+const on = (id) => { const el = document.getElementById(id); return el && !el.hidden ? id : null; };
+const busy = [on('progress'), on('waiting'), on('provisioning')];
+const stats = document.getElementById('stats');
+if (stats && !stats.hidden && stats.dataset.status === 'pending') busy.push('stats');
+const loading = document.querySelectorAll('.ag-overlay-loading-center, .ag-row-loading');
+if ([...loading].some(e => e.offsetParent !== null)) busy.push('grid-loading');
+return busy.filter(Boolean);
+"""
+
+
+def busy(driver) -> list[str]:
+    return driver.execute_script(BUSY_JS)
+
+
+def wait_idle(driver, timeout: float = 30) -> None:
+    """Nothing pending, so no indicator stays on: every row request answered, and the
+    page's status bar and the grid show nothing loading, still so a second later."""
+    for _ in range(2):
+        e2e_procs.wait_until(lambda: not busy(driver), timeout=timeout, interval=0.2, what="every indicator off")
+        time.sleep(1.0)
+    assert not busy(driver), busy(driver)
+    c = e2e_page.page_state(driver)["counters"]
+    assert c["requests"] == c["parquet"] + c["errors"], c

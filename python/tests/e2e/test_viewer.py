@@ -14,6 +14,8 @@ import pytest
 
 from buckaroo_tauri_dev import bundle, e2e, e2e_desktop, e2e_page, e2e_procs
 
+from . import grid
+
 ROWS_IN_WINDOW_JS = e2e_page.DATA_GRID_JS + """
 const root = dataGrid();
 if (!root) return null;
@@ -177,6 +179,9 @@ def test_compare_with_shows_each_rows_diff_status(display, driver_at, tmp_path):
         assert rows["5"]["score"]["bg"] == added and rows["5"]["score"]["text"] == ""
         assert rows["4"]["score"]["bg"] == plain and plain not in (changed, removed, added)
         assert e2e_page.page_state(driver)["errorCode"] is None
+        # buckaroo's helper columns (name|df2, membership, name|eq) stay in the data, not on screen.
+        assert not [h for h in grid.header_names(driver) if "|" in h or h == "membership"], grid.header_names(driver)
+        grid.wait_idle(driver)
     finally:
         driver.quit()
 

@@ -88,6 +88,7 @@ def test_a_build_pages_sorts_and_searches_through_the_engine(display, workdir, b
         assert stat_value(d, "mean", "b") == pytest.approx(expected["count"].mean(), rel=1e-9)
         assert stat_value(d, "max", "a") == int(expected["id"].max())
         e2e_procs.wait_until(lambda: histogram_marks(d, "b") > 0, timeout=30, what="count's histogram painted")
+        grid.wait_idle(d)  # rows and stats in: no indicator left on
         shot = shots / "20-xorq-build.png"
         e2e_page.grab(display, shot)
         assert e2e_page.screenshot_ok(shot)
