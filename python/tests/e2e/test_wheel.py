@@ -198,7 +198,9 @@ def test_without_webkitgtk_it_names_the_os_packages(venv, tmp_path):
     empty = tmp_path / "empty.so"
     empty.write_bytes(b"")
     hide = f"mount --bind {empty} {lib} && exec \"$@\""
-    out = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", hide, "sh", str(venv / "buckaroo-desktop"), "tiny.parquet"],
+    data = tmp_path / "tiny.parquet"  # a file that exists: a missing one is exit 2, before the libraries
+    data.write_bytes(b"PAR1")
+    out = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", hide, "sh", str(venv / "buckaroo-desktop"), str(data)],
                          capture_output=True, text=True, timeout=60, env={**os.environ, "DISPLAY": ":0"})
     assert out.returncode == 3, out.stderr
     assert "libwebkit2gtk-4.1.so.0 was not found" in out.stderr
