@@ -272,12 +272,27 @@ def test_missing_and_unreadable_files_fail_in_the_shell(desktop, tmp_path, capsy
     assert not desktop.exists(), "the viewer was started"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_named(tmp_path):
-    secret = tmp_path / "secret.csv"
-    secret.write_text("a\n1\n")
-    secret.chmod(0)
-    assert cli.unopenable(str(secret)) == "permission denied"
+def test_an_unreadable_file_is_named():
+    """Root reads any file: as root (CI), the check runs as `nobody`, in a folder it may enter."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="unreadable-"))
+    try:
+        folder.chmod(0o755)
+        secret = folder / "secret.csv"
+        secret.write_text("a\n1\n")
+        secret.chmod(0)
+        check = "import sys; from buckaroo_desktop import cli; print(cli.unopenable(sys.argv[1]))"
+        # The venv's interpreter lives under /root (pyenv), which `nobody` cannot enter: the system's.
+        python = sys.executable if os.geteuid() else "/usr/bin/python3"
+        out = subprocess.run([python, "-c", check, str(secret)], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONPATH": str(REPO / "python" / "buckaroo-desktop" / "src")},
+                             user=65534 if os.geteuid() == 0 else None)
+        assert out.stdout.strip() == "permission denied", out.stderr
+    finally:
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
 
 
 def test_detach_returns_once_the_viewer_is_up(desktop, capsys):
