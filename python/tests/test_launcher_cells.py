@@ -70,18 +70,15 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def load(srv, path, mode: str) -> tuple[dict, Session]:
-    session = uuid.uuid4().hex
-    reply = srv.load(path, mode=mode, session=session)
-    ws = srv.ws(session)
-    ws.initial_state = ws.next_of_type("initial_state")
-    return reply, ws
-
-
 def config(ws: Session) -> dict[str, dict]:
     """The user's column name -> its column_config entry."""
     entries = ws.initial_state["df_display_args"]["main"]["df_viewer_config"]["column_config"]
     return {c["header_name"]: c for c in entries}
+
+
+def displayers(ws: Session) -> dict[str, dict]:
+    """The user's column name -> its displayer_args."""
+    return {name: c["displayer_args"] for name, c in config(ws).items()}
 
 
 def window(ws: Session, start: int = 0, end: int = 100, **payload) -> tuple[dict, pa.Table]:
@@ -105,7 +102,7 @@ def cells(table: pa.Table, column: str) -> list:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_json_looking_text_is_decoded_once(srv, files, mode):
-    _, ws = load(srv, files["text.parquet"], mode)
+    ws = srv.loaded(files["text.parquet"], mode)
     with ws:
         resp, table = window(ws)
         shown = config(ws)
@@ -118,10 +115,10 @@ def test_json_looking_text_is_decoded_once(srv, files, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_timestamps_carry_their_zone_and_time(srv, files, mode):
-    _, ws = load(srv, files["times.parquet"], mode)
+    ws = srv.loaded(files["times.parquet"], mode)
     with ws:
         _, table = window(ws)
-        shown = {name: c["displayer_args"] for name, c in config(ws).items()}
+        shown = displayers(ws)
     date_time = {"year": "numeric", "month": "2-digit", "day": "2-digit", "hour": "2-digit", "minute": "2-digit",
                  "second": "2-digit", "hourCycle": "h23"}
     assert shown["madrid"] == {"displayer": "datetimeLocaleString", "locale": "sv-SE",
@@ -139,11 +136,12 @@ def test_timestamps_carry_their_zone_and_time(srv, files, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_integers_with_nulls_stay_integers(srv, files, mode):
-    reply, ws = load(srv, files["ints.parquet"], mode)
+    ws = srv.loaded(files["ints.parquet"], mode)
+    reply = ws.load_reply
     with ws:
         _, table = window(ws)
         _, sorted_table = window(ws, sort=config(ws)["i64"]["col_name"], sort_direction="desc")
-        shown = {name: c["displayer_args"] for name, c in config(ws).items()}
+        shown = displayers(ws)
     dtypes = {c["name"]: c["dtype"] for c in reply["columns"]}
     for name, arrow_type in INTS.items():
         assert dtypes[name] == name.replace("i", "Int").replace("u", "UInt")
@@ -156,10 +154,10 @@ def test_integers_with_nulls_stay_integers(srv, files, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_dates_decimals_durations_and_other_kinds(srv, files, mode):
-    _, ws = load(srv, files["kinds.parquet"], mode)
+    ws = srv.loaded(files["kinds.parquet"], mode)
     with ws:
         _, table = window(ws)
-        shown = {name: c["displayer_args"] for name, c in config(ws).items()}
+        shown = displayers(ws)
     assert cells(table, "date") == ["2024-03-31", None, "0001-01-01"]
     assert cells(table, "dec") == ["1.10", None, "12345678901234567890.12"]
     assert cells(table, "dur") == ["1h 30m", None, "-5.0015s"]
@@ -177,7 +175,8 @@ def test_dates_decimals_durations_and_other_kinds(srv, files, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_zero_row_file_has_its_columns_and_an_answered_empty_window(srv, files, mode):
-    reply, ws = load(srv, files["empty.parquet"], mode)
+    ws = srv.loaded(files["empty.parquet"], mode)
+    reply = ws.load_reply
     with ws:
         resp, table = window(ws, 0, 50)
         shown = config(ws)

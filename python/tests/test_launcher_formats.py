@@ -22,14 +22,6 @@ def srv():
         yield s
 
 
-def load(srv: BuckarooServer, path, mode: str) -> tuple[dict, object]:
-    session = uuid.uuid4().hex
-    reply = srv.load(path, mode=mode, session=session)
-    ws = srv.ws(session)
-    ws.initial_state = ws.next_of_type("initial_state")
-    return reply, ws
-
-
 def header_names(initial_state: dict) -> dict[str, str]:
     """Wire column ("a", "b", ...) -> the user's column name, as the grid shows it."""
     config = initial_state["df_display_args"]["main"]["df_viewer_config"]["column_config"]
@@ -52,7 +44,8 @@ def decoded_rows(parquet: bytes, initial_state: dict) -> list[dict]:
 @pytest.mark.parametrize("name", sorted(CSV_VARIANTS))
 def test_csv_variants_come_back_as_a_spreadsheet_shows_them(srv, samples, name, mode):
     spec = CSV_VARIANTS[name]
-    reply, ws = load(srv, samples[name], mode)
+    ws = srv.loaded(samples[name], mode)
+    reply = ws.load_reply
     with ws:
         resp, parquet = ws.rows(0, 100)
     assert [c["name"] for c in reply["columns"]] == spec["columns"]
@@ -66,7 +59,7 @@ def test_csv_variants_come_back_as_a_spreadsheet_shows_them(srv, samples, name, 
 
 def test_sorting_uses_the_sniffed_frame(srv, samples):
     """Decimal commas became numbers in the session's frame, so a sort is numeric."""
-    reply, ws = load(srv, samples["csv_semicolon_decimal.csv"], "buckaroo")
+    ws = srv.loaded(samples["csv_semicolon_decimal.csv"], "buckaroo")
     wire = {v: k for k, v in header_names(ws.initial_state).items()}
     with ws:
         _, parquet = ws.rows(0, 10, sort=wire["revenue"], sort_direction="asc")
@@ -76,7 +69,8 @@ def test_sorting_uses_the_sniffed_frame(srv, samples):
 
 def test_lazy_mode_gets_the_sniffed_separator(srv, samples):
     spec = CSV_VARIANTS["csv_bom_semicolon.csv"]
-    reply, ws = load(srv, samples["csv_bom_semicolon.csv"], "lazy")
+    ws = srv.loaded(samples["csv_bom_semicolon.csv"], "lazy")
+    reply = ws.load_reply
     with ws:
         _, parquet = ws.rows(0, 10)
     assert [c["name"] for c in reply["columns"]] == spec["columns"]
@@ -93,7 +87,8 @@ def test_buckaroo_alone_reads_a_bom_semicolon_csv_as_one_column(samples):
 @pytest.mark.parametrize("mode", ["buckaroo", "viewer"])
 def test_a_window_that_cannot_be_serialized_names_its_column(srv, samples, mode):
     spec = JSON_LINES_VARIANTS["mixed_types.jsonl"]
-    reply, ws = load(srv, samples["mixed_types.jsonl"], mode)
+    ws = srv.loaded(samples["mixed_types.jsonl"], mode)
+    reply = ws.load_reply
     assert [c["name"] for c in reply["columns"]] == spec["columns"] and reply["rows"] == spec["rows"]
     with ws:
         key = {"start": 0, "end": 100, "sourceName": "x"}

@@ -205,10 +205,12 @@ class BuckarooServer:
         return reply
 
     def loaded(self, path: str | Path, mode: str = "buckaroo") -> Session:
-        """A fresh session with `path` loaded, its socket open and initial_state consumed."""
+        """A fresh session with `path` loaded (/load's reply kept as `load_reply`), its
+        socket open and initial_state consumed."""
         session = uuid.uuid4().hex
-        self.load(path, mode=mode, session=session)
+        reply = self.load(path, mode=mode, session=session)
         ws = self.ws(session)
+        ws.load_reply = reply
         ws.initial_state = ws.next_of_type("initial_state")
         return ws
 
@@ -242,6 +244,7 @@ class Session:
     conn: ClientConnection
     timeout: float
     initial_state: dict | None = None
+    load_reply: dict | None = None
 
     def recv(self) -> str | bytes:
         return self.conn.recv(timeout=self.timeout)
