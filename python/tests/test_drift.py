@@ -648,3 +648,11 @@ def test_launcher_contract_mutations(tmp_path):
         finally:
             path.write_text(original)
     assert not unnoticed, f"changed in one place, and no check noticed: {unnoticed}"
+
+
+def test_the_open_dialog_offers_every_extension_the_viewer_opens():
+    from buckaroo_tauri_dev import bundle
+
+    picker = (CRATE / "src/picker.rs").read_text()
+    (listed,) = re.findall(r'add_filter\("Tables", &\[([^\]]*)\]', picker)
+    assert set(re.findall(r'"([^"]+)"', listed)) == bundle.opened_extensions()

@@ -119,3 +119,28 @@ def test_a_broken_json_lines_file_is_an_invalid_file(srv, tmp_path):
     bad.write_text('{"a": 1}\n[1, 2]\n')
     status, body = srv.request("POST", "/load", {"path": str(bad), "mode": "buckaroo"})
     assert status == 400 and body == {"error_code": "invalid_file", "message": "line 2 is not a JSON object"}
+
+
+@pytest.mark.parametrize("mode", ["buckaroo", "lazy"])
+def test_folders_open_as_parquet_datasets_or_say_why_not(srv, tmp_path, mode):
+    """buckaroo takes a folder's empty extension for a format: "Unsupported file format: "
+    and nothing after it, even for a folder of Parquet files."""
+    import pandas as pd
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "csvs").mkdir()
+    (tmp_path / "csvs" / "a.csv").write_text("x\n1\n")
+    for key, values in (("1", [1, 2]), ("2", [3, None])):
+        (tmp_path / "hive" / f"k={key}").mkdir(parents=True)
+        pd.DataFrame({"a": values}, dtype="Int64").to_parquet(tmp_path / "hive" / f"k={key}" / "part-0.parquet")
+    for name in ("empty", "csvs"):
+        status, reply = srv.request("POST", "/load", {"path": str(tmp_path / name), "mode": mode, "no_browser": True,
+                                                      "session": uuid.uuid4().hex})
+        assert status == 400 and reply["error_code"] == "invalid_file", reply
+        assert reply["message"] == (f"{tmp_path / name} is a folder without Parquet files in it: open one of its files, "
+                                    "or a folder of Parquet files (a dataset)")
+    ws = srv.loaded(tmp_path / "hive", mode)
+    with ws:
+        resp, _ = ws.rows(0, 10)
+    assert ws.load_reply["rows"] == resp["length"] == 4
+    assert [c["name"] for c in ws.load_reply["columns"]] == ["a", "k"]

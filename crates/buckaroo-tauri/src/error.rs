@@ -15,22 +15,18 @@ pub enum Error {
     #[error("no usable Python interpreter: {0}")]
     PythonNotFound(String),
     /// The interpreter lacks buckaroo or one of its dependencies.
-    #[error("{python} cannot run the buckaroo server: {problems}")]
+    #[error("{} cannot run the buckaroo server: {problems}", .install.python)]
     BuckarooMissing {
-        /// The interpreter probed.
-        python: String,
         /// What the probe found missing or wrong.
         problems: String,
-        /// The `pip install` arguments that fix it.
-        pip: String,
+        /// What to install, into which interpreter.
+        install: PipInstall,
     },
     /// A xorq expression was loaded, and xorq does not import in the sidecar's Python.
-    #[error("xorq is not installed in {python}: xorq expressions cannot be opened (files still can)")]
+    #[error("xorq is not installed in {}: xorq expressions cannot be opened (files still can)", .install.python)]
     XorqNotInstalled {
-        /// The interpreter probed.
-        python: String,
-        /// The `pip install` arguments that add xorq.
-        pip: String,
+        /// What adds xorq, into which interpreter.
+        install: PipInstall,
     },
     /// The launcher package could not be written to its cache folder (read-only, full,
     /// or not a folder).
@@ -198,6 +194,44 @@ fn cause_suffix(cause: &str) -> String {
     }
 }
 
+/// Packages missing from an interpreter, and how to get them there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipInstall {
+    /// The interpreter probed.
+    pub python: String,
+    /// The `pip install` arguments.
+    pub pip: String,
+    /// The OS owns its packages (PEP 668, Debian's python3): pip refuses to install
+    /// into it, so the fix is a venv.
+    pub externally_managed: bool,
+    /// `python -m venv` works there (Debian ships ensurepip apart, in python3-venv).
+    pub venv_available: bool,
+}
+
+impl PipInstall {
+    /// Where the hint's venv goes (shell syntax: the user pastes it).
+    const VENV: &'static str = "~/.venvs/buckaroo";
+
+    /// The command that fixes it, pasteable into a shell.
+    pub fn hint(&self) -> String {
+        let Self { python, pip, .. } = self;
+        if !self.externally_managed {
+            return format!("{python} -m pip install {pip}");
+        }
+        let venv = Self::VENV;
+        let apt = if self.venv_available {
+            ""
+        } else {
+            "sudo apt install python3-venv && "
+        };
+        format!(
+            "{python} belongs to the system, whose pip refuses to install packages (externally-managed-environment). \
+             Make a venv for the viewer: {apt}{python} -m venv {venv} && {venv}/bin/python -m pip install {pip} \
+             — then start the app with BUCKAROO_PYTHON={venv}/bin/python"
+        )
+    }
+}
+
 /// The plugin's `Result`.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -243,9 +277,7 @@ impl Error {
             Error::PythonNotFound(_) => Some(
                 "Install Python 3.11+ with buckaroo, or point BUCKAROO_PYTHON at it (or BuckarooConfig::with_python / with_venv).".into(),
             ),
-            Error::BuckarooMissing { python, pip, .. } | Error::XorqNotInstalled { python, pip } => {
-                Some(format!("{python} -m pip install {pip}"))
-            }
+            Error::BuckarooMissing { install, .. } | Error::XorqNotInstalled { install } => Some(install.hint()),
             Error::LauncherCacheUnwritable { dir, .. } => Some(format!(
                 "Make {} writable (or free space on its disk), or give the plugin another folder with BuckarooConfig::with_launcher_cache.",
                 dir.display()

@@ -206,8 +206,7 @@ impl Hub {
     fn check_xorq(&self) -> Result<()> {
         match self.sup.probe_report() {
             Some(report) if report.xorq.is_none() => Err(Error::XorqNotInstalled {
-                python: report.python,
-                pip: report.xorq_pip,
+                install: report.pip_install(&report.xorq_pip),
             }),
             _ => Ok(()),
         }
@@ -217,8 +216,7 @@ impl Hub {
     fn xorq_error(&self, e: Error) -> Error {
         match (&e, self.sup.probe_report()) {
             (Error::LoadFailed { server_code, .. }, Some(report)) if server_code == "xorq_not_installed" => Error::XorqNotInstalled {
-                python: report.python,
-                pip: report.xorq_pip,
+                install: report.pip_install(&report.xorq_pip),
             },
             _ => e,
         }

@@ -48,6 +48,7 @@ mod message;
 mod models;
 mod pairing;
 mod picker;
+mod probe;
 mod provision;
 mod restart;
 mod scope;
@@ -65,14 +66,14 @@ use tauri::{
 
 pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, RestartPolicy, LOAD_TIMEOUT_ENV};
 pub use connection::FrameSink;
-pub use error::{Error, Result};
+pub use error::{Error, PipInstall, Result};
 pub use hub::Hub;
 pub use managed_env::{EnvLock, ManagedEnv};
 pub use models::{
     AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, StatsDelivery, Status,
 };
 pub use pairing::{JsonFrame, Outgoing};
-pub use sidecar::ProbeReport;
+pub use probe::ProbeReport;
 pub use supervisor::{Endpoint, Supervisor};
 
 /// This crate's version (an app's About box names it).

@@ -14,7 +14,10 @@ use tokio::sync::oneshot;
 /// Ask the user for a table file, the dialog on top of window `label`; `None` if cancelled.
 pub(crate) async fn pick_table_file<R: Runtime>(app: &AppHandle<R>, label: &str) -> Result<Option<PathBuf>> {
     ensure_dialog_plugin(app)?;
-    let dialog = app.dialog().file().add_filter("Tables", &["parquet", "parq", "csv", "tsv", "json"]);
+    let dialog = app
+        .dialog()
+        .file()
+        .add_filter("Tables", &["parquet", "parq", "csv", "tsv", "json", "jsonl", "ndjson"]);
     ask(app, label, dialog, |d, tx| {
         d.pick_file(move |p| {
             let _ = tx.send(p);

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::handshake::{self, Handshake};
 use crate::launcher::{EXIT_UNSUPPORTED, PACKAGE, TOKEN_ENV};
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,73 +20,6 @@ pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("OS random source");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What the probe found in the interpreter (`buckaroo_diagnostics`' `probe`).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct ProbeReport {
-    /// The interpreter's path.
-    pub python: String,
-    /// Its version.
-    pub python_version: String,
-    /// Its `sys.prefix`: the environment it runs in.
-    #[serde(default)]
-    pub prefix: String,
-    /// buckaroo's version, if installed.
-    pub buckaroo: Option<String>,
-    /// pandas' version, if installed.
-    pub pandas: Option<String>,
-    /// tornado's version, if installed.
-    pub tornado: Option<String>,
-    /// xorq's version, if installed (optional: only expressions need it).
-    #[serde(default)]
-    pub xorq: Option<String>,
-    /// The `pip install` arguments that add xorq.
-    #[serde(default)]
-    pub xorq_pip: String,
-    /// What keeps it from running the server.
-    pub problems: Vec<String>,
-    /// What may go wrong but does not stop it.
-    #[serde(default)]
-    pub warnings: Vec<String>,
-    /// The `pip install` arguments that fix the problems.
-    pub pip: String,
-    /// No problems.
-    pub ok: bool,
-}
-
-/// Ask `python` whether it can run the server; an actionable error if not. `env`
-/// must make the launcher package importable ([`crate::launcher::prepared_env`]).
-pub async fn probe(python: &Path, env: &[(String, String)], timeout: Duration) -> Result<ProbeReport> {
-    let mut cmd = Command::new(python);
-    cmd.args(["-m", PACKAGE, "--probe"]).stdin(Stdio::null()).kill_on_drop(true);
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let out = match tokio::time::timeout(timeout, cmd.output()).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(Error::PythonNotFound(format!("{} cannot be run: {e}", python.display()))),
-        Err(_) => {
-            return Err(Error::PythonNotFound(format!(
-                "{} did not answer the probe within {timeout:?}",
-                python.display()
-            )))
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: ProbeReport = stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).ok_or_else(|| {
-        Error::PythonNotFound(format!(
-            "{} is not a working Python 3 (probe said: {})",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr).trim().chars().take(300).collect::<String>()
-        ))
-    })?;
-    if !report.ok {
-        return Err(Error::BuckarooMissing {
-            python: python.display().to_string(),
-            problems: report.problems.join("; "),
-            pip: report.pip.clone(),
-        });
-    }
-    Ok(report)
 }
 
 #[derive(Debug, Clone)]

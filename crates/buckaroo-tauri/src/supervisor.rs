@@ -1,15 +1,16 @@
 //! Keeps one sidecar running: resolve + probe + spawn, restart it by the rule in
 //! [`crate::restart`], publish lifecycle status, shut down on request. No Tauri types here.
 
-use crate::config::{BackendKind, BuckarooConfig, Launcher};
+use crate::config::{BuckarooConfig, Launcher};
 
 #[path = "supervisor_env.rs"]
 mod env;
 use crate::error::{Error, Result};
 use crate::launcher;
 use crate::models::Status;
+use crate::probe::{self, ProbeReport};
 use crate::restart::{CrashLoop, Decision, Life};
-use crate::sidecar::{self, ProbeReport, SpawnSpec};
+use crate::sidecar::{self, SpawnSpec};
 use crate::tasks;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -174,37 +175,20 @@ impl Supervisor {
     async fn probe_for(&self, python: &Path, reuse: bool) -> Result<ProbeReport> {
         if reuse {
             if let Some((probed, report)) = lock(&self.probe).clone() {
-                if probed == python {
+                if probed == python && report.ok {
                     log::info!("[buckaroo-tauri] probe skipped: {} served before", python.display());
                     return Ok(report);
                 }
             }
         }
         let env = launcher::prepared_env(self.cfg.launcher_cache.as_deref(), &self.cfg.env)?;
-        let report = sidecar::probe(python, &env, self.cfg.handshake_timeout).await?;
-        for w in &report.warnings {
-            log::warn!("[buckaroo-tauri] probe: {w}");
+        let report = probe::probe(python, &env, self.cfg.handshake_timeout).await?;
+        for (level, line) in report.log_lines(self.cfg.backend) {
+            log::log!(level, "[buckaroo-tauri] {line}");
         }
-        log::info!(
-            "[buckaroo-tauri] probe ok: python {} buckaroo {} pandas {} tornado {} xorq {}",
-            report.python_version,
-            report.buckaroo.as_deref().unwrap_or("?"),
-            report.pandas.as_deref().unwrap_or("?"),
-            report.tornado.as_deref().unwrap_or("?"),
-            report.xorq.as_deref().unwrap_or("not installed")
-        );
-        if self.cfg.backend == BackendKind::Xorq && report.xorq.is_none() {
-            // Files still load; only expressions need xorq, and they say so when loaded.
-            log::warn!(
-                "[buckaroo-tauri] BuckarooConfig::xorq(): xorq is not installed in {}; expressions will fail with \
-                 xorq_not_installed until `{} -m pip install {}`",
-                report.python,
-                report.python,
-                report.xorq_pip
-            );
-        }
+        // Kept when it failed too: About and diagnostics show what the interpreter lacks.
         *lock(&self.probe) = Some((python.to_path_buf(), report.clone()));
-        Ok(report)
+        report.usable()
     }
 
     async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {

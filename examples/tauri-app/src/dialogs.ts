@@ -13,18 +13,25 @@ interface About {
   buckaroo: string | null;
   python: string | null;
   pythonPath: string | null;
+  /** Whether the interpreter was probed yet: before, the two above are unknown. */
+  probed: boolean;
+  /** Why the sidecar failed (`code: message`), while it is failed. */
+  problem: string | null;
 }
 
 /** Help › About: the app, plugin, Tauri, buckaroo and Python versions. */
 export async function showAbout(): Promise<void> {
   const a = await invoke<About>("app_about");
+  // Not probed: still starting (or setting up), or the failure came before the probe.
+  const unknown = a.problem ? "not found (see Problem)" : "starting…";
   const rows: [string, string][] = [
     [a.name, a.version],
     ["buckaroo-tauri", a.plugin],
     ["Tauri", a.tauri],
-    ["buckaroo", a.buckaroo ?? "not started yet"],
-    ["Python", a.python ? `${a.python} (${a.pythonPath})` : "not started yet"],
+    ["buckaroo", a.buckaroo ?? (a.probed ? `not installed in ${a.pythonPath}` : unknown)],
+    ["Python", a.python ? `${a.python} (${a.pythonPath})` : unknown],
   ];
+  if (a.problem) rows.push(["Problem", a.problem]);
   const list = $("about-list");
   list.replaceChildren();
   for (const [k, v] of rows) {

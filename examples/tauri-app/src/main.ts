@@ -37,24 +37,51 @@ function provisioningText(s: Extract<SidecarStatus, { state: "provisioning" }>):
   return parts.join(" · ");
 }
 
-/** Whether the set-up overlay hid the empty-window hint (it comes back after). */
-let hidEmpty = false;
+/** Something was loaded or asked for: the empty-window hint is gone for good. */
+let used = false;
+
+/** The empty-window hint, unless a file is (being) shown or an overlay covers the grid. */
+function showEmptyHint(): void {
+  $("empty").hidden = used || !$("provisioning").hidden || !$("failure").hidden;
+}
 
 /** The first-run set-up over the grid, with its bar and Cancel; hidden otherwise. */
 function showProvisioning(s: SidecarStatus): void {
   const on = s.state === "provisioning";
   $("provisioning").hidden = !on;
-  if (!on) {
-    if (hidEmpty && !handle?.loading && !shown) $("empty").hidden = false;
-    hidEmpty = false;
-    return;
+  if (on) {
+    $("provisioning-text").textContent = provisioningText(s);
+    const bar = $<HTMLProgressElement>("provisioning-bar");
+    if (s.percent === null) bar.removeAttribute("value");
+    else bar.value = s.percent;
   }
-  hidEmpty ||= !$("empty").hidden;
-  $("empty").hidden = true;
-  $("provisioning-text").textContent = provisioningText(s);
-  const bar = $<HTMLProgressElement>("provisioning-bar");
-  if (s.percent === null) bar.removeAttribute("value");
-  else bar.value = s.percent;
+}
+
+/**
+ * A failed sidecar, over the grid: the cause and its fix whole (a status bar line cuts
+ * them off), the fix selectable and copyable, and Retry.
+ */
+function showFailure(e: BuckarooError | null): void {
+  const panel = $("failure");
+  panel.hidden = !e;
+  if (!e) return;
+  panel.dataset.code = e.code;
+  $("failure-message").textContent = e.message;
+  $("failure-fix").hidden = !e.hint;
+  $("failure-hint").textContent = e.hint ?? "";
+  $("failure-copied").textContent = "";
+}
+
+/** Copy the fix; where the clipboard is refused, select it for Ctrl+C instead. */
+async function copyFix(): Promise<void> {
+  const hint = $("failure-hint");
+  try {
+    await navigator.clipboard.writeText(hint.textContent ?? "");
+    $("failure-copied").textContent = "Copied.";
+  } catch {
+    getSelection()?.selectAllChildren(hint);
+    $("failure-copied").textContent = "Selected: press Ctrl+C.";
+  }
 }
 
 function showStatus(s: SidecarStatus): void {
@@ -73,8 +100,9 @@ function showStatus(s: SidecarStatus): void {
               : "Sidecar stopped";
   showProvisioning(s);
   $("retry").hidden = s.state !== "failed";
-  if (s.state === "failed") showError(s.error);
-  if (s.state === "starting" || s.state === "ready" || s.state === "provisioning") showError(null);
+  showFailure(s.state === "failed" ? s.error : null);
+  if (s.state !== "restarting") showError(null); // a failure shows in the panel, whole
+  showEmptyHint();
   if (s.state === "restarting") showProgress("Reconnecting…");
 }
 
@@ -93,8 +121,10 @@ function showError(e: BuckarooError | null): void {
   errorEl.title = e.hint ? `${e.message}\n${e.hint}` : e.message;
 }
 
-function showProgress(text: string | null): void {
+/** The status bar's progress; `spinning` unless nothing moves until the user acts. */
+function showProgress(text: string | null, spinning = true): void {
   progress.hidden = !text;
+  $("progress-spinner").hidden = !spinning;
   $("progress-text").textContent = text ?? "";
 }
 
@@ -128,14 +158,20 @@ function mount(): Promise<BuckarooHandle> {
   return mountBuckaroo(grid, {
     widget: "/buckaroo/widget.js",
     onStatus: showStatus,
-    onError: showError,
+    // A failed sidecar's error is the panel's (showStatus), not the status bar's too.
+    onError: (e) => {
+      if (!(sidecar.dataset.state === "failed" && e.code === $("failure").dataset.code)) showError(e);
+    },
     // From the first moment of every load (autoload, Open…, drop, CLI) until rows are painted.
     onLoading: (l) => {
       if (l) {
-        $("empty").hidden = true;
+        used = true;
+        showEmptyHint();
         document.title = `${baseName(l.path)} — buckaroo`; // as the native title: the file, even if it fails
       }
-      showProgress(l ? `Loading ${baseName(l.path)}…` : null);
+      // Paused: the sidecar failed; the plugin sends the load once Retry brought one up.
+      if (l?.paused) showProgress(`${baseName(l.path)} opens after Retry`, false);
+      else showProgress(l ? `Loading ${baseName(l.path)}…` : null);
     },
     // Expressions defer their stats: rows first, then this goes from pending to complete.
     onStats: (s) => {
@@ -152,7 +188,8 @@ function mount(): Promise<BuckarooHandle> {
     },
     onState: (state) => {
       if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
-      $("empty").hidden = true;
+      used = true;
+      showEmptyHint();
       // Also covers loads the page did not start itself: autoload, restart replays.
       const meta = state.metadata as
         | { path?: string; path2?: string; rows?: number; backend?: string; columns?: { name: string }[] }
@@ -210,7 +247,10 @@ function wireControls(): void {
     await handle.pickAndLoadBuild().catch(() => {}); // onError shows it
   };
   $("open-build").addEventListener("click", openBuild);
-  $("retry").addEventListener("click", () => retry().catch((e) => showError(e as BuckarooError)));
+  const retryNow = () => retry().catch((e) => showError(e as BuckarooError));
+  $("retry").addEventListener("click", retryNow);
+  $("failure-retry").addEventListener("click", retryNow);
+  $("failure-copy").addEventListener("click", () => void copyFix());
   $("provisioning-cancel").addEventListener("click", () => cancelSetup().catch((e) => showError(e as BuckarooError)));
   $("new-window").addEventListener("click", () => invoke("app_new_window").catch((e) => showError(e as BuckarooError)));
   const actions: Record<string, () => Promise<void>> = {

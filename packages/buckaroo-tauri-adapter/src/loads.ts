@@ -8,6 +8,12 @@ export interface LoadInProgress {
   path: string;
   /** `autoload`: the plugin started it (BuckarooConfig::with_autoload, a file on the command line). */
   source: "autoload" | "page";
+  /**
+   * The sidecar failed before the load could be sent. The plugin keeps it and sends it
+   * once a sidecar is ready again (Retry), so it is not over; but nothing moves until
+   * then: show "opens after Retry", not a spinner.
+   */
+  paused: boolean;
 }
 
 /**
@@ -22,9 +28,25 @@ export class LoadTracker {
   constructor(private readonly notify: (load: LoadInProgress | null) => void) {}
 
   begin(path: string, source: LoadInProgress["source"]): number {
-    this.current = { path, source };
+    this.current = { path, source, paused: false };
     this.notify(this.current);
     return ++this.seq;
+  }
+
+  /** The sidecar failed: the load waits for the next one (the plugin replays it). */
+  pause(seq = this.seq): void {
+    this.setPaused(seq, true);
+  }
+
+  /** A sidecar is starting again: the paused load goes on. */
+  resume(): void {
+    this.setPaused(this.seq, false);
+  }
+
+  private setPaused(seq: number, paused: boolean): void {
+    if (seq !== this.seq || !this.current || this.current.paused === paused) return;
+    this.current = { ...this.current, paused };
+    this.notify(this.current);
   }
 
   /** New data arrived: the next row window, if it is this load's, ends it. */
@@ -70,8 +92,10 @@ export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooErro
   const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
   const tracked = (path: string, call: () => Promise<LoadResult>) => {
     const seq = loads.begin(path, "page");
-    return reported(call()).catch((e: unknown) => {
-      loads.end(seq);
+    return reported(call()).catch((e: BuckarooError) => {
+      // Refused because the sidecar failed: the plugin sends it once one is ready.
+      if (e.code === "sidecar_failed") loads.pause(seq);
+      else loads.end(seq);
       throw e;
     });
   };

@@ -119,11 +119,15 @@ async function watchStatus(
   onStatus: MountOptions["onStatus"],
   report: Report,
   seen: { state?: SidecarStatus["state"] },
+  loads: LoadTracker,
 ): Promise<UnlistenFn | undefined> {
   try {
     // Nothing to reset on "restarting": the plugin delivers a parquet header only together
     // with its bytes, and answers every request the dead sidecar left unanswered.
     return await commands.onStatus((s) => {
+      // A load waiting for a sidecar (an autoload, a refused one) waits for Retry.
+      if (s.state === "failed") loads.pause();
+      else if (s.state !== "stopped") loads.resume();
       onStatus?.(s);
       if (s.state === "failed" && seen.state !== "failed") report(s.error);
       seen.state = s.state;
@@ -197,7 +201,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   if (opts.onStats) model.on("stats", opts.onStats);
   if (opts.onRowsWaiting) model.on("rows_waiting", opts.onRowsWaiting as Handler);
   const seen: { state?: SidecarStatus["state"] } = {};
-  const unlistenStatus = await watchStatus(opts.onStatus, report, seen);
+  const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads);
   life.add(() => unlistenStatus?.());
   // A load refused because the sidecar failed says less than the failure itself, which
   // was reported with its own code and fix: the load still rejects, unreported.
@@ -216,7 +220,10 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   }
   if (!info || life.over) throw cancelled(life.over ?? "disposed");
   model.sessionId = info.sessionId;
-  if (info.autoload) loads.begin(info.autoload, "autoload");
+  if (info.autoload) {
+    loads.begin(info.autoload, "autoload");
+    if (seen.state === "failed") loads.pause(); // it failed before this window attached
+  }
   const api = guarded(loadApi(loads, reportLoad), life);
   if (opts.load) api.loadPath(opts.load).catch(() => {});
   return {

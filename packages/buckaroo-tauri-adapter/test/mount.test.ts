@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { formatError, type IModel, type LoadCompareArgs, mountBuckaroo, type WidgetModule } from "../src/index.js";
+import { EVENTS, formatError, type IModel, type LoadCompareArgs, mountBuckaroo, type WidgetModule } from "../src/index.js";
 import { channelSend, fixture, type IpcArgs, rowsReply } from "./helpers.js";
 
 afterEach(() => clearMocks());
@@ -142,6 +143,44 @@ describe("errors never vanish", () => {
     expect(errors).toEqual(["buckaroo is not installed — python -m pip install buckaroo"]);
   });
 
+  it("a load waiting for a failed sidecar is paused, not spinning, and goes on after Retry", async () => {
+    const failed = { state: "failed", error: { code: "buckaroo_missing", message: "buckaroo is not installed", hint: "pip" } };
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return { state: "starting", attempt: 1 };
+      if (cmd.endsWith("buckaroo_attach")) return { sessionId: "s", connected: false, autoload: "/d/auto.parquet" };
+      if (cmd.endsWith("buckaroo_load_path")) throw { code: "sidecar_failed", message: "buckaroo is not installed" };
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const seen: string[] = [];
+    const errors: string[] = [];
+    const handle = await mountBuckaroo(document.createElement("div"), {
+      widget: fakeWidget().mod,
+      onLoading: (l) => seen.push(l ? `${l.path}${l.paused ? " paused" : ""}` : "idle"),
+      onError: (e) => errors.push(e.code),
+    });
+    await emit(EVENTS.status, failed); // the autoload's sidecar fails: the plugin keeps the load
+    await emit(EVENTS.status, { state: "starting", attempt: 1 });
+    await emit(EVENTS.status, failed);
+    await emit(EVENTS.status, { state: "starting", attempt: 1 }); // Retry
+    expect(seen).toEqual(["/d/auto.parquet", "/d/auto.parquet paused", "/d/auto.parquet", "/d/auto.parquet paused", "/d/auto.parquet"]);
+    await emit(EVENTS.status, failed);
+    // A page load refused for the same reason is kept too (the plugin sends it after Retry).
+    await expect(handle.loadPath("/d/next.csv")).rejects.toMatchObject({ code: "sidecar_failed" });
+    expect(seen.slice(5)).toEqual(["/d/auto.parquet paused", "/d/next.csv", "/d/next.csv paused"]);
+    expect(handle.loading).toEqual({ path: "/d/next.csv", source: "page", paused: true });
+    expect(errors).toEqual(["buckaroo_missing", "buckaroo_missing", "buckaroo_missing"]); // each failure, not the refused load
+  });
+
+  it("an autoload whose sidecar failed before the window attached is paused from the start", async () => {
+    mockIPC((cmd) => {
+      if (cmd.endsWith("buckaroo_status")) return { state: "failed", error: { code: "python_not_found", message: "no python" } };
+      if (cmd.endsWith("buckaroo_attach")) return { sessionId: "s", connected: false, autoload: "/d/auto.parquet" };
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const handle = await mountBuckaroo(document.createElement("div"), { widget: fakeWidget().mod });
+    expect(handle.loading).toEqual({ path: "/d/auto.parquet", source: "autoload", paused: true });
+  });
+
   it("a widget URL that does not load is a coded error with the fix, and the CSS is linked once", async () => {
     let channel: { id: number } | undefined;
     mockIPC((cmd, payload) => {
@@ -208,7 +247,7 @@ describe("loading and failed row windows", () => {
     const seen: Array<string | null> = [];
     const root = document.body.appendChild(document.createElement("div"));
     const handle = await mountBuckaroo(root, { widget: fakeWidget().mod, onLoading: (l) => seen.push(l && `${l.source}:${l.path}`) });
-    expect(handle.loading).toEqual({ path: "/d/big.parquet", source: "autoload" });
+    expect(handle.loading).toEqual({ path: "/d/big.parquet", source: "autoload", paused: false });
     channelSend(box.channel, state("/d/big.parquet"), 0);
     await handle.rendered;
     expect(handle.loading).not.toBeNull(); // state, but no rows yet
@@ -259,6 +298,6 @@ describe("loading and failed row windows", () => {
     expect(seen).toEqual(["/d/a.csv", null]);
     expect(errors.at(-1)).toMatchObject({ code: "load_failed", serverCode: "compare_error" });
     await expect(handle.loadCompare({ path1: "/d/a.csv", path2: "/d/b.csv", joinColumns: ["id"] })).resolves.toMatchObject({ rows: 5 });
-    expect(handle.loading).toEqual({ path: "/d/a.csv", source: "page" });
+    expect(handle.loading).toEqual({ path: "/d/a.csv", source: "page", paused: false });
   });
 });

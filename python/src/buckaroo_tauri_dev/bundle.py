@@ -16,8 +16,10 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 from buckaroo_tauri_dev import env_bundle
@@ -88,6 +90,70 @@ def build(version: str, key: Path, pubkey: str) -> dict:
     shutil.copy2(built.with_name(built.name + ".sig"), deb.with_name(deb.name + ".sig"))
     return {"deb": str(deb), "signature": deb.with_name(deb.name + ".sig").read_text().strip(),
             "bytes": deb.stat().st_size, "build_s": round(time.monotonic() - started, 1)}
+
+
+def opened_extensions() -> set[str]:
+    """Every file extension the viewer opens, without the dot (the launcher's readers.OPENED)."""
+    from buckaroo_tauri_dev.server import launcher_module
+
+    return {ext.lstrip(".") for ext in launcher_module("readers").OPENED}
+
+
+def png_pixels(path: str | Path) -> list[tuple[int, int, int, int]]:
+    """The RGBA pixels of an 8-bit RGB or RGBA, non-interlaced PNG (RGB with alpha 255),
+    row by row: the standard library's zlib and the five scanline filters."""
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG")
+    pos, idat, header = 8, bytearray(), None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    if header is None:
+        raise ValueError(f"{path}: no IHDR")
+    width, height, depth, colour, _, _, interlace = header
+    if depth != 8 or colour not in (2, 6) or interlace:
+        raise ValueError(f"{path}: depth {depth}, colour type {colour}, interlace {interlace}: only 8-bit RGB/RGBA, not interlaced")
+    bpp = 4 if colour == 6 else 3
+    stride = width * bpp
+    raw = zlib.decompress(bytes(idat))
+    previous = bytearray(stride)
+    pixels = []
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = previous[i]
+            c = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+            elif kind != 0:
+                raise ValueError(f"{path}: row {y} has filter type {kind}")
+        for x in range(0, stride, bpp):
+            pixels.append((*line[x:x + 3], line[x + 3] if bpp == 4 else 255))
+        previous = line
+    return pixels
+
+
+def png_colors(path: str | Path) -> int:
+    """How many distinct RGBA pixels a PNG has (png_pixels): 1 for a flat square."""
+    return len(set(png_pixels(path)))
 
 
 def main() -> None:

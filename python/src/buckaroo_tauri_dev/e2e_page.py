@@ -41,11 +41,13 @@ def page_state(driver: webdriver.Remote) -> dict:
     return driver.execute_script(
         """
         const h = window.__buckaroo;
+        // The status bar's error, else a failed sidecar's panel (cause and fix, whole).
+        const shownError = () => ['error', 'failure'].map(id => document.getElementById(id)).find(e => e && !e.hidden);
         return {
           sidecar: document.getElementById('sidecar')?.dataset.state,
           sidecarText: document.getElementById('sidecar')?.textContent,
-          error: document.getElementById('error')?.hidden ? null : document.getElementById('error')?.textContent,
-          errorCode: document.getElementById('error')?.dataset.code || null,
+          error: shownError()?.textContent ?? null,
+          errorCode: shownError()?.dataset.code || null,
           file: document.getElementById('file')?.textContent,
           session: h?.sessionId ?? null,
           counters: h ? {...h.model.counters} : null,

@@ -128,7 +128,8 @@ def header_names(driver) -> list[str]:
 # loading overlay and loading rows: the names of those still on.
 BUSY_JS = """
 const on = (id) => { const el = document.getElementById(id); return el && !el.hidden ? id : null; };
-const busy = [on('progress'), on('waiting'), on('provisioning')];
+// A progress text without its spinner waits for the user (a load paused until Retry).
+const busy = [on('progress') && on('progress-spinner'), on('waiting'), on('provisioning')];
 const stats = document.getElementById('stats');
 if (stats && !stats.hidden && stats.dataset.status === 'pending') busy.push('stats');
 const loading = document.querySelectorAll('.ag-overlay-loading-center, .ag-row-loading');

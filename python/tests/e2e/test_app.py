@@ -260,35 +260,6 @@ def test_follows_the_os_theme(display, data_dir, theme, dark):
         assert (luminance(body) < 80) is dark and (luminance(grid_bg) < 80) is dark, (body, grid_bg)
 
 
-def test_sidecar_failure_is_shown_with_the_fix(display, data_dir):
-    broken = e2e.REPO / "python" / ".venv-pandas3" / "bin" / "python"  # pandas 3, no buckaroo
-    assert broken.exists(), "make setup creates python/.venv-pandas3"
-    with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_PYTHON=str(broken))) as (d, _):
-        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed status")
-        assert state["errorCode"] == "buckaroo_missing"
-        assert "pip install" in state["error"] and "pandas<3" in state["error"], state["error"]
-        assert "pandas 3" in state["error"]
-        # Still a working window: commands answer with coded errors instead of hanging.
-        err = e2e_page.invoke(d, "buckaroo_load_path", {"args": {"path": str(data_dir / "tiny.parquet")}})["err"]
-        assert err["code"] == "sidecar_failed"
-
-
-def test_retry_after_fixing_python(display, data_dir, tmp_path):
-    python = tmp_path / "python"  # does not exist yet: the sidecar fails with python_not_found
-    with e2e.running_app(display, start_env(data_dir, autoload=None, BUCKAROO_PYTHON=str(python))) as (d, _):
-        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["sidecar"] == "failed" and s, timeout=60, what="failed")
-        assert state["errorCode"] == "python_not_found"
-        retry = d.find_element(By.ID, "retry")
-        assert retry.is_displayed()
-        python.write_text(f'#!/bin/sh\nexec {e2e.VENV_PYTHON} "$@"\n')  # the user fixes it
-        python.chmod(0o755)
-        retry.click()
-        e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", timeout=60, what="ready after retry")
-        assert not retry.is_displayed() and e2e_page.page_state(d)["error"] is None
-        d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
-        grid.wait_ids(d, lambda m: 0 in m, what="rows after retry")
-
-
 def launcher_copy(cache: Path) -> Path:
     """The launcher package the app unpacked under XDG_CACHE_HOME=`cache` (one version)."""
     (main,) = (cache / bundle.identifier() / "buckaroo-launcher").glob("*/buckaroo_tauri_sidecar/__main__.py")

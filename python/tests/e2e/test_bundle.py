@@ -29,13 +29,34 @@ def test_the_package_declares_its_dependencies_and_file_types(bundles, tmp_path)
     entry = (tmp_path / "usr/share/applications" / f"{bundle.PACKAGE}.desktop").read_text()
     fields = dict(line.split("=", 1) for line in entry.splitlines() if "=" in line)
     assert fields["Exec"] == f"{bundle.PACKAGE} %F"  # every selected file, one launch
+    # The menu shows the app's name, not the package's (the bundler's {{name}}).
+    assert (fields["Name"], fields["GenericName"]) == ("Buckaroo", "Table viewer")
     mime = set(filter(None, fields["MimeType"].split(";")))
     conf = json.loads(bundle.CONF.read_text())
     assert mime == {a["mimeType"] for a in conf["bundle"]["fileAssociations"]}
-    assert "application/vnd.apache.parquet" in mime
-    # Debian's shared-mime-info knows no Parquet type: the package brings it.
-    mime_xml = (tmp_path / "usr/share/mime/packages" / f"{bundle.PACKAGE}.xml").read_text()
-    assert 'type="application/vnd.apache.parquet"' in mime_xml and '*.parquet' in mime_xml
+    assert {"application/vnd.apache.parquet", "application/x-ndjson"} <= mime
+    # Every extension the viewer opens is associated with the app.
+    associated = {ext: a["mimeType"] for a in conf["bundle"]["fileAssociations"] for ext in a["ext"]}
+    assert bundle.opened_extensions() - set(associated) == set()
+    # A type the system's shared-mime-info lacks (Debian 12: Parquet, JSON lines) comes
+    # with the package, with a glob for each of its extensions.
+    from xml.etree import ElementTree
+
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    system = ElementTree.parse("/usr/share/mime/packages/freedesktop.org.xml").getroot()
+    known = {t.get("type") for t in system.findall("m:mime-type", ns) + system.findall("m:mime-type/m:alias", ns)}
+    shipped = ElementTree.parse(tmp_path / "usr/share/mime/packages" / f"{bundle.PACKAGE}.xml").getroot()
+    globs = {t.get("type"): {g.get("pattern") for g in t.findall("m:glob", ns)} for t in shipped.findall("m:mime-type", ns)}
+    assert {e: t for e, t in associated.items() if t not in known and f"*.{e}" not in globs.get(t, set())} == {}
+    assert {"*.parquet", "*.parq"} <= globs["application/vnd.apache.parquet"]
+    # The icon, installed under the binary's name (Icon=) at each size: a drawing with
+    # colours and a transparent margin, not a flat square.
+    hicolor = tmp_path / "usr/share/icons/hicolor"
+    assert fields["Icon"] == bundle.PACKAGE
+    assert {p.name for p in hicolor.glob("*/apps/*.png")} == {f"{bundle.PACKAGE}.png"}
+    assert {"32x32", "128x128"} <= {p.parent.parent.name for p in hicolor.glob("*/apps/*.png")}
+    icon = hicolor / "128x128/apps" / f"{bundle.PACKAGE}.png"
+    assert bundle.png_colors(icon) >= 16 and any(alpha == 0 for *_, alpha in bundle.png_pixels(icon))
 
 
 def test_the_package_ships_the_env_bundle(bundles, tmp_path):
@@ -103,8 +124,9 @@ def install(driver) -> None:
 
 def test_the_installed_app_updates_itself(display, data_dir, bundles, installed, tmp_path):
     """0.1.0 (installed) → 0.1.1 over a loopback server: nothing asked at start-up;
-    the server down, then a package signed by another key, are refused with their
-    codes; then the real one is downloaded, verified, installed and relaunched."""
+    the server down, a package signed by another key, an empty one and a damaged one
+    are refused with their codes; then the real one is downloaded, verified, installed
+    and relaunched."""
     base, update = bundles["base"], bundles["update"]
     good = bundles["versions"][update]
     other_key = tmp_path / "other.key"
@@ -135,6 +157,23 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
         assert refused["error"] == "update_signature_invalid", refused
         assert installed_version() == base
 
+        # Each refusal names its real cause: an empty download under the real package's
+        # signature is the server's fault (not a forgery); a package signed with the real
+        # key but damaged is the publisher's (not a question of administrator rights).
+        empty = tmp_path / "empty.deb"
+        empty.write_bytes(b"")
+        damaged = tmp_path / "damaged.deb"
+        damaged.write_bytes(Path(good["deb"]).read_bytes()[:64 * 1024])  # a .deb's start, cut off
+        for package, signature, code in ((empty, good["signature"], "update_download_empty"),
+                                         (damaged, bundle.sign(damaged, bundle.signing_key()[0]), "update_package_broken")):
+            server.offer(update, package, signature)
+            assert check(driver)["state"] == "available"
+            install(driver)
+            refused = e2e_procs.wait_until(lambda: (s := update_state(driver))["error"] and s, 120, what=f"{package.name} refused")
+            assert refused["error"] == code, refused
+            assert installed_version() == base
+        assert "dpkg-deb" in refused["message"], refused
+
         server.offer(update, Path(good["deb"]), good["signature"], notes="The next patch release.")
         found = check(driver)
         assert found["state"] == "available" and update in found["text"], found
@@ -152,7 +191,7 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
         assert relaunched == e2e_procs.pids_running(installed) and app not in relaunched
         version = subprocess.run([str(installed), "--version"], capture_output=True, text=True, timeout=30)
         assert version.stdout.strip() == f"{bundle.PACKAGE} {update}"
-        assert server.requests.count("/package.deb") == 2
+        assert server.requests.count("/package.deb") == 4
         print(f"\n[bundle] update {base} → {update}: install clicked → relaunched window {round_trip * 1000:.0f} ms "
               f"(pid {app} → {relaunched})")
     finally:  # the session's app is gone (relaunched): no quit, the driver's group goes

@@ -46,8 +46,8 @@ def install_readers() -> None:
         return  # no polars: lazy mode and backend=polars answer missing_dependency themselves
     # handlers.load_file_lazy (mode lazy) and data_loading_polars.load_file_polars
     # (backend polars): polars' reader with the sniffed separator.
-    replace(handlers, "load_file_lazy", lambda load: polars_reader(pl.scan_csv, load))
-    replace(data_loading_polars, "load_file_polars", lambda load: polars_reader(pl.read_csv, load))
+    replace(handlers, "load_file_lazy", lambda load: polars_reader(pl.scan_csv, pl.scan_parquet, load))
+    replace(data_loading_polars, "load_file_polars", lambda load: polars_reader(pl.read_csv, pl.read_parquet, load))
 
 
 def install_window_errors() -> None:

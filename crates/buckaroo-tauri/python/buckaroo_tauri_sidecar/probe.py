@@ -60,5 +60,24 @@ def probe(deep: bool = False) -> dict:
         except Exception as exc:  # noqa: BLE001
             warnings.append(f"xorq {info['xorq']} does not import (/load_expr will answer 501): "
                             f"{type(exc).__name__}: {exc}")
+    info["externally_managed"], info["venv_available"] = externally_managed(), venv_available()
     info["ok"] = not problems
     return info
+
+
+def externally_managed() -> bool:
+    """PEP 668: the OS owns this interpreter's packages (Debian's /usr/bin/python3), so
+    `pip install` into it fails with externally-managed-environment; a venv is the fix."""
+    import sysconfig
+    from pathlib import Path
+
+    in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+    return not in_venv and (Path(sysconfig.get_path("stdlib")) / "EXTERNALLY-MANAGED").exists()
+
+
+def venv_available() -> bool:
+    """Whether `python -m venv` can make a venv with pip: Debian splits ensurepip out
+    into python3-venv."""
+    from importlib import util
+
+    return util.find_spec("venv") is not None and util.find_spec("ensurepip") is not None

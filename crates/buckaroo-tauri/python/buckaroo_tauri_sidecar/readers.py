@@ -14,6 +14,7 @@ and the grid shows `1.000`).
 from __future__ import annotations
 
 import json
+import os
 
 from .util import extension
 
@@ -21,6 +22,9 @@ SNIFF_BYTES = 64 * 1024
 DELIMITED = (".csv", ".tsv")
 JSON_LINES = (".jsonl", ".ndjson")
 PARQUET = (".parquet", ".parq")
+# Every extension the viewer opens: `.json` is buckaroo's own load_file's. The open
+# dialog's filter (picker.rs) and the app's file associations are checked against it.
+OPENED = (*DELIMITED, ".json", *JSON_LINES, *PARQUET)
 # A number written with a decimal comma: `1,5`, `-2.000,25` (`.` thousands), `7`.
 DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
 
@@ -112,9 +116,22 @@ def read_parquet(path: str):
     return df
 
 
+def parquet_folder(path: str) -> str:
+    """`path`, a folder, if it holds Parquet files (a dataset, hive-partitioned or not);
+    else the ValueError (400 invalid_file) that says so. buckaroo's load_file takes the
+    folder's empty extension for a format: "Unsupported file format: " and nothing more."""
+    for _root, _dirs, names in os.walk(path):
+        if any(extension(n) in PARQUET for n in names):
+            return path
+    raise ValueError(f"{path} is a folder without Parquet files in it: open one of its files, "
+                     "or a folder of Parquet files (a dataset)")
+
+
 def pandas_reader(load_file):
     """buckaroo's load_file(path), with delimited and JSON lines files read here."""
     def load_file_sniffed(path):
+        if os.path.isdir(path):
+            return read_parquet(parquet_folder(path))
         ext = extension(path)
         if ext in DELIMITED:
             return read_delimited(path)
@@ -126,10 +143,13 @@ def pandas_reader(load_file):
     return load_file_sniffed
 
 
-def polars_reader(read_csv, load):
+def polars_reader(read_csv, read_parquet_files, load):
     """A polars loader that gets the sniffed separator (polars drops a BOM itself; it has
-    no per-column decimal-comma rule, so those columns stay text in lazy/polars modes)."""
+    no per-column decimal-comma rule, so those columns stay text in lazy/polars modes),
+    and reads folders of Parquet files."""
     def load_sniffed(path):
+        if os.path.isdir(path):
+            return read_parquet_files(os.path.join(parquet_folder(path), "**", "*.parq*"), hive_partitioning=True)
         if extension(path) in DELIMITED:
             return read_csv(path, separator=sniff_separator(path))
         return load(path)

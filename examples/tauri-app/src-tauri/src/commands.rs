@@ -16,19 +16,24 @@ pub struct About {
     pub version: String,
     pub plugin: &'static str,
     pub tauri: &'static str,
-    /// Unknown until the sidecar's probe ran.
+    /// Unknown until the sidecar's probe ran; `None` with a probe: not installed.
     pub buckaroo: Option<String>,
     pub python: Option<String>,
     pub python_path: Option<String>,
+    /// Whether the interpreter was probed yet (else the fields above are unknown).
+    pub probed: bool,
+    /// Why the sidecar failed (`code: message`), while it is failed.
+    pub problem: Option<String>,
 }
 
 #[tauri::command]
 pub fn app_about<R: Runtime>(app: AppHandle<R>) -> About {
     let sup = app.buckaroo().supervisor().clone();
     let probe = sup.probe_report();
-    let ready_version = match sup.status() {
-        Status::Ready { buckaroo_version, .. } => buckaroo_version,
-        _ => None,
+    let (ready_version, problem) = match sup.status() {
+        Status::Ready { buckaroo_version, .. } => (buckaroo_version, None),
+        Status::Failed { error } => (None, Some(format!("{}: {}", error.code, error.message))),
+        _ => (None, None),
     };
     About {
         name: app.package_info().name.clone(),
@@ -37,7 +42,9 @@ pub fn app_about<R: Runtime>(app: AppHandle<R>) -> About {
         tauri: tauri::VERSION,
         buckaroo: ready_version.or_else(|| probe.as_ref().and_then(|p| p.buckaroo.clone())),
         python: probe.as_ref().map(|p| p.python_version.clone()),
+        probed: probe.is_some(),
         python_path: probe.map(|p| p.python),
+        problem,
     }
 }
 

@@ -19,11 +19,23 @@ impl AppError {
     pub fn update(code: &'static str, message: impl Into<String>) -> Self {
         let hint = match code {
             "update_unreachable" => Some("Check the network connection, or try again later."),
-            "update_signature_invalid" => Some("The download is not signed by this app's publisher; nothing was installed."),
+            "update_download_empty" => Some(
+                "Nothing was installed. The update server is misconfigured: try again later, and tell the publisher if it lasts.",
+            ),
+            "update_download_incomplete" => Some("Nothing was installed. Check the network connection and try again."),
+            "update_signature_invalid" => Some(
+                "Nothing was installed: the package does not match this app's publisher's signature (altered on the way, or signed with another key).",
+            ),
+            "update_package_broken" => Some(
+                "Nothing was installed: the publisher's package is signed but not installable. Tell the publisher; this version keeps working.",
+            ),
             "update_not_configured" => Some("This build has no update server (tauri.conf.json › plugins.updater)."),
             "update_no_package" => Some("The update server has no package for this platform."),
             "update_by_package_manager" => Some("Update it the way it was installed."),
-            "update_install_failed" => Some("Installing needs administrator rights (pkexec or sudo)."),
+            "update_not_authorized" => Some("Installing needs administrator rights: the password prompt was dismissed or failed. Try again."),
+            "update_install_failed" => Some(
+                "The installed version is unchanged: dpkg (through pkexec or sudo) could not install the package, or administrator rights were refused. The app's log has dpkg's output.",
+            ),
             _ => None,
         };
         Self {

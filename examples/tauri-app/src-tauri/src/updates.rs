@@ -66,17 +66,32 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>, pending: &Pending) -> Result<
 pub async fn install<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, pending: &Pending) -> Result<(), AppError> {
     let update = pending.0.lock().unwrap_or_else(|e| e.into_inner()).take();
     let update = update.ok_or_else(|| AppError::update("update_none_pending", "Check for updates first."))?;
-    let mut downloaded = 0u64;
+    let mut got = Received::default();
     let started = std::time::Instant::now();
-    update
-        .download_and_install(
+    let bytes = update
+        .download(
             |chunk, total| {
-                downloaded += chunk as u64;
-                let _ = window.emit_to(window.label(), PROGRESS_EVENT, Progress { downloaded, total });
+                got.bytes += chunk as u64;
+                got.total = total;
+                let _ = window.emit_to(
+                    window.label(),
+                    PROGRESS_EVENT,
+                    Progress {
+                        downloaded: got.bytes,
+                        total,
+                    },
+                );
             },
             || {},
         )
         .await
+        .map_err(|e| got.explain(e))?;
+    check_package(&bytes)?;
+    // dpkg through pkexec or sudo: blocking, and the runtime's threads serve the windows.
+    let installing = update.clone();
+    tauri::async_runtime::spawn_blocking(move || installing.install(&bytes))
+        .await
+        .map_err(|e| AppError::update("update_install_failed", e.to_string()))?
         .map_err(coded)?;
     log::info!(
         "update {} installed in {} ms; relaunching",
@@ -84,6 +99,71 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, 
         started.elapsed().as_millis()
     );
     app.restart()
+}
+
+/// How much of the package arrived: a signature check fails on a short or empty
+/// download too, and that is the server's or the network's fault, not a forgery.
+#[derive(Default, Clone, Copy)]
+struct Received {
+    bytes: u64,
+    total: Option<u64>,
+}
+
+impl Received {
+    fn explain(self, e: UpdaterError) -> AppError {
+        let verified = matches!(
+            e,
+            UpdaterError::Minisign(_) | UpdaterError::SignedVersionMismatch { .. } | UpdaterError::MissingSignedVersion
+        );
+        let short = self.total.is_some_and(|t| self.bytes < t);
+        match e {
+            _ if verified && self.bytes == 0 => AppError::update(
+                "update_download_empty",
+                "The update server sent an empty file instead of the package.",
+            ),
+            UpdaterError::Reqwest(_) | UpdaterError::Minisign(_) if short => AppError::update(
+                "update_download_incomplete",
+                format!(
+                    "The download stopped after {} of {} bytes: {e}",
+                    self.bytes,
+                    self.total.unwrap_or_default()
+                ),
+            ),
+            e => coded(e),
+        }
+    }
+}
+
+/// A signed package can still be damaged (the publisher built or uploaded it wrong):
+/// `dpkg-deb --contents` reads all of a .deb, so dpkg is never handed a broken one
+/// (which would end as "Failed to install package", like a refused password).
+#[cfg(target_os = "linux")]
+fn check_package(bytes: &[u8]) -> Result<(), AppError> {
+    const DEB_MAGIC: &[u8] = b"!<arch>\ndebian-binary";
+    if !bytes.starts_with(DEB_MAGIC) {
+        return Ok(()); // not a .deb: the updater checks its own formats
+    }
+    let broken = |why: String| AppError::update("update_package_broken", why);
+    let file = tempfile::NamedTempFile::new().and_then(|mut f| std::io::Write::write_all(&mut f, bytes).map(|()| f));
+    let file = file.map_err(|e| {
+        AppError::update(
+            "update_install_failed",
+            format!("cannot write the package to a temporary file: {e}"),
+        )
+    })?;
+    match std::process::Command::new("dpkg-deb").arg("--contents").arg(file.path()).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(broken(format!(
+            "The package is signed but damaged: dpkg-deb says {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+        Err(_) => Ok(()), // no dpkg-deb: nothing to check with (dpkg itself would be missing too)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn check_package(_bytes: &[u8]) -> Result<(), AppError> {
+    Ok(()) // the updater checks its own formats (.msi, .app.tar.gz)
 }
 
 /// The updater's error as a code the page can act on.
@@ -97,6 +177,8 @@ fn coded(e: UpdaterError) -> AppError {
         | UpdaterError::SignedVersionMismatch { .. }
         | UpdaterError::MissingSignedVersion => "update_signature_invalid",
         UpdaterError::TargetNotFound(_) | UpdaterError::TargetsNotFound(_) => "update_no_package",
+        UpdaterError::InvalidUpdaterFormat | UpdaterError::BinaryNotFoundInArchive => "update_package_broken",
+        UpdaterError::AuthenticationFailed => "update_not_authorized",
         _ => "update_install_failed",
     };
     AppError::update(code, e.to_string())
