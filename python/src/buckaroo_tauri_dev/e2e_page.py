@@ -37,12 +37,18 @@ return [...root.querySelectorAll('.ag-center-cols-container .ag-row .ag-cell[col
 """
 
 
+# The element showing the page's error: the status bar's, else a failed sidecar's panel
+# (its cause and fix, whole).
+SHOWN_ERROR = "['error', 'failure'].map(id => document.getElementById(id)).find(e => e && !e.hidden)"
+# [code, text] of the error shown, or null.
+ERROR_JS = f"const e = {SHOWN_ERROR}; return e ? [e.dataset.code, e.textContent] : null;"
+
+
 def page_state(driver: webdriver.Remote) -> dict:
     return driver.execute_script(
         """
         const h = window.__buckaroo;
-        // The status bar's error, else a failed sidecar's panel (cause and fix, whole).
-        const shownError = () => ['error', 'failure'].map(id => document.getElementById(id)).find(e => e && !e.hidden);
+        const shownError = () => """ + SHOWN_ERROR + """;
         return {
           sidecar: document.getElementById('sidecar')?.dataset.state,
           sidecarText: document.getElementById('sidecar')?.textContent,

@@ -24,7 +24,7 @@ PERCENT = re.compile(r"(\d+)\s*%")
 
 # One round trip per sample: the status line, the error's code and text, painted rows.
 SAMPLE_JS = ("const rows = (() => {" + e2e_page.ROWS_PAINTED_JS + "})();"
-             "const s = document.getElementById('sidecar'), e = document.getElementById('error');"
+             "const s = document.getElementById('sidecar'), e = " + e2e_page.SHOWN_ERROR + ";"
              "return [s ? s.dataset.state : null, s ? s.textContent : null,"
              " e && !e.hidden ? e.dataset.code || '' : null, e && !e.hidden ? e.textContent : null, rows];")
 

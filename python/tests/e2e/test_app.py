@@ -225,6 +225,8 @@ def test_bad_files_show_an_error_and_the_app_stays_usable(display, data_dir, nam
         assert says in state["error"], state["error"]
         el = d.find_element(By.ID, "error")
         assert el.is_displayed()
+        assert d.execute_script(  # whole: wrapped, not cut off at the window's edge
+            "const e = arguments[0]; return e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().right <= innerWidth", el)
         d.execute_script("window.__buckarooApp.load(arguments[0])", str(data_dir / "tiny.parquet"))
         grid.wait_ids(d, lambda m: 0 in m, what="good file after the bad one")
         assert e2e_page.page_state(d)["error"] is None

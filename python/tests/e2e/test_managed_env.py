@@ -17,7 +17,6 @@ from buckaroo_tauri_dev import bundle, e2e, e2e_page, e2e_procs
 from buckaroo_tauri_dev.env_bundle import OUT as ENV_BUNDLE
 
 STATUS_JS = "const s = document.getElementById('sidecar'); return [s.dataset.state, s.textContent];"
-ERROR_JS = "const e = document.getElementById('error'); return e.hidden ? null : [e.dataset.code, e.textContent];"
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def test_cancel_then_retry_then_reset(display, data_dir, user):
         driver.execute_script("document.getElementById('provisioning-cancel').click()")
         # The load waiting for the sidecar may be refused (sidecar_failed) before the status
         # arrives; the status's own error is what stays.
-        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "setup_cancelled" and e, 20,
+        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(e2e_page.ERROR_JS)) and e[0] == "setup_cancelled" and e, 20,
                                    what="the cancelled set-up's error")
         assert "Retry" in err[1], err
         assert driver.execute_script(STATUS_JS)[0] == "failed"
@@ -87,7 +86,7 @@ def test_a_broken_environment_says_so_and_reset_mends_it(display, data_dir, user
     for site in (root / key / "lib").glob("python3.*/site-packages"):
         shutil.rmtree(site / "buckaroo")
     with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], cwd=data_dir) as (driver, _):
-        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "env_broken" and e, 30,
+        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(e2e_page.ERROR_JS)) and e[0] == "env_broken" and e, 30,
                                    what="env_broken")
         assert "Reset" in err[1], err
         driver.execute_script("window.__buckarooApp.resetEnvironment()")
@@ -107,7 +106,7 @@ def test_too_little_disk_is_said_before_installing(display, data_dir, tmp_path):
         env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "BUCKAROO_TAURI_ENV_BUNDLE": str(ENV_BUNDLE)}
         binary = e2e.wrapped_binary(tmp_path / "app.sh", e2e.APP_BINARY, env, unset=("BUCKAROO_PYTHON",))
         with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], cwd=data_dir) as (driver, _):
-            err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "env_disk_full" and e, 30,
+            err = e2e_procs.wait_until(lambda: (e := driver.execute_script(e2e_page.ERROR_JS)) and e[0] == "env_disk_full" and e, 30,
                                        what="env_disk_full")
             assert "MB are free" in err[1] and "Free space on the disk" in err[1], err
         assert [f for f in folders(env_root(env)) if not f.startswith(".")] == []
@@ -122,7 +121,7 @@ def test_no_network_and_nothing_bundled_says_so(display, data_dir, tmp_path, off
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
     binary = e2e.wrapped_binary(tmp_path / "app.sh", e2e.APP_BINARY, env, unset=("BUCKAROO_PYTHON", "BUCKAROO_TAURI_ENV_BUNDLE"))
     with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], netns=offline, cwd=data_dir) as (driver, _):
-        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(ERROR_JS)) and e[0] == "env_offline" and e, 180,
+        err = e2e_procs.wait_until(lambda: (e := driver.execute_script(e2e_page.ERROR_JS)) and e[0] == "env_offline" and e, 180,
                                    what="env_offline")
         assert "Connect to the network" in err[1], err
     assert [f for f in folders(env_root(env)) if not f.startswith(".")] == []
