@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "buckaroo_diagnostics",
     "buckaroo_attach",
     "buckaroo_load_path",
+    "buckaroo_reload",
     "buckaroo_load_expr",
     "buckaroo_reload_expr",
     "buckaroo_load_compare",

@@ -110,6 +110,12 @@ pub(crate) async fn buckaroo_load_path<R: Runtime>(
     state.hub.load_path(webview.label(), args).await
 }
 
+/// Load again what this window shows (a file that changed on disk).
+#[command]
+pub(crate) async fn buckaroo_reload<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<LoadResult> {
+    state.hub.reload(webview.label()).await
+}
+
 #[command]
 pub(crate) async fn buckaroo_load_expr<R: Runtime>(
     webview: Webview<R>,

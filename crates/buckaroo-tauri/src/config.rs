@@ -156,6 +156,8 @@ pub struct BuckarooConfig {
     pub launcher_cache: Option<PathBuf>,
     /// The private environment made when no configured Python works ([`with_managed_env`](Self::with_managed_env)).
     pub managed_env: Option<ManagedEnv>,
+    /// A window whose file changed on disk reloads by itself ([`with_reload_on_change`](Self::with_reload_on_change)).
+    pub reload_on_change: bool,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
@@ -188,6 +190,7 @@ impl BuckarooConfig {
             engine_min_bytes: DEFAULT_ENGINE_MIN_BYTES,
             launcher_cache: None,
             managed_env: None,
+            reload_on_change: false,
         }
     }
 
@@ -270,6 +273,14 @@ impl BuckarooConfig {
     /// ```
     pub fn with_managed_env(mut self, env: ManagedEnv) -> Self {
         self.managed_env = Some(env);
+        self
+    }
+
+    /// Reload a window by itself when the file it shows changes on disk (rewritten or
+    /// replaced). Without it the window is told (`buckaroo_tauri_file_changed`, the
+    /// adapter's `onFileChanged`) and keeps what it shows until the page calls `reload()`.
+    pub fn with_reload_on_change(mut self, on: bool) -> Self {
+        self.reload_on_change = on;
         self
     }
 

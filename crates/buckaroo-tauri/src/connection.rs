@@ -43,6 +43,8 @@ pub(crate) struct Connection {
     tx: mpsc::Sender<String>,
     shared: Arc<Mutex<Shared>>,
     max_in_flight: usize,
+    /// The reader's sink, for replies the plugin gives itself ([`Self::abandon_in_flight`]).
+    sink: Arc<dyn FrameSink>,
 }
 
 const WRITE_QUEUE: usize = 256;
@@ -62,7 +64,7 @@ impl Connection {
         let _reader = spawn_reader(Reader {
             read,
             shared: shared.clone(),
-            sink,
+            sink: sink.clone(),
             on_served,
             session: session.to_string(),
         });
@@ -71,7 +73,19 @@ impl Connection {
             tx,
             shared,
             max_in_flight,
+            sink,
         })
+    }
+
+    /// The sidecar went silent: answer every request in flight now with `code`; a late
+    /// reply to one is dropped. Returns how many were answered.
+    pub fn abandon_in_flight(&self, code: &str, reason: &str) -> usize {
+        let failed = lock(&self.shared).pairer.abandon_all(code, reason);
+        let n = failed.len();
+        for frame in failed {
+            deliver(&*self.sink, frame);
+        }
+        n
     }
 
     /// False once the server closed the socket (or its reader stopped).

@@ -107,6 +107,13 @@ pub enum Error {
     /// The supervisor gave up (or its task panicked).
     #[error("the buckaroo sidecar failed and will not be restarted: {0}")]
     SidecarFailed(String),
+    /// The sidecar runs but has not answered for a while (stopped, frozen in a C
+    /// extension that holds the GIL, swapping): row requests waiting on it are failed.
+    #[error("the sidecar has not answered for {} s", .silent.as_secs())]
+    SidecarNotResponding {
+        /// How long it has been silent.
+        silent: Duration,
+    },
     /// The server refused a load.
     #[error("loading failed ({server_code}): {message}")]
     LoadFailed {
@@ -255,6 +262,7 @@ impl Error {
             Error::SidecarExited { .. } => "sidecar_exited",
             Error::SidecarNotReady(_) => "sidecar_not_ready",
             Error::SidecarFailed(_) => "sidecar_failed",
+            Error::SidecarNotResponding { .. } => "sidecar_not_responding",
             Error::LoadFailed { .. } => "load_failed",
             Error::PathNotAllowed(_) | Error::NotARegularFile { .. } => "path_not_allowed",
             Error::MessageNotAllowed(_) => "message_not_allowed",
@@ -315,6 +323,9 @@ impl Error {
             Error::InvalidArgs { .. } => Some(
                 "Call it with the arguments docs/protocol.md lists (the adapter does), e.g. invoke('plugin:buckaroo-tauri|buckaroo_send', { msg })."
                     .into(),
+            ),
+            Error::SidecarNotResponding { .. } => Some(
+                "It may answer again by itself; Retry ends it and starts a new one, and each window gets its file back.".into(),
             ),
             Error::NotAttached => Some("Mount the grid (mountBuckaroo) before loading or sending; it attaches this window.".into()),
             _ => None,

@@ -8,10 +8,11 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::http::SidecarHttp;
 use crate::message::PageMessage;
-use crate::models::{LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult};
+use crate::models::{LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
 use crate::scope::Scope;
 use crate::supervisor::{Endpoint, Supervisor};
 use crate::tasks;
+use crate::watch::FileWatch;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod attach;
+mod files;
+mod liveness;
 
 use attach::Gated;
 
@@ -66,6 +69,14 @@ pub struct Hub {
     autoload_taken: AtomicBool,
     /// Files a window loads when its page attaches ([`Hub::load_on_attach`]).
     pending: Mutex<HashMap<String, Autoload>>,
+    /// Windows with row requests failed while the sidecar was silent: the grid keeps a
+    /// failed block until its data is pushed again, so they get their load again once
+    /// it answers ([`liveness`]).
+    silent_failed: Mutex<std::collections::HashSet<String>>,
+    /// The files windows show, watched for changes ([`files`]).
+    files: FileWatch,
+    /// The watch's raw events, until [`Hub::watch_files`] takes them.
+    file_events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>>,
 }
 
 /// What served a load: the launcher's reply says `"xorq"` for a file it opened on the
@@ -88,6 +99,7 @@ impl Hub {
             scope.allow_file(&a.path);
         }
         let http = SidecarHttp::new(cfg.load_timeout);
+        let (files, file_events) = FileWatch::new();
         Arc::new(Self {
             sup,
             http,
@@ -95,6 +107,9 @@ impl Hub {
             scope,
             autoload_taken: AtomicBool::new(false),
             pending: Mutex::default(),
+            silent_failed: Mutex::default(),
+            files,
+            file_events: Mutex::new(Some(file_events)),
         })
     }
 
@@ -257,6 +272,7 @@ impl Hub {
         let reply = self.http.post(&ep, route, &body).await?;
         self.sup.note_served(ep.generation, 1);
         remember(&entry, route, &body, seq);
+        self.shown(label, route, &body);
         let rows = reply.get("rows").and_then(Value::as_u64);
         log::info!(
             "[buckaroo-tauri] {route} ok: session={} rows={}",
@@ -287,6 +303,12 @@ impl Hub {
         // Checked before anything else, so a bad message is reported as such in every state.
         let msg = PageMessage::check(msg)?;
         let entry = self.entry(label)?;
+        if let Status::Unresponsive { silent_ms, .. } = self.sup.status() {
+            lock(&self.silent_failed).insert(label.to_string());
+            return Err(Error::SidecarNotResponding {
+                silent: Duration::from_millis(silent_ms),
+            });
+        }
         let conn = lock(&entry.conn)
             .clone()
             .ok_or_else(|| Error::SidecarNotReady(self.sup.status().name().into()))?;
@@ -301,6 +323,7 @@ impl Hub {
             let Some(ep) = endpoints.borrow_and_update().clone() else {
                 continue;
             };
+            lock(&self.silent_failed).clear(); // every window gets its load again below
             let entries: Vec<(String, Arc<WindowEntry>)> = lock(&self.windows).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             for (label, entry) in entries {
                 let (hub, ep) = (self.clone(), ep.clone());
@@ -323,14 +346,20 @@ impl Hub {
             return Ok(());
         }
         self.ensure_conn(entry, ep).await?;
+        self.replay_last_load(entry, ep, "restart").await
+    }
+
+    /// Send window `entry`'s last load again (its state and first rows come down its
+    /// socket), unless a load of the page's own is running and brings them.
+    async fn replay_last_load(&self, entry: &WindowEntry, ep: &Endpoint, why: &str) -> Result<()> {
         let last = lock(&entry.last_load).clone();
         if entry.loading.load(Ordering::SeqCst) > 0 {
-            return Ok(()); // the page's own load brings the state
+            return Ok(());
         }
         if let Some(last) = last {
             self.http.post(ep, last.route, &last.body).await?;
             log::info!(
-                "[buckaroo-tauri] replayed {} after restart: session={} generation={}",
+                "[buckaroo-tauri] replayed {} after {why}: session={} generation={}",
                 last.route,
                 entry.session,
                 ep.generation

@@ -57,6 +57,7 @@ mod sink;
 mod state;
 mod supervisor;
 mod tasks;
+mod watch;
 
 use std::sync::Arc;
 use tauri::{
@@ -107,6 +108,7 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_diagnostics,
             commands::buckaroo_attach,
             commands::buckaroo_load_path,
+            commands::buckaroo_reload,
             commands::buckaroo_load_expr,
             commands::buckaroo_reload_expr,
             commands::buckaroo_load_compare,
@@ -158,6 +160,8 @@ fn setup<R: Runtime>(app: &AppHandle<R>, mut config: BuckarooConfig) {
     let hub = Hub::new(sup.clone());
     sup.start();
     tasks::spawn_logged("follow-restarts", hub.clone().follow_restarts());
+    tasks::spawn_logged("liveness", hub.clone().watch_liveness());
+    tasks::spawn_logged("file-watch", hub.clone().watch_files());
     tasks::spawn_logged("status-events", emit_statuses(app.clone(), sup));
     app.manage(BuckarooState { hub });
 }

@@ -191,6 +191,17 @@ pub enum Status {
         /// `bundle` (the app's own wheels, no network) or `index` (the package index).
         source: String,
     },
+    /// The sidecar runs but stopped answering (its health check went unanswered): row
+    /// requests are failed with `sidecar_not_responding` meanwhile. Back to `ready` by
+    /// itself when it answers again; `buckaroo_retry` ends it and starts a new one.
+    Unresponsive {
+        /// The generation that stopped answering.
+        generation: u64,
+        /// Its pid.
+        pid: u32,
+        /// How long it has been silent.
+        silent_ms: u64,
+    },
     /// The sidecar ended and will be started again.
     Restarting {
         /// The restart number within the current crash loop.
@@ -210,12 +221,13 @@ pub enum Status {
 }
 
 impl Status {
-    /// `"starting" | "provisioning" | "ready" | "restarting" | "failed" | "stopped"`.
+    /// `"starting" | "provisioning" | "ready" | "unresponsive" | "restarting" | "failed" | "stopped"`.
     pub fn name(&self) -> &'static str {
         match self {
             Status::Starting { .. } => "starting",
             Status::Provisioning { .. } => "provisioning",
             Status::Ready { .. } => "ready",
+            Status::Unresponsive { .. } => "unresponsive",
             Status::Restarting { .. } => "restarting",
             Status::Failed { .. } => "failed",
             Status::Stopped => "stopped",

@@ -68,12 +68,23 @@ impl Incoming {
 
 /// An `infinite_resp` the grid treats as a failed request for `key`.
 pub fn error_reply(key: &Value, reason: &str) -> Outgoing {
-    let text = json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason}).to_string();
+    coded_reply(json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason}))
+}
+
+/// [`error_reply`] with the `error_code` a page can branch on.
+pub fn coded_error_reply(key: &Value, code: &str, reason: &str) -> Outgoing {
+    coded_reply(json!({"type": "infinite_resp", "key": key, "length": 0, "error_info": reason, "error_code": code}))
+}
+
+fn coded_reply(reply: Value) -> Outgoing {
     Outgoing::Json(JsonFrame {
         kind: "infinite_resp".into(),
-        text,
+        text: reply.to_string(),
     })
 }
+
+/// How many failed-early requests are remembered, so their late replies are dropped.
+const ABANDONED_KEPT: usize = 1024;
 
 /// Pairs binary frames with their headers and tracks which row requests are unanswered.
 #[derive(Debug, Default)]
@@ -82,6 +93,9 @@ pub struct Pairer {
     pending: Option<(JsonFrame, Option<Value>)>,
     /// `payload_args` of row requests sent and not yet answered, oldest first.
     in_flight: VecDeque<Value>,
+    /// Requests answered early with an error (a silent sidecar): their late replies
+    /// are dropped, so each request still gets one answer.
+    abandoned: VecDeque<Value>,
     /// Binary frames that arrived with no header waiting (protocol violation; counted, dropped).
     pub orphans: u64,
     /// Row replies the server sent (with rows or with its own error): proof it serves.
@@ -110,9 +124,19 @@ impl Pairer {
         }
     }
 
-    fn answered(&mut self, key: &Value) {
+    /// The reply for `key` came: true to deliver it, false for the late reply of a
+    /// request answered early ([`abandon_all`](Self::abandon_all)).
+    fn answered(&mut self, key: &Value) -> bool {
         if let Some(i) = self.in_flight.iter().position(|k| k == key) {
             self.in_flight.remove(i);
+            return true;
+        }
+        match self.abandoned.iter().position(|k| k == key) {
+            Some(i) => {
+                self.abandoned.remove(i);
+                false
+            }
+            None => true,
         }
     }
 
@@ -122,11 +146,10 @@ impl Pairer {
         match frame {
             Incoming::Binary(bytes) => match self.pending.take() {
                 Some((header, key)) => {
-                    if let Some(key) = key {
-                        self.answered(&key);
-                    }
                     self.served += 1;
-                    out.push(Outgoing::Rows { header, parquet: bytes });
+                    if key.is_none_or(|key| self.answered(&key)) {
+                        out.push(Outgoing::Rows { header, parquet: bytes });
+                    }
                 }
                 None => self.orphans += 1,
             },
@@ -134,8 +157,9 @@ impl Pairer {
                 // A text frame where a binary one was due: fail that request rather than hold it.
                 if let Some((_, key)) = self.pending.take() {
                     let key = key.unwrap_or(Value::Null);
-                    self.answered(&key);
-                    out.push(error_reply(&key, "buckaroo-tauri: parquet frame missing from reply"));
+                    if self.answered(&key) {
+                        out.push(error_reply(&key, "buckaroo-tauri: parquet frame missing from reply"));
+                    }
                 }
                 // Not JSON: the page cannot parse it either; drop it (the caller logs).
                 let Some(head) = head else { return out };
@@ -145,10 +169,10 @@ impl Pairer {
                     return out;
                 }
                 if frame.kind == "infinite_resp" {
-                    if let Some(key) = &head.key {
-                        self.answered(key);
-                    }
                     self.served += 1;
+                    if head.key.as_ref().is_some_and(|key| !self.answered(key)) {
+                        return out;
+                    }
                 }
                 out.push(Outgoing::Json(frame));
             }
@@ -160,6 +184,18 @@ impl Pairer {
     pub fn fail_all(&mut self, reason: &str) -> Vec<Outgoing> {
         self.pending = None;
         self.in_flight.drain(..).map(|key| error_reply(&key, reason)).collect()
+    }
+
+    /// The sidecar went silent: answer every unanswered request now with a coded
+    /// error, and drop the replies if it answers them later after all.
+    pub fn abandon_all(&mut self, code: &str, reason: &str) -> Vec<Outgoing> {
+        let failed: Vec<_> = self.in_flight.drain(..).collect();
+        let out = failed.iter().map(|key| coded_error_reply(key, code, reason)).collect();
+        self.abandoned.extend(failed);
+        while self.abandoned.len() > ABANDONED_KEPT {
+            self.abandoned.pop_front();
+        }
+        out
     }
 }
 
@@ -228,6 +264,27 @@ mod tests {
         let Outgoing::Json(first) = &out[0] else { panic!() };
         assert!(first.text.contains("error_info") && first.text.contains(r#""start":3"#));
         assert_eq!((p.in_flight(), p.served), (0, 0));
+    }
+
+    #[test]
+    fn abandoned_requests_are_answered_once_with_their_code_and_late_replies_dropped() {
+        let mut p = Pairer::default();
+        p.request_sent(&json!({"start": 1}));
+        p.request_sent(&json!({"start": 2}));
+        let out = p.abandon_all("sidecar_not_responding", "silent");
+        assert_eq!(out.len(), 2);
+        let Outgoing::Json(first) = &out[0] else { panic!() };
+        let v: Value = serde_json::from_str(&first.text).unwrap();
+        assert_eq!((v["key"].clone(), v["error_code"].clone()), (json!({"start": 1}), json!("sidecar_not_responding")));
+        assert_eq!(p.in_flight(), 0);
+        // The sidecar answers after all: those replies were given already.
+        assert!(p.push(text(resp(1, false))).is_empty());
+        assert!(p.push(text(resp(2, true))).is_empty());
+        assert!(p.push(Incoming::Binary(b"PAR1".to_vec())).is_empty());
+        // A new request for the same rows is answered as usual.
+        p.request_sent(&json!({"start": 1}));
+        assert_eq!(p.push(text(resp(1, false))).len(), 1);
+        assert_eq!(p.in_flight(), 0);
     }
 
     #[test]

@@ -166,6 +166,10 @@ pub async fn install(
     Ok(())
 }
 
+/// Seconds without data after which the installer's download gives up (uv's and pip's
+/// read timeout).
+const NETWORK_STALL_SECS: &str = "30";
+
 /// The two commands of an install.
 struct Steps<'a> {
     plan: &'a Plan,
@@ -179,6 +183,9 @@ impl Steps<'_> {
         cmd.env("UV_CACHE_DIR", self.root.join(UV_CACHE))
             .env("UV_PYTHON_DOWNLOADS", "never")
             .env("UV_NO_PROGRESS", "1")
+            // A stalled download ends (uv retries, then fails: env_install_failed)
+            // instead of holding the set-up forever, whatever the user's environment says.
+            .env("UV_HTTP_TIMEOUT", NETWORK_STALL_SECS)
             .env_remove("VIRTUAL_ENV");
         cmd
     }
@@ -211,7 +218,8 @@ impl Steps<'_> {
             }
             None => {
                 let mut cmd = Command::new(&python);
-                cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]);
+                cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--timeout"])
+                    .arg(NETWORK_STALL_SECS);
                 cmd
             }
         };

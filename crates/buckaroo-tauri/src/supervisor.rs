@@ -58,7 +58,13 @@ pub struct Supervisor {
     served: Mutex<(u64, u64)>,
     /// Bumped to cancel a managed environment's set-up.
     cancel: watch::Sender<u64>,
+    /// The `ready` status an `unresponsive` one replaced, restored when it answers.
+    last_ready: Mutex<Option<Status>>,
+    /// How long (ms) the sidecar Retry killed had been silent; 0 when none was.
+    killed_silent: AtomicU64,
 }
+
+mod liveness;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -80,6 +86,8 @@ impl Supervisor {
             probe: Mutex::new(None),
             served: Mutex::new((0, 0)),
             cancel: watch::channel(0).0,
+            last_ready: Mutex::new(None),
+            killed_silent: AtomicU64::new(0),
         })
     }
 
@@ -218,6 +226,7 @@ impl Supervisor {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.pid.store(sc.pid, Ordering::SeqCst);
         *lock(&self.served) = (generation, 0);
+        lock(&self.last_ready).take();
         log::info!(
             "[buckaroo-tauri] sidecar listening on 127.0.0.1:{} pid={} generation={generation} ({} ms)",
             sc.port,
@@ -287,7 +296,11 @@ impl Supervisor {
             served: self.served_by(generation),
             permanent: false,
         };
-        Some((life, sc.exit_error(status).await))
+        let error = match self.take_killed_silent() {
+            Some(silent) => Error::SidecarNotResponding { silent },
+            None => sc.exit_error(status).await,
+        };
+        Some((life, error))
     }
 
     /// Run [`run`](Self::run) as a supervised task: if it panics, the status becomes
@@ -368,9 +381,16 @@ impl Supervisor {
     }
 
     /// After `failed` (say, the user installed what the hint said): start over with a
-    /// fresh restart budget. Returns false when the supervisor is not in `failed`.
+    /// fresh restart budget. While `unresponsive`: end the silent sidecar, and a new one
+    /// starts. Returns false in any other state.
     pub fn retry(self: &Arc<Self>) -> bool {
-        if !matches!(self.status(), Status::Failed { .. }) || *self.shutdown.borrow() {
+        if *self.shutdown.borrow() {
+            return false;
+        }
+        if self.restart_unresponsive() {
+            return true;
+        }
+        if !matches!(self.status(), Status::Failed { .. }) {
             return false;
         }
         self.done.send_replace(false);

@@ -91,18 +91,32 @@ interface UpdateInfo {
   notes: string | null;
 }
 
+/** What the app says about the update download (`updates.rs` PROGRESS_EVENT). */
+interface UpdateProgress {
+  downloaded: number;
+  total: number | null;
+  installing: boolean;
+}
+
+const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
 /**
  * Help › Check for Updates…: one request to the update manifest; a newer version
- * offers "Install and relaunch". Errors go to `showError` with their code.
+ * offers "Install and relaunch". Cancel ends the check or the download at any point
+ * before dpkg installs; a stalled download ends by itself (`update_stalled`). Errors
+ * go to `showError` with their code; Install stays offered after a failed download.
  */
 export async function checkForUpdates(showError: (e: BuckarooError | null) => void): Promise<void> {
   const note = $("update");
   const install = $<HTMLButtonElement>("update-install");
+  const cancel = $<HTMLButtonElement>("update-cancel");
   const say = (text: string, state: string) => {
     note.hidden = false;
     note.textContent = text;
     note.dataset.state = state;
+    cancel.hidden = !(state === "checking" || state === "downloading");
   };
+  cancel.onclick = () => void invoke("app_cancel_update").catch(() => {});
   showError(null);
   install.hidden = true;
   say("Checking for updates…", "checking");
@@ -111,28 +125,34 @@ export async function checkForUpdates(showError: (e: BuckarooError | null) => vo
     info = await invoke<UpdateInfo>("app_check_update");
   } catch (e) {
     note.hidden = true;
+    cancel.hidden = true;
     showError(e as BuckarooError);
     return;
   }
   if (!info.available) return say(`Up to date (${info.current})`, "current");
-  say(`Version ${info.available} is available (this is ${info.current})`, "available");
-  note.dataset.version = info.available;
+  const version = info.available;
+  say(`Version ${version} is available (this is ${info.current})`, "available");
+  note.dataset.version = version;
   install.hidden = false;
   install.onclick = async () => {
     install.disabled = true;
-    const unlisten = await getCurrentWebviewWindow().listen<{ downloaded: number; total: number | null }>(
-      "app:update-progress",
-      ({ payload: p }) => say(`Downloading ${info.available}… ${p.total ? Math.round((100 * p.downloaded) / p.total) : "?"} %`, "downloading"),
-    );
+    install.hidden = true;
+    showError(null);
+    say(`Downloading ${version}…`, "downloading");
+    const unlisten = await getCurrentWebviewWindow().listen<UpdateProgress>("app:update-progress", ({ payload: p }) => {
+      if (p.installing) return say(`Installing ${version}…`, "installing");
+      const part = p.total ? `${Math.round((100 * p.downloaded) / p.total)} %` : megabytes(p.downloaded);
+      say(`Downloading ${version}… ${part}`, "downloading");
+    });
     try {
       await invoke("app_install_update"); // relaunches on success
     } catch (e) {
-      say(`Version ${info.available} was not installed`, "failed");
+      say(`Version ${version} was not installed`, "failed");
       showError(e as BuckarooError);
+      install.hidden = false; // the app kept the update: Install tries again
     } finally {
       unlisten();
       install.disabled = false;
-      install.hidden = true;
     }
   };
 }

@@ -93,13 +93,17 @@ function showStatus(s: SidecarStatus): void {
         ? provisioningText(s)
         : s.state === "ready"
           ? `Ready · buckaroo ${s.buckarooVersion ?? ""}`
-          : s.state === "restarting"
+          : s.state === "unresponsive"
+            ? `Not responding for ${Math.round(s.silentMs / 1000)} s`
+            : s.state === "restarting"
             ? `Sidecar restarting (attempt ${s.attempt})…`
             : s.state === "failed"
               ? "Sidecar failed"
               : "Sidecar stopped";
   showProvisioning(s);
-  $("retry").hidden = s.state !== "failed";
+  // Retry after a failure; Restart for a sidecar that runs but stopped answering.
+  $("retry").hidden = s.state !== "failed" && s.state !== "unresponsive";
+  $("retry").textContent = s.state === "unresponsive" ? "Restart" : "Retry";
   showFailure(s.state === "failed" ? s.error : null);
   if (s.state !== "restarting") showError(null); // a failure shows in the panel, whole
   showEmptyHint();
@@ -186,8 +190,16 @@ function mount(): Promise<BuckarooHandle> {
       el.hidden = w === null;
       if (w) el.textContent = `${w.sorted ? "Sorting" : "Reading rows"}… ${Math.round(w.waitingMs / 1000)} s`;
     },
+    // The file changed on disk: the grid keeps what it shows until Reload.
+    onFileChanged: (c) => {
+      $("changed").hidden = false;
+      $("changed").dataset.change = c.change;
+      $("changed").textContent = `${baseName(c.path)} ${c.change === "deleted" ? "was deleted" : "changed on disk"}${c.reloading ? " · reloading" : ""}`;
+      $("reload").hidden = c.reloading;
+    },
     onState: (state) => {
       if (!handle?.loading) showProgress(null); // a restart replay: "Reconnecting…" is over
+      if (state.reply_seq === undefined) $("changed").hidden = $("reload").hidden = true; // new data: a load or reload
       used = true;
       showEmptyHint();
       // Also covers loads the page did not start itself: autoload, restart replays.
@@ -251,6 +263,10 @@ function wireControls(): void {
   $("retry").addEventListener("click", retryNow);
   $("failure-retry").addEventListener("click", retryNow);
   $("failure-copy").addEventListener("click", () => void copyFix());
+  $("reload").addEventListener("click", () => {
+    showError(null);
+    handle.reload().catch(() => {}); // onError shows it (a deleted file: file_not_found)
+  });
   $("provisioning-cancel").addEventListener("click", () => cancelSetup().catch((e) => showError(e as BuckarooError)));
   $("new-window").addEventListener("click", () => invoke("app_new_window").catch((e) => showError(e as BuckarooError)));
   const actions: Record<string, () => Promise<void>> = {

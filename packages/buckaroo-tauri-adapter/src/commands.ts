@@ -32,6 +32,8 @@ export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnos
 /** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */
 export const attach = (onEvent: Channel<unknown>) => call<AttachInfo>("buckaroo_attach", { onEvent });
 export const loadPath = (args: LoadPathArgs) => call<LoadResult>("buckaroo_load_path", { args });
+/** Load again what this window shows (a file that changed on disk). */
+export const reload = () => call<LoadResult>("buckaroo_reload");
 /** A xorq expression's build directory; needs the opt-in `allow-buckaroo-load-expr` permission. */
 export const loadExpr = (args: LoadExprArgs) => call<LoadResult>("buckaroo_load_expr", { args });
 /** Re-read the project root's classes for the window's expression; needs `allow-buckaroo-reload-expr`. */

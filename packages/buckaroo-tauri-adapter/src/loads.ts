@@ -78,6 +78,7 @@ export class LoadTracker {
 
 export interface LoadApi {
   loadPath(path: string | LoadPathArgs): Promise<LoadResult>;
+  reload(): Promise<LoadResult>;
   pickAndLoad(args?: Omit<LoadPathArgs, "path">): Promise<LoadResult | null>;
   loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
   loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
@@ -88,7 +89,7 @@ export interface LoadApi {
  * The handle's load calls: each begins a load on `loads` (a rejection ends it), and
  * every rejection also goes through `report`, so a page without try/catch still shows it.
  */
-export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooError): LoadApi {
+export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooError, shown: () => string | null): LoadApi {
   const reported = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(report(e)));
   const tracked = (path: string, call: () => Promise<LoadResult>) => {
     const seq = loads.begin(path, "page");
@@ -110,6 +111,8 @@ export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooErro
   return {
     loadPath,
     loadExpr,
+    // What the window shows, again: progress under its own name.
+    reload: () => tracked(shown() ?? "", () => commands.reload()),
     // The diff of two files: the window shows it under the first file's name.
     loadCompare: (args) => tracked(args.path1, () => commands.loadCompare(args)),
     async pickAndLoad(args) {

@@ -274,6 +274,9 @@ export class TauriIPCModel implements IModel {
       case "buckaroo_tauri_error":
         this.reportError(toBuckarooError(msg.error, "plugin_error"));
         break;
+      case "buckaroo_tauri_file_changed":
+        this.emit("file_changed", { path: String(msg.path), change: msg.change, reloading: msg.reloading === true });
+        break;
       case "stats_update":
       case "stats_aborted":
         this.stats.handle(msg);

@@ -10,7 +10,7 @@ import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type 
 import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, releaseChannel, TauriIPCModel } from "./model.js";
-import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type LoadCompareArgs,
+import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type FileChange, type LoadCompareArgs,
   type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
 import type { StatsState } from "./stats.js";
@@ -58,6 +58,12 @@ export interface MountOptions {
    */
   onRowsWaiting?: (waiting: RowsWaiting | null) => void;
   /**
+   * The file this window shows changed on disk (rewritten, replaced, deleted). The
+   * grid keeps what it shows; say so and offer `handle.reload()` (unless
+   * `change.reloading`: the app reloads by itself).
+   */
+  onFileChanged?: (change: FileChange) => void;
+  /**
    * Aborting it disposes the grid, even before `mountBuckaroo` resolved (which then
    * rejects with `mount_cancelled`): what a component's unmount does.
    */
@@ -84,6 +90,8 @@ export interface BuckarooHandle {
    * opt-in `allow-buckaroo-load-compare`. Rejections also go to `onError`.
    */
   loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
+  /** Load again what this window shows (after `onFileChanged`). Rejections also go to `onError`. */
+  reload(): Promise<LoadResult>;
   /**
    * Unmount the grid (its React tree too) and stop its subscriptions; removes only what
    * this mount added to the element, so a late dispose never touches a newer grid.
@@ -147,6 +155,7 @@ function guarded(api: LoadApi, life: Life): LoadApi {
     loadExpr: (b) => (life.over ? refuse() : api.loadExpr(b)),
     loadCompare: (a) => (life.over ? refuse() : api.loadCompare(a)),
     pickAndLoadBuild: (a) => (life.over ? refuse() : api.pickAndLoadBuild(a)),
+    reload: () => (life.over ? refuse() : api.reload()),
   };
 }
 
@@ -164,6 +173,7 @@ function whileLive(options: MountOptions, life: Life): MountOptions {
     onLoading: live(options.onLoading),
     onStats: options.onStats && live(options.onStats),
     onRowsWaiting: options.onRowsWaiting && live(options.onRowsWaiting),
+    onFileChanged: options.onFileChanged && live(options.onFileChanged),
   };
 }
 
@@ -200,6 +210,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   followStates(model, grid, loads, opts.onState, report);
   if (opts.onStats) model.on("stats", opts.onStats);
   if (opts.onRowsWaiting) model.on("rows_waiting", opts.onRowsWaiting as Handler);
+  if (opts.onFileChanged) model.on("file_changed", opts.onFileChanged as Handler);
   const seen: { state?: SidecarStatus["state"] } = {};
   const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads);
   life.add(() => unlistenStatus?.());
@@ -224,7 +235,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
     loads.begin(info.autoload, "autoload");
     if (seen.state === "failed") loads.pause(); // it failed before this window attached
   }
-  const api = guarded(loadApi(loads, reportLoad), life);
+  const shownPath = () => (model.get("metadata") as { path?: string } | undefined)?.path ?? null;
+  const api = guarded(loadApi(loads, reportLoad, shownPath), life);
   if (opts.load) api.loadPath(opts.load).catch(() => {});
   return {
     model,

@@ -22,6 +22,7 @@ export const COMMANDS = [
   "buckaroo_diagnostics",
   "buckaroo_attach",
   "buckaroo_load_path",
+  "buckaroo_reload",
   "buckaroo_load_expr",
   "buckaroo_reload_expr",
   "buckaroo_load_compare",
@@ -50,6 +51,7 @@ export type SidecarErrorCode =
   | "launcher_unsupported"
   | "sidecar_exited"
   | "sidecar_not_ready"
+  | "sidecar_not_responding"
   | "sidecar_failed";
 
 /** A load or a file pick was refused or failed; `load_failed` carries the server's reason in `serverCode`. */
@@ -122,7 +124,8 @@ export type ServerErrorCode =
   // the launcher: a row window the server could not answer
   | "serialization_failed"
   | "row_request_failed"
-  | "rows_superseded";
+  | "rows_superseded"
+  | "file_changed";
 
 /**
  * A known code, or any other string: a newer plugin or server may send codes this
@@ -158,6 +161,18 @@ export type SidecarStatus =
       source: "bundle" | "index";
     }
   | { state: "ready"; generation: number; pid: number; python: string; buckarooVersion: string | null }
+  | {
+      /**
+       * Running, but it stopped answering (stopped, frozen in a C extension, swapping):
+       * row requests are failed with `sidecar_not_responding` meanwhile. Back to `ready`
+       * by itself when it answers; `retry()` ends it and starts a new one.
+       */
+      state: "unresponsive";
+      generation: number;
+      pid: number;
+      /** How long it has been silent. */
+      silentMs: number;
+    }
   | { state: "restarting"; attempt: number; retryInMs: number; error: ErrorInfo }
   | { state: "failed"; error: ErrorInfo }
   | { state: "stopped" };
@@ -251,4 +266,17 @@ export function toBuckarooError(err: unknown, fallbackCode: BuckarooErrorCode = 
 /** One line a page can show as is: the message, then the fix when there is one. */
 export function formatError(err: ErrorInfo): string {
   return err.hint ? `${err.message} — ${err.hint}` : err.message;
+}
+
+/**
+ * The file a window shows changed on disk (`buckaroo_tauri_file_changed` on its
+ * Channel): rewritten, truncated, replaced by a rename, or deleted. The window keeps
+ * what it shows (an engine window of the changed file is refused with `file_changed`
+ * rather than mixing old and new rows) until `reload()`, unless the app reloads by
+ * itself (`BuckarooConfig::with_reload_on_change`: `reloading` is then true).
+ */
+export interface FileChange {
+  path: string;
+  change: "modified" | "deleted";
+  reloading: boolean;
 }

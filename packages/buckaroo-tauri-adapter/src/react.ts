@@ -33,6 +33,7 @@ function delegating(latest: { current: BuckarooGridProps }, assets: Pick<MountOp
     onStatus: (s) => latest.current.onStatus?.(s),
     onState: (s) => latest.current.onState?.(s),
     onLoading: (l) => latest.current.onLoading?.(l),
+    onFileChanged: (c) => latest.current.onFileChanged?.(c),
     // Subscribed only when given at mount: they start work in the model.
     onStats: p.onStats && ((s) => latest.current.onStats?.(s)),
     onRowsWaiting: p.onRowsWaiting && ((w) => latest.current.onRowsWaiting?.(w)),

@@ -1,6 +1,8 @@
 """A loopback update server for tauri-plugin-updater: `latest.json` and one package,
 both replaceable while it runs, every request recorded. Stops and starts again on
-the same port (a server that is down, then back)."""
+the same port (a server that is down, then back), and stalls on request: the
+manifest before its first byte, the package after `stall_after` bytes (a server or
+network that hangs mid-body), until `recover()` or `stop()`."""
 
 from __future__ import annotations
 
@@ -19,7 +21,18 @@ class UpdateServer:
     #: The file served at /package.deb.
     package: Path | None = None
     requests: list[str] = field(default_factory=list)
+    #: Stall the package after this many bytes (its full Content-Length is announced).
+    stall_after: int | None = None
+    #: Stall the manifest before it answers.
+    stall_manifest: bool = False
     _server: ThreadingHTTPServer | None = None
+    _released: threading.Event = field(default_factory=threading.Event)
+
+    def recover(self) -> None:
+        """The stalls end: stalled replies are dropped, new ones are served whole."""
+        self.stall_after, self.stall_manifest = None, False
+        self._released.set()
+        self._released = threading.Event()
 
     @property
     def url(self) -> str:
@@ -37,6 +50,9 @@ class UpdateServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests.append(self.path)
+                if self.path == "/latest.json" and outer.stall_manifest:
+                    outer._released.wait()
+                    return None
                 if self.path == "/latest.json" and outer.manifest is not None:
                     return self._send(json.dumps(outer.manifest).encode(), "application/json")
                 if self.path == "/latest.json":
@@ -51,7 +67,12 @@ class UpdateServer:
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                stall = outer.stall_after if kind != "application/json" else None
+                if stall is None:
+                    return self.wfile.write(body)
+                self.wfile.write(body[:stall])
+                self.wfile.flush()
+                outer._released.wait()  # the connection stays open, sending nothing
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -61,6 +82,7 @@ class UpdateServer:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -122,11 +122,15 @@ def install(driver) -> None:
     driver.execute_script("document.getElementById('update-install').click()")
 
 
+def cancel(driver) -> None:
+    driver.execute_script("document.getElementById('update-cancel').click()")
+
+
 def test_the_installed_app_updates_itself(display, data_dir, bundles, installed, tmp_path):
     """0.1.0 (installed) → 0.1.1 over a loopback server: nothing asked at start-up;
     the server down, a package signed by another key, an empty one and a damaged one
-    are refused with their codes; then the real one is downloaded, verified, installed
-    and relaunched."""
+    are refused with their codes; a stalled check and download end (Cancel, stall
+    timeout); then the real one is downloaded, verified, installed and relaunched."""
     base, update = bundles["base"], bundles["update"]
     good = bundles["versions"][update]
     other_key = tmp_path / "other.key"
@@ -174,6 +178,28 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
             assert installed_version() == base
         assert "dpkg-deb" in refused["message"], refused
 
+        # Stalls: a manifest that never comes is cancelled; a download that stops mid-body
+        # ends by itself (update_stalled), and one cancelled mid-body ends at once.
+        server.stall_manifest = True
+        driver.execute_script("window.__buckarooApp.checkForUpdates()")
+        e2e_procs.wait_until(lambda: update_state(driver)["state"] == "checking", 10, what="the check under way")
+        cancel(driver)
+        assert e2e_procs.wait_until(lambda: update_state(driver)["error"], 10, what="the check cancelled") == "update_cancelled"
+        server.recover()
+        server.offer(update, Path(good["deb"]), good["signature"])
+        server.stall_after = 1_000_000
+        assert check(driver)["state"] == "available"
+        install(driver)
+        e2e_procs.wait_until(lambda: update_state(driver)["text"].endswith("%"), 30, what="the download under way")
+        stalled = e2e_procs.wait_until(lambda: (s := update_state(driver))["error"] and s, 60, what="the stalled download ended")
+        assert stalled["error"] == "update_stalled" and "no data for" in stalled["message"], stalled
+        install(driver)  # offered again: the app kept the update
+        e2e_procs.wait_until(lambda: update_state(driver)["text"].endswith("%"), 30, what="the download under way again")
+        cancel(driver)
+        assert e2e_procs.wait_until(lambda: update_state(driver)["error"], 10, what="the download cancelled") == "update_cancelled"
+        assert installed_version() == base and e2e_procs.pids_running(installed) == [app]
+        server.recover()
+
         server.offer(update, Path(good["deb"]), good["signature"], notes="The next patch release.")
         found = check(driver)
         assert found["state"] == "available" and update in found["text"], found
@@ -191,7 +217,7 @@ def test_the_installed_app_updates_itself(display, data_dir, bundles, installed,
         assert relaunched == e2e_procs.pids_running(installed) and app not in relaunched
         version = subprocess.run([str(installed), "--version"], capture_output=True, text=True, timeout=30)
         assert version.stdout.strip() == f"{bundle.PACKAGE} {update}"
-        assert server.requests.count("/package.deb") == 4
+        assert server.requests.count("/package.deb") == 6
         print(f"\n[bundle] update {base} → {update}: install clicked → relaunched window {round_trip * 1000:.0f} ms "
               f"(pid {app} → {relaunched})")
     finally:  # the session's app is gone (relaunched): no quit, the driver's group goes

@@ -48,6 +48,9 @@ def _setup_logging(level: str, log_file: str | None) -> None:
     # xorq logs to its own file (~/.config/xorq/xorq.log); through ours its import would
     # also copy the working directory's whole `git diff` onto stderr, once per load.
     logging.getLogger("xorq").propagate = False
+    # The plugin asks /health every second (its liveness check): at INFO, one access
+    # line a second would push a crash's traceback out of the stderr tail it keeps.
+    logging.getLogger("tornado.access").addFilter(lambda record: "/health" not in record.getMessage())
 
 
 def _after_handshake() -> None:

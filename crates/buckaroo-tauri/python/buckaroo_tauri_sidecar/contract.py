@@ -69,6 +69,7 @@ INVALID_MESSAGE = "invalid_message"
 SERIALIZATION_FAILED = "serialization_failed"
 ROW_REQUEST_FAILED = "row_request_failed"
 ROWS_SUPERSEDED = "rows_superseded"
+FILE_CHANGED = "file_changed"
 
 CODES = {
     FORBIDDEN: "403: a request or WebSocket upgrade without the launch's token",
@@ -87,4 +88,5 @@ CODES = {
     SERIALIZATION_FAILED: "row window: its rows cannot be turned into parquet (column names the culprit)",
     ROW_REQUEST_FAILED: "row window: any other failure of a row request",
     ROWS_SUPERSEDED: "row window: the session loaded something else while the window was computed",
+    FILE_CHANGED: "row window: the engine file it reads changed on disk since the load (no mix of old and new rows)",
 }

@@ -33,6 +33,33 @@ _FILE_SOURCES_KEPT = 64
 class FileSource(NamedTuple):
     path: str
     format: str  # "parquet", "csv" or "json"
+    # What the file was when loaded (file_stamp); None for a folder, never compared.
+    stamp: tuple | None = None
+
+
+def file_stamp(path: str) -> tuple | None:
+    """The file's identity now: size, mtime and inode (a writer's rename gives a new
+    inode, an in-place rewrite a new size or mtime); `()` once it is gone, None for a
+    folder. Engine windows read the file itself, so a changed one would mix old rows
+    (cached in the page) with new ones."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ()
+    if os.path.isdir(path):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def changed_on_disk(source: FileSource | None) -> str | None:
+    """Why `source` no longer is the file that was loaded, or None."""
+    if source is None or source.stamp is None:
+        return None
+    now = file_stamp(source.path)
+    if now == source.stamp:
+        return None
+    gone = now == ()
+    return f"{source.path} {'was deleted' if gone else 'changed on disk'} after it was opened: reload it to see it"
 
 
 def engine_format(path: str) -> str | None:

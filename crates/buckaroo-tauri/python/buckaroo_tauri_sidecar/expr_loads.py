@@ -18,7 +18,7 @@ import json
 import os
 
 from .contract import ENGINE_UNSUPPORTED, EXPR_UNREADABLE, FILE_NOT_FOUND, INVALID_FILE, INVALID_SESSION, LOAD_EXPR_ERROR, NOT_XORQ_SESSION
-from .engine_files import FileSource, engine_choice
+from .engine_files import FileSource, engine_choice, file_stamp
 from .loads import BUCKAROO_ANSWERS, REFUSED, FileLoads, Route
 from .patches import install_xorq_hooks
 from .staging import FILE_LOAD_FAILURE
@@ -171,7 +171,7 @@ class EngineFileLoads(ExprLoads):
             return False
         if not super().prepare(run):
             return False
-        EXPR_LOAD.file = FileSource(body["file"], body["file_format"])
+        EXPR_LOAD.file = FileSource(body["file"], body["file_format"], file_stamp(body["file"]))
         return True
 
     def finish(self, run) -> None:

@@ -57,8 +57,17 @@ class SortedCopies:
             return None
         return parquet_slice(processed_df, copy.path, start, end)
 
+    def forget(self, path: str) -> None:
+        """`path` changed on disk: its copies (of the old contents) are deleted."""
+        with self._lock:
+            stale = [key for key in self._copies if key[0].path == path]
+            for key in stale:
+                threading.Thread(target=_remove_when_built, args=(self._copies.pop(key),), daemon=True).start()
+        if stale:
+            log.info("%s changed on disk: %d sorted copies dropped", path, len(stale))
+
     def _copy(self, expr, source: FileSource, sort_col, ascending: bool) -> SortedCopy:
-        key = (source, os.path.getmtime(source.path), sort_col, ascending)
+        key = (source, sort_col, ascending)  # source.stamp: a rewritten file is another source
         with self._lock:
             copy = self._copies.get(key)
             if copy is None:

@@ -22,9 +22,11 @@ import json
 import threading
 from typing import NamedTuple
 
-from .contract import INVALID_MESSAGE, ROW_REQUEST_FAILED, ROWS_SUPERSEDED
+from .contract import FILE_CHANGED, INVALID_MESSAGE, ROW_REQUEST_FAILED, ROWS_SUPERSEDED
+from .engine_files import changed_on_disk
 from .loads import LOADS_SETTING
 from .rows import failed_rows, tidy_frame
+from .sorted_copies import SORTED_COPIES
 from .util import Unsupported, log
 from .warm_up import WARM_UP
 
@@ -56,11 +58,28 @@ class _SafeStream:
         session = self._session()
         if session is None or session.backend != "xorq" or not isinstance(payload_args, dict):
             return super()._handle_infinite_request(payload_args, stats_gen)
-        dataflow = session.xorq_dataflow
-        self._off_loop(super()._handle_infinite_request, (payload_args, stats_gen),
-                       still_wanted=lambda: getattr(self._session(), "xorq_dataflow", None) is dataflow,
+        dataflow, source = session.xorq_dataflow, getattr(session, "engine_file", None)
+        if self._file_changed(payload_args, source):
+            return None
+
+        def still_wanted():
+            # Read before and after: a file rewritten in place meanwhile may have given a torn window.
+            return getattr(self._session(), "xorq_dataflow", None) is dataflow and changed_on_disk(source) is None
+        self._off_loop(super()._handle_infinite_request, (payload_args, stats_gen), still_wanted=still_wanted,
                        failed=lambda code, info: failed_rows(payload_args, code, info))
         return None
+
+    def _file_changed(self, payload_args, source) -> bool:
+        """The engine file changed since the load: the window is refused with `file_changed`
+        (its rows would be the new file's among the old ones the page shows), and the
+        file's sorted copies, made from the old contents, are dropped."""
+        why = changed_on_disk(source)
+        if why is None:
+            return False
+        SORTED_COPIES.forget(source.path)
+        for message, binary in failed_rows(payload_args, FILE_CHANGED, why):
+            self.write_message(message, binary=binary)
+        return True
 
     def _push_stats(self, stats_gen, rows_done):
         import tornado.ioloop
@@ -91,8 +110,7 @@ class _SafeStream:
     def _write_captured(self, captured, still_wanted, failed):
         import tornado.websocket
 
-        frames = (captured.frames if still_wanted()
-                  else failed(ROWS_SUPERSEDED, "a newer load replaced these rows"))
+        frames = captured.frames if still_wanted() else self._unwanted(failed)
         try:
             for message, binary in frames:
                 self.write_message(message, binary=binary)
@@ -100,6 +118,11 @@ class _SafeStream:
             log.debug("window closed before its reply was written")
         finally:
             captured.written.set_result(None)
+
+    def _unwanted(self, failed) -> list:
+        session = self._session()
+        why = changed_on_disk(getattr(session, "engine_file", None))
+        return failed(FILE_CHANGED, why) if why else failed(ROWS_SUPERSEDED, "a newer load replaced these rows")
 
     def open(self, *args, **kwargs):
         # Here, not when the connection is accepted: Tornado turns Nagle back on after

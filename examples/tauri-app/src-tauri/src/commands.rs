@@ -73,6 +73,12 @@ pub async fn app_check_update<R: Runtime>(app: AppHandle<R>, pending: State<'_, 
     updates::check(&app, &pending).await
 }
 
+/// Cancel the update check or download under way (an install that dpkg runs goes on).
+#[tauri::command]
+pub fn app_cancel_update(pending: State<'_, Pending>) {
+    pending.cancel();
+}
+
 /// "Install and relaunch" after a check found one.
 #[tauri::command]
 pub async fn app_install_update<R: Runtime>(

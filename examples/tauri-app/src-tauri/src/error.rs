@@ -23,6 +23,10 @@ impl AppError {
                 "Nothing was installed. The update server is misconfigured: try again later, and tell the publisher if it lasts.",
             ),
             "update_download_incomplete" => Some("Nothing was installed. Check the network connection and try again."),
+            "update_stalled" => Some(
+                "Nothing was installed: the server or the network stopped sending. Install tries the download again.",
+            ),
+            "update_cancelled" => Some("Install (or Check for Updates…) starts again."),
             "update_signature_invalid" => Some(
                 "Nothing was installed: the package does not match this app's publisher's signature (altered on the way, or signed with another key).",
             ),

@@ -66,6 +66,7 @@ macro_rules! app_commands {
             commands::app_opened,
             commands::app_check_update,
             commands::app_install_update,
+            commands::app_cancel_update,
             $($extra),*
         ]
     };

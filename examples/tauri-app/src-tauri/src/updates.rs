@@ -5,21 +5,65 @@
 
 use crate::error::AppError;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Runtime, Url, WebviewWindow};
 use tauri_plugin_updater::{Error as UpdaterError, Update, UpdaterExt};
+use tokio::sync::watch;
 
 /// The environment variable that points the check at another manifest.
 pub const ENDPOINT_ENV: &str = "BUCKAROO_UPDATE_ENDPOINT";
 /// Set by a launcher whose package manager updates this copy (the Python wheel's:
 /// `pip install -U buckaroo-desktop`); the check then says so instead of asking.
 pub const UPDATED_BY_ENV: &str = "BUCKAROO_UPDATED_BY";
-/// Download progress, to the window that asked: `{downloaded, total}`.
+/// Download progress, to the window that asked: `{downloaded, total, installing}`.
 pub const PROGRESS_EVENT: &str = "app:update-progress";
+/// A download that gets no byte for this long has stalled (a server or a network that
+/// hangs mid-body): it ends with `update_stalled` instead of waiting forever.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// The manifest is a few hundred bytes: a check that takes longer is not coming.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The update found by the last check, kept for "Install".
-#[derive(Default)]
-pub struct Pending(Mutex<Option<Update>>);
+/// The update found by the last check, kept for "Install", and the Cancel of the
+/// check or download under way.
+pub struct Pending {
+    update: Mutex<Option<Update>>,
+    /// Bumped by Cancel, and by a new check (a download is never left running behind it).
+    cancel: watch::Sender<u64>,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self {
+            update: Mutex::new(None),
+            cancel: watch::channel(0).0,
+        }
+    }
+}
+
+impl Pending {
+    /// End the check or download under way, if any (`update_cancelled`).
+    pub fn cancel(&self) {
+        self.cancel.send_modify(|n| *n += 1);
+    }
+
+    /// Resolves at the next [`cancel`](Self::cancel) after this call.
+    fn cancelled(&self) -> impl std::future::Future<Output = ()> {
+        let mut rx = self.cancel.subscribe();
+        async move {
+            let _ = rx.changed().await;
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Update>> {
+        self.update.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn cancelled_error() -> AppError {
+    AppError::update("update_cancelled", "The update was cancelled; nothing was installed.")
+}
 
 /// What a check found.
 #[derive(Debug, Serialize)]
@@ -37,6 +81,8 @@ pub struct UpdateInfo {
 struct Progress {
     downloaded: u64,
     total: Option<u64>,
+    /// Downloaded and verified: dpkg is installing it (no Cancel from here on).
+    installing: bool,
 }
 
 /// Ask the manifest whether a newer version exists (one request).
@@ -52,41 +98,47 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>, pending: &Pending) -> Result<
         let url = Url::parse(&url).map_err(|e| AppError::update("update_not_configured", format!("{ENDPOINT_ENV}: {e}")))?;
         builder = builder.endpoints(vec![url]).map_err(coded)?;
     }
-    let update = builder.build().map_err(coded)?.check().await.map_err(coded)?;
+    pending.cancel(); // a download still running ends: checking again never hides it
+    let cancelled = pending.cancelled();
+    let checking = tokio::time::timeout(CHECK_TIMEOUT, builder.build().map_err(coded)?.check());
+    let update = tokio::select! {
+        r = checking => r.map_err(|_| AppError::update(
+            "update_unreachable",
+            format!("The update server did not answer within {} s.", CHECK_TIMEOUT.as_secs()),
+        ))?.map_err(coded)?,
+        () = cancelled => return Err(cancelled_error()),
+    };
     let info = UpdateInfo {
         current: app.package_info().version.to_string(),
         available: update.as_ref().map(|u| u.version.clone()),
         notes: update.as_ref().and_then(|u| u.body.clone()),
     };
-    *pending.0.lock().unwrap_or_else(|e| e.into_inner()) = update;
+    *pending.slot() = update;
     Ok(info)
 }
 
-/// Download, verify and install the update the last check found, then relaunch.
+/// Download, verify and install the update the last check found, then relaunch. A
+/// stalled or cancelled download keeps the update for another Install.
 pub async fn install<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, pending: &Pending) -> Result<(), AppError> {
-    let update = pending.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let update = pending.slot().take();
     let update = update.ok_or_else(|| AppError::update("update_none_pending", "Check for updates first."))?;
-    let mut got = Received::default();
-    let started = std::time::Instant::now();
-    let bytes = update
-        .download(
-            |chunk, total| {
-                got.bytes += chunk as u64;
-                got.total = total;
-                let _ = window.emit_to(
-                    window.label(),
-                    PROGRESS_EVENT,
-                    Progress {
-                        downloaded: got.bytes,
-                        total,
-                    },
-                );
-            },
-            || {},
-        )
-        .await
-        .map_err(|e| got.explain(e))?;
+    let started = Instant::now();
+    let emit = |p: Progress| {
+        let _ = window.emit_to(window.label(), PROGRESS_EVENT, p);
+    };
+    let bytes = match download(&update, pending, &emit).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            *pending.slot() = Some(update);
+            return Err(e);
+        }
+    };
     check_package(&bytes)?;
+    emit(Progress {
+        downloaded: bytes.len() as u64,
+        total: Some(bytes.len() as u64),
+        installing: true,
+    });
     // dpkg through pkexec or sudo: blocking, and the runtime's threads serve the windows.
     let installing = update.clone();
     tauri::async_runtime::spawn_blocking(move || installing.install(&bytes))
@@ -101,34 +153,103 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, 
     app.restart()
 }
 
-/// How much of the package arrived: a signature check fails on a short or empty
-/// download too, and that is the server's or the network's fault, not a forgery.
-#[derive(Default, Clone, Copy)]
+/// The verified package, unless the download stalls ([`STALL_TIMEOUT`] without a
+/// byte), is cancelled, or fails.
+async fn download(update: &Update, pending: &Pending, emit: &dyn Fn(Progress)) -> Result<Vec<u8>, AppError> {
+    let cancelled = pending.cancelled();
+    let got = Received::new();
+    let downloading = update.download(
+        |chunk, total| {
+            let bytes = got.add(chunk as u64, total);
+            emit(Progress {
+                downloaded: bytes,
+                total,
+                installing: false,
+            });
+        },
+        || {},
+    );
+    tokio::select! {
+        r = downloading => r.map_err(|e| got.explain(e)),
+        () = got.stalled() => Err(AppError::update(
+            "update_stalled",
+            format!(
+                "The download of {} stopped: no data for {} s, after {}.",
+                update.version,
+                STALL_TIMEOUT.as_secs(),
+                got.so_far()
+            ),
+        )),
+        () = cancelled => Err(cancelled_error()),
+    }
+}
+
+/// How much of the package arrived, and when the last of it did: a signature check
+/// fails on a short or empty download too, and that is the server's or the network's
+/// fault, not a forgery.
 struct Received {
-    bytes: u64,
-    total: Option<u64>,
+    start: Instant,
+    bytes: AtomicU64,
+    /// `u64::MAX` while the server has not said.
+    total: AtomicU64,
+    /// Milliseconds after `start`.
+    last_byte_ms: AtomicU64,
 }
 
 impl Received {
-    fn explain(self, e: UpdaterError) -> AppError {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            bytes: AtomicU64::new(0),
+            total: AtomicU64::new(u64::MAX),
+            last_byte_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn add(&self, chunk: u64, total: Option<u64>) -> u64 {
+        self.total.store(total.unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.last_byte_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(chunk, Ordering::Relaxed) + chunk
+    }
+
+    fn total(&self) -> Option<u64> {
+        Some(self.total.load(Ordering::Relaxed)).filter(|t| *t != u64::MAX)
+    }
+
+    fn so_far(&self) -> String {
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        match self.total() {
+            Some(t) => format!("{bytes} of {t} bytes"),
+            None => format!("{bytes} bytes"),
+        }
+    }
+
+    /// Resolves once no byte came for [`STALL_TIMEOUT`] (the first one included).
+    async fn stalled(&self) {
+        loop {
+            let idle = self.start.elapsed().saturating_sub(Duration::from_millis(self.last_byte_ms.load(Ordering::Relaxed)));
+            if idle >= STALL_TIMEOUT {
+                return;
+            }
+            tokio::time::sleep((STALL_TIMEOUT - idle).min(Duration::from_secs(1))).await;
+        }
+    }
+
+    fn explain(&self, e: UpdaterError) -> AppError {
         let verified = matches!(
             e,
             UpdaterError::Minisign(_) | UpdaterError::SignedVersionMismatch { .. } | UpdaterError::MissingSignedVersion
         );
-        let short = self.total.is_some_and(|t| self.bytes < t);
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        let short = self.total().is_some_and(|t| bytes < t);
         match e {
-            _ if verified && self.bytes == 0 => AppError::update(
+            _ if verified && bytes == 0 => AppError::update(
                 "update_download_empty",
                 "The update server sent an empty file instead of the package.",
             ),
-            UpdaterError::Reqwest(_) | UpdaterError::Minisign(_) if short => AppError::update(
-                "update_download_incomplete",
-                format!(
-                    "The download stopped after {} of {} bytes: {e}",
-                    self.bytes,
-                    self.total.unwrap_or_default()
-                ),
-            ),
+            UpdaterError::Reqwest(_) | UpdaterError::Minisign(_) if short => {
+                AppError::update("update_download_incomplete", format!("The download stopped after {}: {e}", self.so_far()))
+            }
             e => coded(e),
         }
     }
