@@ -1,7 +1,8 @@
 """Faults of the running world, in the real app under Xvfb: a sidecar that runs but stops
 answering (SIGSTOP here; in life a C extension holding the GIL, a swap storm, a
 debugger) is said within seconds, what waits on it is answered, and it comes back by
-itself or by Restart."""
+itself or by Restart; a file rewritten or deleted under its window is said, and Reload
+shows what it holds now."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import time
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs
@@ -66,3 +68,53 @@ def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir,
         grid.wait_idle(d)
         assert e2e_page.page_state(d)["error"] is None
     print(f"\n[faults] SIGSTOP → 'Not responding' {said * 1000:.0f} ms; SIGCONT → ready {back * 1000:.0f} ms")
+
+
+CHANGED_JS = "const c = document.getElementById('changed'); return c.hidden ? null : c.textContent;"
+
+
+def write_ids(path, ids: range, how: str) -> None:
+    """The file rewritten as writers do: pyarrow to a temp file renamed over it, or in place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": list(ids), "v": [i * 0.5 for i in ids]})
+    if how == "rename":
+        pq.write_table(table, path.with_name("." + path.name + ".tmp"))
+        os.replace(path.with_name("." + path.name + ".tmp"), path)
+    else:
+        with open(path, "r+b") as f:
+            f.truncate(0)
+            pq.write_table(table, f)
+
+
+@pytest.mark.parametrize("engine", [False, True], ids=["pandas", "engine"])
+def test_a_file_changed_under_its_window_is_said_and_reload_shows_it(display, tmp_path, engine):
+    """Rewritten by rename and in place, then deleted: each said within 2 s, the window
+    keeps what it shows (an engine window of the changed file is refused, never the new
+    rows among the old), and Reload shows what the file holds now."""
+    path = tmp_path / "sales.parquet"
+    write_ids(path, range(50), "rename")
+    extra = {"BUCKAROO_ENGINE_MIN_BYTES": "1"} if engine else {}
+    with e2e.running_app(display, e2e.app_env(autoload=path, scope=[tmp_path], **extra)) as (d, _):
+        grid.wait_ids(d, lambda m: m.get(0) == 0, what="the first rows")
+        assert e2e_page.page_state(d)["file"].startswith("sales.parquet · 50 rows")
+        said = []
+        for how, ids in (("rename", range(1000, 1070)), ("in_place", range(2000, 2030))):
+            t0 = time.monotonic()
+            write_ids(path, ids, how)
+            text = e2e_procs.wait_until(lambda: d.execute_script(CHANGED_JS), 10, what=f"the change ({how}) said")
+            said.append(time.monotonic() - t0)
+            assert text == "sales.parquet changed on disk" and said[-1] < 2.0, (text, said)
+            assert grid.ids(grid.data_rows(d)).get(0) != ids[0], "the window keeps what it showed until Reload"
+            d.find_element(By.ID, "reload").click()
+            grid.wait_ids(d, lambda m, first=ids[0]: m.get(0) == first, what=f"the rows after {how}")
+            assert e2e_page.page_state(d)["file"].startswith(f"sales.parquet · {len(ids)} rows")
+            assert d.execute_script(CHANGED_JS) is None
+            grid.wait_idle(d)
+        path.unlink()
+        assert e2e_procs.wait_until(lambda: d.execute_script(CHANGED_JS), 10, what="the delete said") == "sales.parquet was deleted"
+        d.find_element(By.ID, "reload").click()
+        state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["error"] and s, 30, what="the reload's error")
+        assert state["errorCode"] == "file_not_found", state
+    print(f"\n[faults] {'engine' if engine else 'pandas'}: a change said after {', '.join(f'{s * 1000:.0f}' for s in said)} ms")

@@ -21,6 +21,7 @@ from .contract import ENGINE_UNSUPPORTED, EXPR_UNREADABLE, FILE_NOT_FOUND, INVAL
 from .engine_files import FileSource, engine_choice, file_stamp
 from .loads import BUCKAROO_ANSWERS, REFUSED, FileLoads, Route
 from .patches import install_xorq_hooks
+from .sorted_copies import SORTED_COPIES
 from .staging import FILE_LOAD_FAILURE
 from .util import error, exception_line, log
 from .xorq_support import EXPR_LOAD, xorq_import_error, xorq_not_installed
@@ -172,6 +173,7 @@ class EngineFileLoads(ExprLoads):
         if not super().prepare(run):
             return False
         EXPR_LOAD.file = FileSource(body["file"], body["file_format"], file_stamp(body["file"]))
+        SORTED_COPIES.forget(body["file"], keep=EXPR_LOAD.file.stamp)  # a reload of a changed file
         return True
 
     def finish(self, run) -> None:

@@ -57,10 +57,10 @@ class SortedCopies:
             return None
         return parquet_slice(processed_df, copy.path, start, end)
 
-    def forget(self, path: str) -> None:
-        """`path` changed on disk: its copies (of the old contents) are deleted."""
+    def forget(self, path: str, keep: tuple | None = None) -> None:
+        """`path` changed on disk: its copies of other contents than `keep` (a stamp) are deleted."""
         with self._lock:
-            stale = [key for key in self._copies if key[0].path == path]
+            stale = [key for key in self._copies if key[0].path == path and (keep is None or key[0].stamp != keep)]
             for key in stale:
                 threading.Thread(target=_remove_when_built, args=(self._copies.pop(key),), daemon=True).start()
         if stale:

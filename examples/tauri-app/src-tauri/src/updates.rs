@@ -100,7 +100,8 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>, pending: &Pending) -> Result<
     }
     pending.cancel(); // a download still running ends: checking again never hides it
     let cancelled = pending.cancelled();
-    let checking = tokio::time::timeout(CHECK_TIMEOUT, builder.build().map_err(coded)?.check());
+    let updater = builder.build().map_err(coded)?;
+    let checking = tokio::time::timeout(CHECK_TIMEOUT, updater.check());
     let update = tokio::select! {
         r = checking => r.map_err(|_| AppError::update(
             "update_unreachable",
@@ -155,7 +156,7 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>, 
 
 /// The verified package, unless the download stalls ([`STALL_TIMEOUT`] without a
 /// byte), is cancelled, or fails.
-async fn download(update: &Update, pending: &Pending, emit: &dyn Fn(Progress)) -> Result<Vec<u8>, AppError> {
+async fn download(update: &Update, pending: &Pending, emit: &(dyn Fn(Progress) + Sync)) -> Result<Vec<u8>, AppError> {
     let cancelled = pending.cancelled();
     let got = Received::new();
     let downloading = update.download(
