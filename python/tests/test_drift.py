@@ -402,6 +402,7 @@ NO_HINT = {
     "serialization_failed": "a row window's code: it reaches the page as rows_failed's serverCode, never as a plugin Error",
     "row_request_failed": "a row window's code, as serialization_failed",
     "rows_superseded": "a row window's code, as serialization_failed (the adapter does not even report it)",
+    "file_changed": "a row window's code, as serialization_failed (the window's banner offers Reload)",
 }
 # Launcher codes the plugin turns into a code of its own (which has its own hint): the Rust that does it.
 RUST_MAPPED = {"xorq_not_installed": r'server_code\s*==\s*"xorq_not_installed"'}

@@ -33,6 +33,7 @@ describe("commands", () => {
       commands.diagnostics(),
       commands.attach(new Channel<unknown>()),
       commands.loadPath({ path: "/d/x.csv" }),
+      commands.reload(),
       commands.loadExpr({ buildDir: "/b" }),
       commands.reloadExpr(),
       commands.loadCompare({ path1: "/a", path2: "/b", joinColumns: ["id"] }),

@@ -181,6 +181,39 @@ describe("errors never vanish", () => {
     expect(handle.loading).toEqual({ path: "/d/auto.parquet", source: "autoload", paused: true });
   });
 
+  it("a file changed on disk reaches onFileChanged, and reload() loads it again with progress under its name", async () => {
+    let channel: { id: number } | undefined;
+    const reloads: string[] = [];
+    mockIPC((cmd, payload) => {
+      const args = payload as IpcArgs;
+      if (cmd.endsWith("buckaroo_status")) return ready;
+      if (cmd.endsWith("buckaroo_attach")) {
+        channel = args.onEvent;
+        return { sessionId: "s", connected: true, autoload: null };
+      }
+      if (cmd.endsWith("buckaroo_reload")) {
+        reloads.push(cmd);
+        return { sessionId: "s", path: "/d/sales.parquet", mode: "buckaroo", rows: 70, backend: "pandas", columns: [] };
+      }
+      if (cmd.endsWith("buckaroo_send")) return null;
+      throw new Error(`unexpected ${cmd}`);
+    }, { shouldMockEvents: true });
+    const changes: unknown[] = [];
+    const seen: Array<string | null> = [];
+    const handle = await mountBuckaroo(document.createElement("div"), {
+      widget: fakeWidget().mod,
+      onFileChanged: (c) => changes.push(c),
+      onLoading: (l) => seen.push(l && l.path),
+    });
+    channelSend(channel, { ...fixture<Record<string, unknown>>("initial_state_buckaroo"), metadata: { path: "/d/sales.parquet", rows: 50 } }, 0);
+    await handle.rendered;
+    channelSend(channel, { type: "buckaroo_tauri_file_changed", path: "/d/sales.parquet", change: "modified", reloading: false }, 1);
+    expect(changes).toEqual([{ path: "/d/sales.parquet", change: "modified", reloading: false }]);
+    await expect(handle.reload()).resolves.toMatchObject({ rows: 70 });
+    expect(reloads).toHaveLength(1);
+    expect(seen).toEqual(["/d/sales.parquet"]);
+  });
+
   it("a widget URL that does not load is a coded error with the fix, and the CSS is linked once", async () => {
     let channel: { id: number } | undefined;
     mockIPC((cmd, payload) => {

@@ -8,7 +8,13 @@ import { BuckarooGrid } from "buckaroo-tauri-adapter/react";
 import "./App.css";
 import "./buckaroo.css";
 
-const STATE_TEXT = { starting: "Starting Python…", restarting: "Python restarting…", failed: "Python failed", stopped: "Stopped" };
+const STATE_TEXT = {
+  starting: "Starting Python…",
+  unresponsive: "Python not responding",
+  restarting: "Python restarting…",
+  failed: "Python failed",
+  stopped: "Stopped",
+};
 const fileName = (path: string) => path.split(/[\\\\/]/).pop() ?? path;
 
 function App() {
@@ -57,7 +63,7 @@ function App() {
         <span id="sidecar" data-state={state}>
           {status?.state === "ready" ? \`Ready · buckaroo \${status.buckarooVersion ?? ""}\` : STATE_TEXT[state as keyof typeof STATE_TEXT]}
         </span>
-        {state === "failed" && (
+        {(state === "failed" || state === "unresponsive") && (
           <button id="retry" type="button" onClick={() => retry().catch((e: BuckarooError) => setError(e))}>
             Retry
           </button>

@@ -71,6 +71,8 @@ function statusText(s: SidecarStatus): string {
       return s.percent === null ? "Setting up Python…" : \`Setting up Python… \${s.percent}%\`;
     case "starting":
       return "Starting Python…";
+    case "unresponsive": // runs but stopped answering: Retry restarts it
+      return \`Python not responding (\${Math.round(s.silentMs / 1000)} s)\`;
     case "restarting":
       return "Python restarting…";
     case "failed":
@@ -83,7 +85,7 @@ function statusText(s: SidecarStatus): string {
 function showStatus(s: SidecarStatus): void {
   sidecarEl.dataset.state = s.state;
   sidecarEl.textContent = statusText(s);
-  retryButton.hidden = s.state !== "failed";
+  retryButton.hidden = s.state !== "failed" && s.state !== "unresponsive";
   if (s.state === "ready") showError(null);
 }
 
