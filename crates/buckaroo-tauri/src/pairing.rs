@@ -275,7 +275,10 @@ mod tests {
         assert_eq!(out.len(), 2);
         let Outgoing::Json(first) = &out[0] else { panic!() };
         let v: Value = serde_json::from_str(&first.text).unwrap();
-        assert_eq!((v["key"].clone(), v["error_code"].clone()), (json!({"start": 1}), json!("sidecar_not_responding")));
+        assert_eq!(
+            (v["key"].clone(), v["error_code"].clone()),
+            (json!({"start": 1}), json!("sidecar_not_responding"))
+        );
         assert_eq!(p.in_flight(), 0);
         // The sidecar answers after all: those replies were given already.
         assert!(p.push(text(resp(1, false))).is_empty());

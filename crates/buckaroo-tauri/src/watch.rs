@@ -223,7 +223,10 @@ mod tests {
     use std::sync::Arc;
 
     async fn next_change(rx: &mut mpsc::UnboundedReceiver<(String, FileChange)>) -> (String, FileChange) {
-        tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("a change within 5 s").unwrap()
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a change within 5 s")
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

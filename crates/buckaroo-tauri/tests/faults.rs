@@ -37,15 +37,24 @@ async fn a_stopped_sidecar_is_unresponsive_its_rows_are_answered_and_it_comes_ba
     hub.load_path("main", load(&data("small_100k.parquet"))).await.unwrap();
     w.next_json("initial_state").await;
     let pid = ready_pid(&sup);
-    let Status::Ready { generation, .. } = sup.status() else { unreachable!() };
+    let Status::Ready { generation, .. } = sup.status() else {
+        unreachable!()
+    };
 
     signal(pid, Signal::SIGSTOP);
     let stopped = Instant::now();
     hub.send("main", &request("waiting", 0)).unwrap(); // in flight to a process that cannot answer
     let (reply, _) = w.row_reply().await;
     let answered_ms = stopped.elapsed().as_millis();
-    assert_eq!((reply["key"]["tag"].clone(), reply["error_code"].clone()), (json!("waiting"), json!("sidecar_not_responding")));
-    assert!(matches!(sup.status(), Status::Unresponsive { generation: g, .. } if g == generation), "{:?}", sup.status());
+    assert_eq!(
+        (reply["key"]["tag"].clone(), reply["error_code"].clone()),
+        (json!("waiting"), json!("sidecar_not_responding"))
+    );
+    assert!(
+        matches!(sup.status(), Status::Unresponsive { generation: g, .. } if g == generation),
+        "{:?}",
+        sup.status()
+    );
     // Meanwhile a new request is refused with the same code, not left waiting.
     let refused = hub.send("main", &request("meanwhile", 100)).unwrap_err();
     assert!(matches!(refused, Error::SidecarNotResponding { .. }), "{refused:?}");
@@ -53,7 +62,13 @@ async fn a_stopped_sidecar_is_unresponsive_its_rows_are_answered_and_it_comes_ba
 
     signal(pid, Signal::SIGCONT);
     let resumed = Instant::now();
-    wait_status(&sup, "ready again", Duration::from_secs(5), |s| matches!(s, Status::Ready { generation: g, pid: p, .. } if *g == generation && *p == pid)).await;
+    wait_status(
+        &sup,
+        "ready again",
+        Duration::from_secs(5),
+        |s| matches!(s, Status::Ready { generation: g, pid: p, .. } if *g == generation && *p == pid),
+    )
+    .await;
     eprintln!("continued → ready: {} ms", resumed.elapsed().as_millis());
     // The late reply to "waiting" was answered already: the next reply is the new request's.
     hub.send("main", &request("after", 200)).unwrap();
@@ -72,7 +87,10 @@ async fn retry_ends_an_unresponsive_sidecar_and_a_new_one_gets_the_window_back()
     w.next_json("initial_state").await;
     let old = ready_pid(&sup);
     signal(old, Signal::SIGSTOP);
-    wait_status(&sup, "unresponsive", Duration::from_secs(6), |s| matches!(s, Status::Unresponsive { .. })).await;
+    wait_status(&sup, "unresponsive", Duration::from_secs(6), |s| {
+        matches!(s, Status::Unresponsive { .. })
+    })
+    .await;
     let restarting = record_restart_error(&sup);
     assert!(sup.retry());
     let state = w.next_json("initial_state").await; // the load again, in a new sidecar

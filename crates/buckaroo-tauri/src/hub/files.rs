@@ -21,9 +21,7 @@ impl Hub {
     pub async fn watch_files(self: Arc<Self>) {
         let Some(raw) = lock(&self.file_events).take() else { return };
         let hub = self.clone();
-        self.files
-            .settle(raw, move |label, change| hub.file_changed(label, change))
-            .await;
+        self.files.settle(raw, move |label, change| hub.file_changed(label, change)).await;
     }
 
     fn file_changed(self: &Arc<Self>, label: &str, change: &FileChange) {

@@ -41,7 +41,9 @@ impl Hub {
         let mut answered_at = Instant::now();
         loop {
             let asked = Instant::now();
-            let answered = tokio::time::timeout(PERIOD, self.http.get(ep, "/health")).await.is_ok_and(|r| r.is_ok());
+            let answered = tokio::time::timeout(PERIOD, self.http.get(ep, "/health"))
+                .await
+                .is_ok_and(|r| r.is_ok());
             if answered {
                 answered_at = Instant::now();
                 if self.sup.mark_responsive(ep.generation) {

@@ -228,7 +228,10 @@ impl Received {
     /// Resolves once no byte came for [`STALL_TIMEOUT`] (the first one included).
     async fn stalled(&self) {
         loop {
-            let idle = self.start.elapsed().saturating_sub(Duration::from_millis(self.last_byte_ms.load(Ordering::Relaxed)));
+            let idle = self
+                .start
+                .elapsed()
+                .saturating_sub(Duration::from_millis(self.last_byte_ms.load(Ordering::Relaxed)));
             if idle >= STALL_TIMEOUT {
                 return;
             }
@@ -248,9 +251,10 @@ impl Received {
                 "update_download_empty",
                 "The update server sent an empty file instead of the package.",
             ),
-            UpdaterError::Reqwest(_) | UpdaterError::Minisign(_) if short => {
-                AppError::update("update_download_incomplete", format!("The download stopped after {}: {e}", self.so_far()))
-            }
+            UpdaterError::Reqwest(_) | UpdaterError::Minisign(_) if short => AppError::update(
+                "update_download_incomplete",
+                format!("The download stopped after {}: {e}", self.so_far()),
+            ),
             e => coded(e),
         }
     }
