@@ -203,7 +203,7 @@ describe("errors never vanish", () => {
     const handle = await mountBuckaroo(document.createElement("div"), {
       widget: fakeWidget().mod,
       onFileChanged: (c) => changes.push(c),
-      onLoading: (l) => seen.push(l && l.path),
+      onLoading: (l) => seen.push(l ? l.path : null),
     });
     channelSend(channel, { ...fixture<Record<string, unknown>>("initial_state_buckaroo"), metadata: { path: "/d/sales.parquet", rows: 50 } }, 0);
     await handle.rendered;
