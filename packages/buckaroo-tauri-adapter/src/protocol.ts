@@ -125,6 +125,7 @@ export type ServerErrorCode =
   | "serialization_failed"
   | "row_request_failed"
   | "rows_superseded"
+  | "row_request_timeout"
   | "file_changed";
 
 /**

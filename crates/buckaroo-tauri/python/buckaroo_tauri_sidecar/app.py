@@ -20,7 +20,8 @@ from .loads import DEFAULT_LOAD_TIMEOUT, LOADS_SETTING, FileLoads, PendingLoads,
 from .probe import installed_version
 from .util import Unsupported, error, log
 from .warm_up import WARM_UP
-from .ws_handler import WINDOW_WORKERS, WINDOW_WORKERS_SETTING, make_ws_handler
+from .window_pool import FairPool
+from .ws_handler import WINDOW_WORKERS_SETTING, make_ws_handler
 
 
 def _buckaroo_server():
@@ -75,7 +76,6 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     """buckaroo's Application, wrapped: auth before routing, safer WebSocket handler,
     loads (files and xorq builds) in worker threads, sniffed readers, coded row-window
     errors."""
-    import concurrent.futures
 
     server = _buckaroo_server()
     patches.install_readers()
@@ -91,8 +91,7 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
         server.ReloadExprHandler: make_reload_expr_handler(server.ReloadExprHandler)})
     # The routes' handlers get `inner` as their application, so its settings are theirs.
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
-    inner.settings[WINDOW_WORKERS_SETTING] = concurrent.futures.ThreadPoolExecutor(
-        WINDOW_WORKERS, thread_name_prefix="window")
+    inner.settings[WINDOW_WORKERS_SETTING] = FairPool()
     app = make_authed_application(token, allow_query_token)(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router

@@ -17,6 +17,8 @@ from .contract import (
     EXIT_OK,
     HANDSHAKE_PREFIX,
     LOG_LEVEL_ENV,
+    PG_CONNECT_TIMEOUT_S,
+    PG_STATEMENT_TIMEOUT_S,
     TOKEN_ENV,
     TOKEN_MIN_CHARS,
 )
@@ -56,6 +58,17 @@ def _setup_logging(level: str, log_file: str | None) -> None:
 def _after_handshake() -> None:
     warm_xorq()
     threading.Thread(target=remove_stale_sorted_copies, daemon=True, name="stale-copies").start()
+
+
+def remote_engine_timeouts() -> None:
+    """Connect and statement timeouts for PostgreSQL, through libpq's environment (xorq's
+    postgres backend passes neither, and opens a connection per row window): a server
+    that stops answering fails a connect in PGCONNECT_TIMEOUT instead of libpq's
+    forever, and a runaway statement ends server-side. The user's own values win."""
+    os.environ.setdefault("PGCONNECT_TIMEOUT", str(PG_CONNECT_TIMEOUT_S))
+    options = os.environ.get("PGOPTIONS", "")
+    if "statement_timeout" not in options:
+        os.environ["PGOPTIONS"] = f"{options} -c statement_timeout={PG_STATEMENT_TIMEOUT_S}s".strip()
 
 
 def _start_stdin_watchdog() -> None:
@@ -105,6 +118,7 @@ def serve(argv: list[str]) -> int:
         print(f"buckaroo-tauri-sidecar: {TOKEN_ENV} must hold a secret of {TOKEN_MIN_CHARS}+ characters", file=sys.stderr)
         return EXIT_BAD_TOKEN
 
+    remote_engine_timeouts()
     app = checked_app(token, allow_query_token)
     if isinstance(app, int):
         return app

@@ -43,6 +43,10 @@ ENGINE_MIN_BYTES_ENV = "BUCKAROO_TAURI_ENGINE_MIN_BYTES"
 DEFAULT_ENGINE_MIN_BYTES = 32 << 20
 WARM_XORQ_ENV = "BUCKAROO_TAURI_WARM_XORQ"
 LOG_LEVEL_ENV = "BUCKAROO_TAURI_LOG_LEVEL"
+# Remote engines (cli.remote_engine_timeouts): a connect gives up after this long; a
+# statement (a window, a stats query, a load's count) after that.
+PG_CONNECT_TIMEOUT_S = 10
+PG_STATEMENT_TIMEOUT_S = 300
 
 # -- The handshake and the exit codes ------------------------------------------------------
 HANDSHAKE_PREFIX = "BUCKAROO_PORT="  # the only stdout line: BUCKAROO_PORT=<n>
@@ -70,6 +74,7 @@ SERIALIZATION_FAILED = "serialization_failed"
 ROW_REQUEST_FAILED = "row_request_failed"
 ROWS_SUPERSEDED = "rows_superseded"
 FILE_CHANGED = "file_changed"
+ROW_REQUEST_TIMEOUT = "row_request_timeout"
 
 CODES = {
     FORBIDDEN: "403: a request or WebSocket upgrade without the launch's token",
@@ -88,5 +93,6 @@ CODES = {
     SERIALIZATION_FAILED: "row window: its rows cannot be turned into parquet (column names the culprit)",
     ROW_REQUEST_FAILED: "row window: any other failure of a row request",
     ROWS_SUPERSEDED: "row window: the session loaded something else while the window was computed",
+    ROW_REQUEST_TIMEOUT: "row window: an expression's window not done within BUCKAROO_TAURI_ROW_DEADLINE seconds (a stuck engine)",
     FILE_CHANGED: "row window: the engine file it reads changed on disk since the load (no mix of old and new rows)",
 }

@@ -22,12 +22,12 @@ import json
 import threading
 from typing import NamedTuple
 
-from .contract import FILE_CHANGED, INVALID_MESSAGE, ROW_REQUEST_FAILED, ROWS_SUPERSEDED
+from .contract import FILE_CHANGED, INVALID_MESSAGE, ROW_REQUEST_FAILED, ROW_REQUEST_TIMEOUT, ROWS_SUPERSEDED
 from .engine_files import changed_on_disk
 from .loads import LOADS_SETTING
 from .rows import failed_rows, tidy_frame
 from .sorted_copies import SORTED_COPIES
-from .util import Unsupported, log
+from .util import Unsupported, env_count, log
 from .warm_up import WARM_UP
 
 WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
@@ -35,13 +35,28 @@ WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
 # to paint them, and stats computed meanwhile take a core of two from it (20M rows:
 # painted at ~2.0 s instead of ~1.4 s after the load, docs/benchmarks.md).
 STATS_AFTER_ROWS_S = 1.0
-WINDOW_WORKERS = 8  # the stats, and deep sorted windows waiting for their copy, hold one each
+ROW_DEADLINE_ENV = "BUCKAROO_TAURI_ROW_DEADLINE"
+# Seconds an expression's row window may take before it is answered row_request_timeout
+# (a deep sorted window of a big file waits for its sorted copy: tens of seconds).
+DEFAULT_ROW_DEADLINE = 120
 _CAPTURE = threading.local()  # in a worker: the frames its call writes
+
+
+class _Answer:
+    """Who answers a request: its worker's frames, or its deadline; the first to take it."""
+
+    def __init__(self):
+        self._taken = False
+
+    def take(self) -> bool:  # on the loop only
+        taken, self._taken = self._taken, True
+        return not taken
 
 
 class _Captured(NamedTuple):
     frames: list
     written: object  # a concurrent Future, done once the frames are written on the loop
+    answer: _Answer
 
 
 def _nothing(code: str, info: str) -> list:
@@ -66,7 +81,7 @@ class _SafeStream:
             # Read before and after: a file rewritten in place meanwhile may have given a torn window.
             return getattr(self._session(), "xorq_dataflow", None) is dataflow and changed_on_disk(source) is None
         self._off_loop(super()._handle_infinite_request, (payload_args, stats_gen), still_wanted=still_wanted,
-                       failed=lambda code, info: failed_rows(payload_args, code, info))
+                       failed=lambda code, info: failed_rows(payload_args, code, info), deadline=row_deadline())
         return None
 
     def _file_changed(self, payload_args, source) -> bool:
@@ -87,17 +102,33 @@ class _SafeStream:
         tornado.ioloop.IOLoop.current().call_later(
             STATS_AFTER_ROWS_S, self._off_loop, super()._push_stats, (stats_gen, rows_done))
 
-    def _off_loop(self, call, args, still_wanted=lambda: True, failed=_nothing):
+    def _off_loop(self, call, args, still_wanted=lambda: True, failed=_nothing, deadline: float | None = None):
+        """Run `call` in the session's share of the worker pool (window_pool.py); what it
+        writes is written on the loop after. With `deadline` (seconds), a call not done
+        by then is answered `row_request_timeout` and its late frames are dropped."""
+        import concurrent.futures
+
         import tornado.ioloop
 
         loop = tornado.ioloop.IOLoop.current()
-        self.application.settings[WINDOW_WORKERS_SETTING].submit(
-            self._run_captured, loop, call, args, still_wanted, failed)
+        captured = _Captured([], concurrent.futures.Future(), _Answer())
+        pool = self.application.settings[WINDOW_WORKERS_SETTING]
+        task = pool.submit(getattr(self, "session_id", None) or "", self._run_captured, loop, captured, call, args,
+                           still_wanted, failed)
+        if deadline is not None:
+            loop.call_later(deadline, self._deadline_passed, pool, task, captured, failed, deadline)
 
-    def _run_captured(self, loop, call, args, still_wanted, failed):
-        import concurrent.futures
+    def _deadline_passed(self, pool, task, captured, failed, deadline: float) -> None:
+        if not captured.answer.take():
+            return
+        pool.give_up(task)
+        engine = engine_names(getattr(self._session(), "xorq_dataflow", None))
+        log.warning("a row window of session %s took over %g s on %s: answered %s", getattr(self, "session_id", "?"),
+                    deadline, engine, ROW_REQUEST_TIMEOUT)
+        self._write_frames(failed(ROW_REQUEST_TIMEOUT, f"the window did not come back from {engine} within {deadline:g} s"))
 
-        captured = _CAPTURE.now = _Captured([], concurrent.futures.Future())
+    def _run_captured(self, loop, captured, call, args, still_wanted, failed):
+        _CAPTURE.now = captured
         try:
             call(*args)
         except Exception:  # noqa: BLE001 - logged with its traceback, answered as a failed request
@@ -108,16 +139,20 @@ class _SafeStream:
         loop.add_callback(self._write_captured, captured, still_wanted, failed)
 
     def _write_captured(self, captured, still_wanted, failed):
+        try:
+            if captured.answer.take():  # else the deadline answered already
+                self._write_frames(captured.frames if still_wanted() else self._unwanted(failed))
+        finally:
+            captured.written.set_result(None)
+
+    def _write_frames(self, frames) -> None:
         import tornado.websocket
 
-        frames = captured.frames if still_wanted() else self._unwanted(failed)
         try:
             for message, binary in frames:
                 self.write_message(message, binary=binary)
         except tornado.websocket.WebSocketClosedError:
             log.debug("window closed before its reply was written")
-        finally:
-            captured.written.set_result(None)
 
     def _unwanted(self, failed) -> list:
         session = self._session()
@@ -163,6 +198,23 @@ class _SafeStream:
         elif isinstance(message, (str, bytes)):
             message = tidy_frame(message)
         return super().write_message(message, binary=binary)
+
+
+def row_deadline() -> float:
+    return float(env_count(ROW_DEADLINE_ENV, DEFAULT_ROW_DEADLINE))
+
+
+def engine_names(dataflow) -> str:
+    """The engines an expression session's windows query (`postgres`, `xorq_datafusion`), for messages."""
+    try:
+        from xorq.common.utils.graph_utils import walk_nodes
+        from xorq.vendor.ibis.expr import operations as ops
+
+        expr = next(e for e in (getattr(dataflow, n, None) for n in ("processed_df", "raw_df")) if e is not None)
+        names = sorted({getattr(t.source, "name", "?") for t in walk_nodes(ops.DatabaseTable, expr)})
+    except Exception:  # noqa: BLE001 - a message's detail only
+        names = []
+    return f"the engine ({', '.join(names)})" if names else "the engine"
 
 
 def make_ws_handler(DataStreamHandler):
