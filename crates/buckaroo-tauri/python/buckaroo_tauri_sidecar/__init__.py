@@ -26,12 +26,12 @@ duckdb are imported inside the functions that use them):
   1  probe         --probe: what this interpreter lacks (standard library only)
   1  timestamps    datetime displayers in the column's own zone; text for fixed offsets
   1  compare       /load_compare's helper columns hidden in the grid
-  1  window_pool   expression work shared fairly: a queue per session, workers replaced
   2  readers       sniffed CSV/TSV, decimal commas, JSON lines, Parquet nullable ints
   2  cells         each column's displayer by kind, the window's cells, 0-row frames
   2  rows          coded row-window errors, tidy frames
   2  staging       buckaroo's load handler in a worker: the staged session and handler
   2  xorq_support  whether xorq imports; the worker's expression-load state
+  2  window_pool   expression work shared fairly: a queue per session, workers replaced
   3  loads         /load in a worker: pending loads, timeout, cancel, ThreadedLoadHandler
   3  engine_files  which /load goes to the engine; a file as an expression
   3  warm_up       the idle warm-up (xorq's import)
