@@ -404,6 +404,7 @@ NO_HINT = {
     "rows_superseded": "a row window's code, as serialization_failed (the adapter does not even report it)",
     "file_changed": "a row window's code, as serialization_failed (the window's banner offers Reload)",
     "row_request_timeout": "a row window's code, as serialization_failed (its message names the engine)",
+    "disk_full": "a row window's code, as serialization_failed (its message names the folder and the variable)",
 }
 # Launcher codes the plugin turns into a code of its own (which has its own hint): the Rust that does it.
 RUST_MAPPED = {"xorq_not_installed": r'server_code\s*==\s*"xorq_not_installed"'}

@@ -126,6 +126,7 @@ export type ServerErrorCode =
   | "row_request_failed"
   | "rows_superseded"
   | "row_request_timeout"
+  | "disk_full"
   | "file_changed";
 
 /**

@@ -75,6 +75,7 @@ ROW_REQUEST_FAILED = "row_request_failed"
 ROWS_SUPERSEDED = "rows_superseded"
 FILE_CHANGED = "file_changed"
 ROW_REQUEST_TIMEOUT = "row_request_timeout"
+DISK_FULL = "disk_full"
 
 CODES = {
     FORBIDDEN: "403: a request or WebSocket upgrade without the launch's token",
@@ -94,5 +95,6 @@ CODES = {
     ROW_REQUEST_FAILED: "row window: any other failure of a row request",
     ROWS_SUPERSEDED: "row window: the session loaded something else while the window was computed",
     ROW_REQUEST_TIMEOUT: "row window: an expression's window not done within BUCKAROO_TAURI_ROW_DEADLINE seconds (a stuck engine)",
+    DISK_FULL: "row window: a sorted window whose sorted copy ran out of disk space (the message names the folder)",
     FILE_CHANGED: "row window: the engine file it reads changed on disk since the load (no mix of old and new rows)",
 }

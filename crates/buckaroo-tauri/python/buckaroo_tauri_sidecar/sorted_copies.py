@@ -17,11 +17,16 @@ import contextlib
 import os
 import threading
 
+from .contract import DISK_FULL
 from .engine_files import FileSource, sliceable_source
 from .slices import parquet_slice, window_frame
-from .util import env_count, exception_line, log, sql_string
+from .util import disk_full, env_count, exception_line, log, refuse, sql_string
 
 SORTED_COPY_MIN_ROWS_ENV = "BUCKAROO_TAURI_SORTED_COPY_MIN_ROWS"
+# Where sorted copies (and DuckDB's spill while it writes one) go: the system temp
+# folder unless set.
+SORTED_DIR_ENV = "BUCKAROO_TAURI_SORTED_DIR"
+DISK_FULL_RETRY_S = 30.0  # a copy that ran out of space is tried again after this long
 SORTED_COPY_MIN_ROWS = 2_000_000
 TOP_ROWS = 100_000  # while the copy is written, windows this near the top are top-n queries
 SORT_MEMORY = "400MB"  # DuckDB's limit while it writes a copy
@@ -34,6 +39,7 @@ _SORTED_DIR_PREFIX = "buckaroo-tauri-sorted-"
 class SortedCopy:
     def __init__(self, path: str):
         self.path, self.ready, self.error = path, threading.Event(), None
+        self.disk_full_at: float | None = None  # monotonic time it ran out of space
 
 
 class SortedCopies:
@@ -53,7 +59,12 @@ class SortedCopies:
         copy = self._copy(processed_df, source, sort_col, ascending)
         if not copy.ready.is_set() and end <= TOP_ROWS:
             return window_frame(processed_df, _duck_sorted(source, sort_col, ascending, start, end), start)
-        if not copy.ready.wait(SORTED_COPY_WAIT) or copy.error is not None:
+        if not copy.ready.wait(SORTED_COPY_WAIT):
+            return None
+        if copy.disk_full_at is not None:
+            # Sorting it as a query would spill to the same full disk: say so instead.
+            refuse(DISK_FULL, copy.error)
+        if copy.error is not None:
             return None
         return parquet_slice(processed_df, copy.path, start, end)
 
@@ -70,6 +81,8 @@ class SortedCopies:
         key = (source, sort_col, ascending)  # source.stamp: a rewritten file is another source
         with self._lock:
             copy = self._copies.get(key)
+            if copy is not None and copy.disk_full_at is not None and _age(copy.disk_full_at) > DISK_FULL_RETRY_S:
+                copy = None  # space may have been freed: try again
             if copy is None:
                 copy = self._copies[key] = SortedCopy(os.path.join(self._directory(), f"{next(self._names)}.parquet"))
                 threading.Thread(target=self._build, args=(copy, source, sort_col, ascending), daemon=True,
@@ -81,7 +94,7 @@ class SortedCopies:
         import tempfile
 
         if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix=f"{_SORTED_DIR_PREFIX}{os.getpid()}-")
+            self._dir = tempfile.mkdtemp(prefix=f"{_SORTED_DIR_PREFIX}{os.getpid()}-", dir=sorted_root())
         return self._dir
 
     def _forget_oldest(self) -> None:
@@ -92,20 +105,27 @@ class SortedCopies:
     def _build(self, copy: SortedCopy, source: FileSource, sort_col, ascending: bool) -> None:
         import time
 
-        began, tmp = time.perf_counter(), copy.path + ".tmp"
+        began, tmp, con = time.perf_counter(), copy.path + ".tmp", None
         try:
             con = _duck_connection(self._directory())
             con.execute(f"COPY ({_duck_order(source, sort_col, ascending)}) TO {sql_string(tmp)} (FORMAT parquet)")
-            con.close()
             os.replace(tmp, copy.path)
             log.info("sorted copy of %s by %s (%s) in %.1f s", source.path, sort_col, "asc" if ascending else "desc",
                      time.perf_counter() - began)
         except Exception as exc:  # noqa: BLE001 - then its windows are engine queries
             copy.error = exception_line(exc)
+            if disk_full(exc):
+                copy.disk_full_at = time.monotonic()
+                copy.error = (f"no space left in {self._directory()} for the sorted copy of {source.path} by "
+                              f"{sort_col}: free space there, or point {SORTED_DIR_ENV} at a bigger disk")
             log.warning("sorted copy of %s by %s failed: %s", source.path, sort_col, copy.error)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         finally:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()  # DuckDB deletes its spill files
+            if copy.error is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             copy.ready.set()
 
     def remove_all(self) -> None:
@@ -121,12 +141,23 @@ def _remove_when_built(copy: SortedCopy) -> None:
         os.unlink(copy.path)
 
 
+def sorted_root() -> str:
+    import tempfile
+
+    return os.environ.get(SORTED_DIR_ENV) or tempfile.gettempdir()
+
+
+def _age(since: float) -> float:
+    import time
+
+    return time.monotonic() - since
+
+
 def remove_stale_sorted_copies() -> None:
     """Copies left by launchers that were killed (their pid is gone; Linux: /proc)."""
     import shutil
-    import tempfile
 
-    root = tempfile.gettempdir()
+    root = sorted_root()
     if not os.path.isdir("/proc/self"):
         return
     for name in os.listdir(root):

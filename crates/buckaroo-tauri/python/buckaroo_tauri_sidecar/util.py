@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextvars import ContextVar
 
 log = logging.getLogger("buckaroo_tauri")
 
@@ -26,6 +27,33 @@ def short_error(text: str) -> str:
 def exception_line(exc: BaseException) -> str:
     """`Type: message` of an exception, cut to its last line."""
     return short_error(f"{type(exc).__name__}: {exc}")
+
+
+class WindowRefused(RuntimeError):
+    """A row window answered with a code of its own (contract.CODES), not rows. buckaroo
+    catches what its handler raises and answers "Request failed", so `refuse` also
+    notes it where the worker finds it after the call (ws_handler._run_captured)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+REFUSAL: ContextVar = ContextVar("buckaroo_tauri_window_refusal", default=None)
+
+
+def refuse(code: str, message: str):
+    """Raise WindowRefused for the window being computed, noted in REFUSAL."""
+    refusal = WindowRefused(code, message)
+    REFUSAL.set(refusal)
+    raise refusal
+
+
+def disk_full(exc: BaseException) -> bool:
+    """ENOSPC, as an OSError or in an engine's message (DuckDB's IO Error says it in words)."""
+    import errno
+
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
 
 
 def error(code: str, message: str) -> dict:

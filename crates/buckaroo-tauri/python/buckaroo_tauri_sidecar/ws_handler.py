@@ -27,7 +27,7 @@ from .engine_files import changed_on_disk
 from .loads import LOADS_SETTING
 from .rows import failed_rows, tidy_frame
 from .sorted_copies import SORTED_COPIES
-from .util import Unsupported, env_count, log
+from .util import REFUSAL, Unsupported, env_count, log
 from .warm_up import WARM_UP
 
 WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
@@ -129,6 +129,7 @@ class _SafeStream:
 
     def _run_captured(self, loop, captured, call, args, still_wanted, failed):
         _CAPTURE.now = captured
+        token = REFUSAL.set(None)
         try:
             call(*args)
         except Exception:  # noqa: BLE001 - logged with its traceback, answered as a failed request
@@ -136,6 +137,10 @@ class _SafeStream:
             captured.frames[:] = failed(ROW_REQUEST_FAILED, "the row request failed in the sidecar")
         finally:
             _CAPTURE.now = None
+            refusal = REFUSAL.get()
+            REFUSAL.reset(token)
+        if refusal is not None:  # buckaroo answered "Request failed": say why, with its code
+            captured.frames[:] = failed(refusal.code, str(refusal))
         loop.add_callback(self._write_captured, captured, still_wanted, failed)
 
     def _write_captured(self, captured, still_wanted, failed):
