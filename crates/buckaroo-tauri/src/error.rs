@@ -107,6 +107,9 @@ pub enum Error {
     /// The supervisor gave up (or its task panicked).
     #[error("the buckaroo sidecar failed and will not be restarted: {0}")]
     SidecarFailed(String),
+    /// The kernel killed the sidecar for using more memory than its cgroup allows.
+    #[error("the sidecar was killed by the kernel: out of memory")]
+    SidecarOutOfMemory,
     /// The sidecar runs but has not answered for a while (stopped, frozen in a C
     /// extension that holds the GIL, swapping): row requests waiting on it are failed.
     #[error("the sidecar has not answered for {} s", .silent.as_secs())]
@@ -263,6 +266,7 @@ impl Error {
             Error::SidecarNotReady(_) => "sidecar_not_ready",
             Error::SidecarFailed(_) => "sidecar_failed",
             Error::SidecarNotResponding { .. } => "sidecar_not_responding",
+            Error::SidecarOutOfMemory => "sidecar_out_of_memory",
             Error::LoadFailed { .. } => "load_failed",
             Error::PathNotAllowed(_) | Error::NotARegularFile { .. } => "path_not_allowed",
             Error::MessageNotAllowed(_) => "message_not_allowed",
@@ -323,6 +327,9 @@ impl Error {
             Error::InvalidArgs { .. } => Some(
                 "Call it with the arguments docs/protocol.md lists (the adapter does), e.g. invoke('plugin:buckaroo-tauri|buckaroo_send', { msg })."
                     .into(),
+            ),
+            Error::SidecarOutOfMemory => Some(
+                "The file it was reading needed more memory than the app may use. Open it on the engine (backend \"xorq\": it reads the file in place), or give the app more memory. The restarted sidecar did not load it again.".into(),
             ),
             Error::SidecarNotResponding { .. } => Some(
                 "It may answer again by itself; Retry ends it and starts a new one, and each window gets its file back.".into(),

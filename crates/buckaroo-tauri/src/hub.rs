@@ -269,7 +269,15 @@ impl Hub {
             // Socket first, then load: the server pushes initial_state to it.
             self.ensure_conn(&entry, &ep).await?;
         }
-        let reply = self.http.post(&ep, route, &body).await?;
+        let reply = match self.http.post(&ep, route, &body).await {
+            Ok(reply) => reply,
+            // The sidecar died under the load: if the kernel killed it for memory, say that.
+            Err(e @ Error::Http(_)) if self.sup.killed_for_memory(ep.generation, Duration::from_secs(3)).await => {
+                log::warn!("[buckaroo-tauri] {route} ran the sidecar out of memory: {e}");
+                return Err(Error::SidecarOutOfMemory);
+            }
+            Err(e) => return Err(e),
+        };
         self.sup.note_served(ep.generation, 1);
         remember(&entry, route, &body, seq);
         self.shown(label, route, &body);
@@ -346,6 +354,10 @@ impl Hub {
             return Ok(());
         }
         self.ensure_conn(entry, ep).await?;
+        if self.sup.followed_an_oom_kill(ep.generation) && lock(&entry.last_load).is_some() {
+            // Its file may be what ran the last one out of memory: said, not loaded again.
+            return Err(Error::SidecarOutOfMemory);
+        }
         self.replay_last_load(entry, ep, "restart").await
     }
 

@@ -46,6 +46,7 @@ mod launcher;
 mod managed_env;
 mod message;
 mod models;
+mod oom;
 mod pairing;
 mod picker;
 mod probe;

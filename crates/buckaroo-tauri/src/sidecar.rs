@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::handshake::{self, Handshake};
 use crate::launcher::{EXIT_UNSUPPORTED, PACKAGE, TOKEN_ENV};
+use crate::oom::OomWatch;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -144,6 +145,8 @@ pub(crate) struct Sidecar {
     pub pid: u32,
     pub stderr: StderrTail,
     stderr_reader: Option<JoinHandle<()>>,
+    /// Its memory cgroup's OOM-kill count when it became ready (it is in its cgroup by then).
+    oom: Option<OomWatch>,
 }
 
 /// A child that has not printed its handshake yet.
@@ -190,6 +193,7 @@ pub(crate) async fn spawn(spec: &SpawnSpec) -> Result<Sidecar> {
         pid: starting.pid,
         stderr: starting.stderr,
         stderr_reader: starting.stderr_reader,
+        oom: OomWatch::of(starting.pid),
     })
 }
 
@@ -270,6 +274,10 @@ impl Sidecar {
     /// group, then say why it exited (`SidecarExited` with the explaining stderr line).
     pub async fn exit_error(&mut self, status: std::io::Result<ExitStatus>) -> Error {
         self.group.sweep();
+        if self.oom.as_ref().is_some_and(OomWatch::grew) && killed(&status) {
+            log::error!("[buckaroo-tauri] sidecar pid={} killed by the kernel: out of memory", self.pid);
+            return Error::SidecarOutOfMemory;
+        }
         explain_exit(status, &self.stderr, self.stderr_reader.take()).await
     }
 
@@ -285,6 +293,20 @@ impl Sidecar {
             }
         }
         self.group.sweep(); // anything the leader left in its group
+    }
+}
+
+/// Ended by SIGKILL (what the OOM killer sends).
+fn killed(status: &std::io::Result<ExitStatus>) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.as_ref().ok().and_then(|s| s.signal()) == Some(nix::sys::signal::Signal::SIGKILL as i32)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        false
     }
 }
 

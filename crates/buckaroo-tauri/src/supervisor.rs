@@ -62,6 +62,8 @@ pub struct Supervisor {
     last_ready: Mutex<Option<Status>>,
     /// How long (ms) the sidecar Retry killed had been silent; 0 when none was.
     killed_silent: AtomicU64,
+    /// The generation the kernel killed for memory (0: none).
+    oom_killed: AtomicU64,
 }
 
 mod liveness;
@@ -88,6 +90,7 @@ impl Supervisor {
             cancel: watch::channel(0).0,
             last_ready: Mutex::new(None),
             killed_silent: AtomicU64::new(0),
+            oom_killed: AtomicU64::new(0),
         })
     }
 
@@ -156,6 +159,29 @@ impl Supervisor {
 
     fn set(&self, s: Status) {
         self.status.send_replace(s);
+    }
+
+    /// The sidecar before `generation` was killed for memory: the hub then does not load
+    /// its windows' files again (one of them is likely what killed it).
+    pub(crate) fn followed_an_oom_kill(&self, generation: u64) -> bool {
+        generation > 1 && self.oom_killed.load(Ordering::SeqCst) == generation - 1
+    }
+
+    /// Whether sidecar `generation` turns out to have been killed for memory, waiting up
+    /// to `within` for its death to be explained (a load's connection breaks first).
+    pub(crate) async fn killed_for_memory(&self, generation: u64, within: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            if self.oom_killed.load(Ordering::SeqCst) == generation {
+                return true;
+            }
+            let alive = matches!(self.status(), Status::Ready { generation: g, .. } if g == generation);
+            if alive && started.elapsed() > Duration::from_millis(500) {
+                return false; // a dead sidecar's status changes within ms: this one lives
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
     }
 
     /// The hub reports `requests` page requests the sidecar of `generation` answered:
@@ -300,6 +326,9 @@ impl Supervisor {
             Some(silent) => Error::SidecarNotResponding { silent },
             None => sc.exit_error(status).await,
         };
+        if matches!(error, Error::SidecarOutOfMemory) {
+            self.oom_killed.store(generation, Ordering::SeqCst);
+        }
         Some((life, error))
     }
 

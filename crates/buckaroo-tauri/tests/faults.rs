@@ -117,3 +117,93 @@ fn record_restart_error(sup: &Supervisor) -> tokio::task::JoinHandle<String> {
         }
     })
 }
+
+/// A memory cgroup of our own with a limit (v1 here; v2 where the host has it), removed
+/// on drop. `None` where none can be made (not root, no cgroup fs).
+#[cfg(target_os = "linux")]
+struct MemoryCgroup(std::path::PathBuf);
+
+#[cfg(target_os = "linux")]
+impl MemoryCgroup {
+    fn new(limit: u64) -> Option<Self> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let name = format!("buckaroo-tauri-oom-{}", std::process::id());
+        for line in own.lines() {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let rel = path.trim_start_matches('/');
+            let (dir, files) = if controllers.split(',').any(|c| c == "memory") {
+                let d = std::path::Path::new("/sys/fs/cgroup/memory").join(rel).join(&name);
+                (
+                    d,
+                    vec![
+                        ("memory.limit_in_bytes", limit.to_string()),
+                        ("memory.memsw.limit_in_bytes", limit.to_string()),
+                    ],
+                )
+            } else if controllers.is_empty() && std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+                let d = std::path::Path::new("/sys/fs/cgroup").join(rel).join(&name);
+                (d, vec![("memory.max", limit.to_string()), ("memory.swap.max", "0".to_string())])
+            } else {
+                continue;
+            };
+            if std::fs::create_dir(&dir).is_err() {
+                continue;
+            }
+            for (file, value) in &files {
+                let _ = std::fs::write(dir.join(file), value); // memsw/swap: absent without swap accounting
+            }
+            return Some(Self(dir));
+        }
+        None
+    }
+
+    fn procs(&self) -> std::path::PathBuf {
+        self.0.join("cgroup.procs")
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_the_kernel_kills_for_memory_says_so_and_no_file_is_loaded_into_it_again() {
+    // 400 MiB: the launcher starts in ~160 MB; a pandas load of the 1M-row file peaks at ~620 MB.
+    let Some(cg) = MemoryCgroup::new(400 << 20) else {
+        panic!("no memory cgroup could be made: this test needs root and a cgroup file system (CI has both)");
+    };
+    let dir = std::env::temp_dir().join(format!("buckaroo-tauri-oom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wrapper = dir.join("python");
+    write_executable(
+        &wrapper,
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nexec {} \"$@\"\n",
+            cg.procs().display(),
+            venv_python().display()
+        ),
+    );
+    let (sup, hub) = start(config().with_python(wrapper)).await;
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    w.next_json("initial_state").await;
+    let restarting = record_restart_error(&sup);
+    let mut big = load(&data("big_1m.parquet"));
+    big.backend = Some("pandas".into());
+    let err = hub.load_path("main", big).await.unwrap_err();
+    assert_eq!(err.code(), "sidecar_out_of_memory", "{err:?}");
+    assert!(err.hint().unwrap().contains("engine"), "{:?}", err.hint());
+    assert_eq!(restarting.await.unwrap(), "sidecar_out_of_memory");
+    // The new sidecar does not get the window's file again (it could be what killed it): the window is told.
+    let told = w.next_json("buckaroo_tauri_error").await;
+    assert_eq!(told["error"]["code"], "sidecar_out_of_memory", "{told}");
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap(); // a file that fits still loads
+    sup.shutdown().await;
+    drop(cg);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

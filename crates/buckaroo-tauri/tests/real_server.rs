@@ -182,21 +182,6 @@ ModuleNotFoundError: No module named 'pyarrow'
 TRACE
 exit 1"#;
 
-/// Write an executable script through `sh`, so this process never holds it open for
-/// writing: another test thread forking at that moment would make exec fail with
-/// ETXTBSY ("Text file busy").
-fn write_executable(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$0\" && chmod 755 \"$0\""])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 fn fake_python(name: &str, server_body: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bt-fake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -111,6 +111,8 @@ function showStatus(s: SidecarStatus): void {
 }
 
 function showError(e: BuckarooError | null): void {
+  // Out of memory: the file it was loading again, read in place by the engine instead.
+  $("engine-open").hidden = e?.code !== "sidecar_out_of_memory" || !lastAsked;
   errorEl.hidden = !e;
   errorEl.replaceChildren();
   if (!e) return;
@@ -135,6 +137,8 @@ function showProgress(text: string | null, spinning = true): void {
 let handle: BuckarooHandle;
 /** The file this window shows (a compare shows its first file), and its columns. */
 let shown: { path: string; columns: string[] } | null = null;
+/** The file of the newest load started, whatever became of it (the one that ran out of memory). */
+let lastAsked: string | null = null;
 /** The last file this window told the app about (`app_opened`). */
 let reported: string | undefined;
 /** The title the app gave that file's window (a `--title`, or the file's name). */
@@ -169,6 +173,7 @@ function mount(): Promise<BuckarooHandle> {
     // From the first moment of every load (autoload, Open…, drop, CLI) until rows are painted.
     onLoading: (l) => {
       if (l) {
+        lastAsked = l.path;
         used = true;
         showEmptyHint();
         document.title = `${baseName(l.path)} — buckaroo`; // as the native title: the file, even if it fails
@@ -263,6 +268,9 @@ function wireControls(): void {
   $("retry").addEventListener("click", retryNow);
   $("failure-retry").addEventListener("click", retryNow);
   $("failure-copy").addEventListener("click", () => void copyFix());
+  $("engine-open").addEventListener("click", () => {
+    if (lastAsked) void load({ path: lastAsked, backend: "xorq" });
+  });
   $("reload").addEventListener("click", () => {
     showError(null);
     handle.reload().catch(() => {}); // onError shows it (a deleted file: file_not_found)

@@ -52,6 +52,7 @@ export type SidecarErrorCode =
   | "sidecar_exited"
   | "sidecar_not_ready"
   | "sidecar_not_responding"
+  | "sidecar_out_of_memory"
   | "sidecar_failed";
 
 /** A load or a file pick was refused or failed; `load_failed` carries the server's reason in `serverCode`. */

@@ -6,9 +6,11 @@ shows what it holds now."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -118,3 +120,58 @@ def test_a_file_changed_under_its_window_is_said_and_reload_shows_it(display, tm
         state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["error"] and s, 30, what="the reload's error")
         assert state["errorCode"] == "file_not_found", state
     print(f"\n[faults] {'engine' if engine else 'pandas'}: a change said after {', '.join(f'{s * 1000:.0f}' for s in said)} ms")
+
+
+@contextlib.contextmanager
+def memory_cgroup(limit: int):
+    """A memory cgroup of our own (v1, or v2 where the host has it) limited to `limit`
+    bytes, removed after; `cgroup.procs` to join it."""
+    own = Path("/proc/self/cgroup").read_text().splitlines()
+    name = f"buckaroo-tauri-e2e-oom-{os.getpid()}"
+    for line in own:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            folder, limits = Path("/sys/fs/cgroup/memory") / path.lstrip("/") / name, {
+                "memory.limit_in_bytes": limit, "memory.memsw.limit_in_bytes": limit}
+        elif not controllers and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            folder, limits = Path("/sys/fs/cgroup") / path.lstrip("/") / name, {"memory.max": limit, "memory.swap.max": 0}
+        else:
+            continue
+        folder.mkdir()
+        try:
+            for file, value in limits.items():
+                with contextlib.suppress(OSError):  # swap accounting may be off
+                    (folder / file).write_text(str(value))
+            yield folder / "cgroup.procs"
+        finally:
+            for _ in range(50):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+                    break
+                time.sleep(0.1)
+        return
+    pytest.fail("no memory cgroup could be made: this test needs root and a cgroup file system (CI has both)")
+
+
+def test_a_sidecar_killed_for_memory_is_said_and_the_engine_is_offered(display, data_dir, tmp_path):
+    """The kernel kills the sidecar (a 400 MiB cgroup) during a pandas load of the 1M-row
+    file: the window says out of memory, the restarted sidecar does not load it again, and
+    "Open on the engine" shows the same file, read in place."""
+    with memory_cgroup(400 << 20) as procs:
+        python = tmp_path / "python"  # the sidecar (and its probe) join the cgroup, the app does not
+        python.write_text(f'#!/bin/sh\necho $$ > {procs}\nexec {e2e.VENV_PYTHON} "$@"\n')
+        python.chmod(0o755)
+        env = e2e.app_env(autoload=data_dir / "tiny.parquet", scope=[data_dir], BUCKAROO_PYTHON=str(python))
+        with e2e.running_app(display, env) as (d, _):
+            grid.wait_ids(d, lambda m: 0 in m, what="the first file")
+            d.execute_script("window.__buckarooApp.load(arguments[0])", {"path": str(data_dir / "big_1m.parquet"), "backend": "pandas"})
+            state = e2e_procs.wait_until(lambda: (s := e2e_page.page_state(d))["errorCode"] == "sidecar_out_of_memory" and s, 120,
+                                         what="out of memory said")
+            assert "engine" in state["error"], state["error"]
+            e2e_procs.wait_until(lambda: status(d)["state"] == "ready", 60, what="a new sidecar")
+            offer = d.find_element(By.ID, "engine-open")
+            assert offer.is_displayed()
+            offer.click()
+            e2e_procs.wait_until(lambda: e2e_page.page_state(d)["file"].endswith("· engine"), 120, what="the file on the engine")
+            assert e2e_page.page_state(d)["file"].startswith("big_1m.parquet · 1,000,000 rows")
+            grid.wait_ids(d, lambda m: 0 in m, what="its rows")

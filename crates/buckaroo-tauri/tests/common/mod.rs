@@ -167,3 +167,18 @@ pub fn ready_pid(sup: &Supervisor) -> u32 {
         other => panic!("not ready: {other:?}"),
     }
 }
+
+/// Write an executable script through `sh`, so this process never holds it open for
+/// writing: another test thread forking at that moment would make exec fail with
+/// ETXTBSY ("Text file busy").
+pub fn write_executable(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$0\" && chmod 755 \"$0\""])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
