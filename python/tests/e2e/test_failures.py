@@ -24,7 +24,8 @@ return els.map(e => {
 }).filter(e => e.clipped || e.outside);
 """
 
-ABOUT_JS = ("window.__buckarooApp.showAbout(); const d = document.getElementById('about');"
+# null until the page's mount resolved and wired its actions (the failure can come first).
+ABOUT_JS = ("if (!window.__buckarooApp) return null; window.__buckarooApp.showAbout(); const d = document.getElementById('about');"
             "return d.open && Object.fromEntries([...d.querySelectorAll('dd')].map(dd => [dd.dataset.key, dd.textContent]))")
 
 

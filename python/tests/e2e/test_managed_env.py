@@ -89,6 +89,8 @@ def test_a_broken_environment_says_so_and_reset_mends_it(display, data_dir, user
         err = e2e_procs.wait_until(lambda: (e := driver.execute_script(e2e_page.ERROR_JS)) and e[0] == "env_broken" and e, 30,
                                    what="env_broken")
         assert "Reset" in err[1], err
+        # The status can fail before the page's mount resolves and wires its actions.
+        e2e_procs.wait_until(lambda: driver.execute_script("return !!window.__buckarooApp"), 30, what="the page wired")
         driver.execute_script("window.__buckarooApp.resetEnvironment()")
         e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), 120, what="rows after Reset")
         assert folders(root) == [key]
