@@ -24,7 +24,7 @@ E2E_SUITE    := $(PY) -m pytest python/tests -m "e2e and not scaffold and not bu
 BUNDLE_SUITE := $(PY) -m pytest python/tests -m bundle -q -s
 WHEEL_SUITE  := $(PY) -m pytest python/tests -m wheel -q -s
 
-.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app env-lock env-bundle bundle wheel demo test test-rust test-ts test-python test-e2e test-bundle test-wheel test-scaffold bench clean-stamps
+.PHONY: help setup apt toolchain venv venv-pandas3 node data adapter app env-lock env-bundle bundle wheel demo test test-rust test-ts test-python test-e2e test-bundle test-wheel test-scaffold bench soak clean-stamps
 
 help:
 	@echo "make demo   build the example app and show the real grid on sample data"
@@ -160,6 +160,12 @@ bench: app env-bundle
 	$(PY) -m buckaroo_tauri_dev.bench_sidecar --json out/bench/sidecar.json | tee out/bench-sidecar.md
 	$(PY) -m buckaroo_tauri_dev.bench_first_run --json out/bench/first-run.json | tee out/bench-first-run.md
 	$(PY) -m buckaroo_tauri_dev.bench
+
+# An hour of 8 windows scrolling, sorting and searching (not in CI; 2 minutes of it run in
+# test-e2e). Fails on unanswered, failed or wrong windows, never on slowness.
+soak: app env-bundle
+	mkdir -p out
+	$(PY) -m buckaroo_tauri_dev.soak --minutes 60 --big-rows 20000000 --json docs/soak/soak-60min.json | tee out/soak.md
 
 clean-stamps:
 	rm -rf $(STAMPS)

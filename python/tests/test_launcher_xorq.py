@@ -150,6 +150,48 @@ def test_search_then_windows_send_the_matching_rows_once(srv, tied_build, tied_r
         assert_each_once(scan(ws, len(expected), 100), expected)
 
 
+def row_replies(ws, n: int) -> list[dict]:
+    """The next `n` infinite_resp headers of `ws` (their parquet frames skipped)."""
+    out: list[dict] = []
+    while len(out) < n:
+        frame = ws.recv()
+        if isinstance(frame, str) and (msg := json.loads(frame)).get("type") == "infinite_resp":
+            out.append(msg)
+    return out
+
+
+def test_windows_and_searches_in_flight_together_on_two_sessions_of_one_build(srv, tied_build, tied_rows):
+    """A `xorq build`'s deferred reads register their table for each query and drop it
+    after: windows of two sessions and a search's recount in flight together failed with
+    "Table not found: data" (the soak's finding). One such query runs at a time per backend."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    matching = sum(1 for v in tied_rows.column("label").to_pylist() if v == "w3")
+    windows = [{"start": s, "end": s + 100, **({"sort": WIRE["id"], "sort_direction": "desc"} if s % 200 else {})}
+               for s in range(0, 1200, 100)]
+
+    def browse(ws) -> list[dict]:
+        for a in windows:
+            ws.send({"type": "infinite_request", "payload_args": a})
+        return row_replies(ws, len(windows))
+
+    def search_then_browse(ws) -> list[dict]:
+        ws.send({"type": "buckaroo_state_change", "new_state": {**ws.initial_state["buckaroo_state"],
+                                                                "search_string": "w3"}})
+        ws.next_of_type("initial_state")
+        for a in windows:
+            ws.send({"type": "infinite_request", "payload_args": {**a, "start": 0, "end": 50}})
+        return row_replies(ws, len(windows))
+
+    with load_expr(srv, tied_build) as a, load_expr(srv, tied_build) as b, ThreadPoolExecutor(2) as pool:
+        got_a, got_b = pool.submit(browse, a), pool.submit(search_then_browse, b)
+        replies_a, replies_b = got_a.result(timeout=300), got_b.result(timeout=300)
+    failed = [r.get("error_info") for r in replies_a + replies_b if r.get("error_info")]
+    assert failed == []
+    assert {r["length"] for r in replies_a} == {3000}
+    assert {r["length"] for r in replies_b} == {matching}
+
+
 def test_a_full_unsorted_scan_of_a_filtered_expression_sends_every_row_once(srv, filtered_build, filtered_ids):
     with load_expr(srv, filtered_build) as ws:
         assert ws.initial_state["reply"]["rows"] == len(filtered_ids)

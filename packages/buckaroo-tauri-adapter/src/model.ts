@@ -211,7 +211,12 @@ export class TauriIPCModel implements IModel {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
       if (msg.type === "infinite_request") {
-        this.deliverRow({ type: "infinite_resp", key: msg.payload_args, length: 0, error_info: `${e.code}: ${e.message}` }, [], e);
+        // error_code as a server reply carries it: a page (or a soak) counts refusals by code.
+        this.deliverRow(
+          { type: "infinite_resp", key: msg.payload_args, length: 0, error_info: `${e.code}: ${e.message}`, error_code: e.code },
+          [],
+          e,
+        );
       } else this.reportError(e);
     });
   }

@@ -140,7 +140,7 @@ describe("row replies", () => {
     const payload_args = { sourceName: "x", start: 0, end: 1000 };
     m.send({ type: "infinite_request", payload_args });
     await vi.waitFor(() => expect(got).toHaveLength(1));
-    expect(got[0][0]).toMatchObject({ type: "infinite_resp", key: payload_args, length: 0 });
+    expect(got[0][0]).toMatchObject({ type: "infinite_resp", key: payload_args, length: 0, error_code: "backpressure" });
     expect(String(got[0][0].error_info)).toContain("backpressure");
     expect(errors.map((e) => e.code)).toEqual(["backpressure"]);
   });

@@ -4,6 +4,7 @@ of 20M rows), written the way buckaroo's window_to_parquet writes a window."""
 from __future__ import annotations
 
 from .engine_files import optional_polars, sliceable_source
+from .util import exception_line, log
 
 
 def sliced_parquet_window(processed_df, start: int, end: int) -> bytes | None:
@@ -13,12 +14,19 @@ def sliced_parquet_window(processed_df, start: int, end: int) -> bytes | None:
     return None if source is None else parquet_slice(processed_df, source.path, start, end)
 
 
-def parquet_slice(processed_df, path: str, start: int, end: int) -> bytes:
-    """Rows [start, end) of the Parquet file `path` (which has processed_df's columns)."""
+def parquet_slice(processed_df, path: str, start: int, end: int) -> bytes | None:
+    """Rows [start, end) of the Parquet file `path` (which has processed_df's columns);
+    None when polars cannot read it (then the engine answers)."""
     from buckaroo.df_util import old_col_new_col
 
     names = [orig for orig, _ in old_col_new_col(processed_df)]
-    frame = optional_polars().scan_parquet(path).select(names).slice(start, max(0, end - start)).collect()
+    try:
+        frame = optional_polars().scan_parquet(path).select(names).slice(start, max(0, end - start)).collect()
+    except BaseException as exc:  # polars panics (a PanicException) on zones like "+05:30"
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        log.info("polars cannot slice %s (%s); the engine reads the window", path, exception_line(exc))
+        return None
     return window_frame(processed_df, frame.to_arrow(), start)
 
 

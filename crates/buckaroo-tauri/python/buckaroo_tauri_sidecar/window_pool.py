@@ -94,7 +94,7 @@ class FairPool:
                 self._running[task.session] += 1
             try:
                 task.call(*task.args)
-            except Exception:  # noqa: BLE001 - the call answers for itself; never lose a worker
+            except BaseException:  # noqa: BLE001 - the call answers for itself; never lose a worker (a panic neither)
                 log.exception("a worker's task failed")
             finally:
                 with self._lock:

@@ -29,6 +29,7 @@ from .rows import failed_rows, tidy_frame
 from .sorted_copies import SORTED_COPIES
 from .util import REFUSAL, Unsupported, env_count, log
 from .warm_up import WARM_UP
+from .xorq_support import read_lock
 
 WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
 # Deferred stats start this long after the first rows are written: the page takes ~0.6 s
@@ -131,8 +132,9 @@ class _SafeStream:
         _CAPTURE.now = captured
         token = REFUSAL.set(None)
         try:
-            call(*args)
-        except Exception:  # noqa: BLE001 - logged with its traceback, answered as a failed request
+            with self._read_lock():
+                call(*args)
+        except BaseException:  # noqa: BLE001 - a Rust library's panic too: logged, answered as a failed request
             log.exception("%s failed in a worker", getattr(call, "__name__", call))
             captured.frames[:] = failed(ROW_REQUEST_FAILED, "the row request failed in the sidecar")
         finally:
@@ -142,6 +144,14 @@ class _SafeStream:
         if refusal is not None:  # buckaroo answered "Request failed": say why, with its code
             captured.frames[:] = failed(refusal.code, str(refusal))
         loop.add_callback(self._write_captured, captured, still_wanted, failed)
+
+    def _read_lock(self):
+        """The session's expression's read lock (xorq_support.read_lock), or none."""
+        import contextlib
+
+        dataflow = getattr(self._session(), "xorq_dataflow", None)
+        lock = read_lock(dataflow.widget_args_tuple[1]) if dataflow is not None else None
+        return lock if lock is not None else contextlib.nullcontext()
 
     def _write_captured(self, captured, still_wanted, failed):
         try:

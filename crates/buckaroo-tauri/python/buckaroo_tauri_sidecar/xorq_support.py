@@ -37,3 +37,32 @@ def xorq_import_error() -> str | None:
 
 def xorq_not_installed(why: str) -> dict:
     return error(XORQ_NOT_INSTALLED, f"xorq does not import in this Python ({why}); install it with: pip install {XORQ_PIP}")
+
+
+_READ_LOCKS: dict = {}  # the backends an expression's deferred reads register tables in -> their lock
+
+
+def read_lock(expr):
+    """One query at a time on the backends `expr` reads files into at execution (a
+    `xorq build`'s deferred reads register their table, `data`, for each query and drop
+    it after); None when it has no such reads (engine files, remote tables: they run in
+    parallel). Without it two windows of one build, or a window and its stats, run
+    together and fail with "Table not found: data" or "The table data already exists"
+    (the soak's finding: 178 failed windows in 40 s of two windows in flight)."""
+    try:
+        from xorq.common.utils.graph_utils import walk_nodes
+        from xorq.expr.relations import Read
+    except ImportError:
+        return None
+    try:
+        reads = walk_nodes(Read, expr)
+    except Exception:  # noqa: BLE001 - not an expression (a post-processor's pandas frame)
+        return None
+    if not reads:
+        return None
+    key = tuple(sorted({id(r.source) for r in reads}))
+    with XORQ_LOCK:
+        lock = _READ_LOCKS.setdefault(key, threading.RLock())
+        while len(_READ_LOCKS) > 256:
+            _READ_LOCKS.pop(next(iter(_READ_LOCKS)))
+        return lock

@@ -1,7 +1,8 @@
 //! The liveness check: a sidecar that runs but stops answering (stopped, frozen in a C
-//! extension that holds the GIL, swapping) is `unresponsive` within a few seconds, its
-//! waiting row requests are answered with `sidecar_not_responding`, new ones are
-//! refused with that code, and it is `ready` again as soon as it answers.
+//! extension that holds the GIL, swapping) is `unresponsive` within 3 s (30 s while it
+//! uses CPU: busy, not frozen), its waiting row requests are answered with
+//! `sidecar_not_responding`, new ones are refused with that code, and it is `ready`
+//! again as soon as it answers.
 
 use super::{lock, Hub};
 use crate::error::Error;
@@ -15,6 +16,12 @@ const PERIOD: Duration = Duration::from_secs(1);
 /// Silent this long: `unresponsive`. The loop answers /health between any two row
 /// windows (file windows are ms; expression windows and loads run in threads).
 pub(crate) const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(3);
+/// Silent this long while it works (its CPU time grew over the last period): a loop busy
+/// with a pandas state change under load is slow, not frozen. A stopped process, or one
+/// waiting on a dead socket, gains no CPU and keeps the 3 s.
+pub(crate) const BUSY_UNRESPONSIVE_AFTER: Duration = Duration::from_secs(30);
+/// The share of one core a sidecar must use over a period to count as working.
+const WORKING_SHARE: f64 = 0.1;
 
 impl Hub {
     /// Follow the ready sidecar with the liveness check; run once on the async runtime.
@@ -39,6 +46,7 @@ impl Hub {
 
     async fn check_liveness(self: &Arc<Self>, ep: &Endpoint) {
         let mut answered_at = Instant::now();
+        let mut cpu = CpuSample::of(ep.pid);
         loop {
             let asked = Instant::now();
             let answered = tokio::time::timeout(PERIOD, self.http.get(ep, "/health"))
@@ -51,7 +59,13 @@ impl Hub {
                     let (hub, ep) = (self.clone(), ep.clone());
                     tasks::spawn_logged("refill", async move { hub.refill_failed_windows(&ep).await });
                 }
-            } else if answered_at.elapsed() >= UNRESPONSIVE_AFTER {
+            }
+            // Over the last period only: work done before a SIGSTOP must not count.
+            let now = CpuSample::of(ep.pid);
+            let working = cpu.zip(now).is_some_and(|(a, b)| b.share_since(&a) >= WORKING_SHARE);
+            cpu = now;
+            let limit = if working { BUSY_UNRESPONSIVE_AFTER } else { UNRESPONSIVE_AFTER };
+            if !answered && answered_at.elapsed() >= limit {
                 self.went_silent(ep, answered_at.elapsed());
             }
             tokio::time::sleep(PERIOD.saturating_sub(asked.elapsed())).await;
@@ -96,5 +110,74 @@ impl Hub {
                 self.notify_error(&label, &e);
             }
         }
+    }
+}
+
+/// A process's CPU time (user + system, all threads) and when it was read.
+#[derive(Debug, Clone, Copy)]
+struct CpuSample {
+    cpu: Duration,
+    at: Instant,
+}
+
+impl CpuSample {
+    /// `None` where `/proc` cannot tell (not Linux, the process gone): then every
+    /// silence gets the short limit, as before this check existed.
+    fn of(pid: u32) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Some(Self {
+            cpu: cpu_time(&stat)?,
+            at: Instant::now(),
+        })
+    }
+
+    /// Cores used on average since `earlier`.
+    fn share_since(&self, earlier: &Self) -> f64 {
+        let wall = self.at.saturating_duration_since(earlier.at).as_secs_f64();
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        self.cpu.saturating_sub(earlier.cpu).as_secs_f64() / wall
+    }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line. They count USER_HZ ticks, 100 per second
+/// on every Linux the app is built for.
+fn cpu_time(stat: &str) -> Option<Duration> {
+    // After `(comm)` (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_reads_utime_and_stime_after_a_command_with_spaces() {
+        let stat = "4242 (python3 -m x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 0 0 20 0 9 0 100 1000 50";
+        assert_eq!(cpu_time(stat), Some(Duration::from_millis(2870)));
+        assert_eq!(cpu_time("4242 (trunc) S 1"), None);
+    }
+
+    /// Children, not this process: other tests' threads share its CPU time.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_spinning_process_counts_as_working_and_a_sleeping_one_does_not() {
+        let share = |script: &str| {
+            let mut child = std::process::Command::new("sh").args(["-c", script]).spawn().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            let a = CpuSample::of(child.id()).expect("/proc/<pid>/stat");
+            std::thread::sleep(Duration::from_millis(500));
+            let b = CpuSample::of(child.id()).unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            b.share_since(&a)
+        };
+        let spinning = share("while :; do :; done");
+        assert!(spinning >= WORKING_SHARE, "spinning: {spinning}");
+        let sleeping = share("sleep 5");
+        assert!(sleeping < WORKING_SHARE, "sleeping: {sleeping}");
     }
 }
