@@ -18,6 +18,11 @@ const COMMANDS: &[&str] = &[
     "buckaroo_pick_build",
     "buckaroo_cancel_setup",
     "buckaroo_reset_environment",
+    "buckaroo_pick_export",
+    "buckaroo_export",
+    "buckaroo_export_cancel",
+    "buckaroo_copy_cells",
+    "buckaroo_copy_text",
 ];
 
 /// The Python launcher package, embedded file by file.

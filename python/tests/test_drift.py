@@ -43,7 +43,10 @@ LAUNCHER = CRATE / "python" / LAUNCHER_PACKAGE
 PROTOCOL_MD = ROOT / "docs/protocol.md"
 
 # Commands a capability must grant explicitly: not in the `default` permission set.
-OPT_IN = {"buckaroo_load_expr", "buckaroo_reload_expr", "buckaroo_load_compare"}
+# Opt-in sets of the plugin (permissions/<name>.toml) and the commands each grants.
+OPT_IN_SETS = {"allow-export": {"buckaroo_pick_export", "buckaroo_export", "buckaroo_export_cancel"},
+               "allow-copy": {"buckaroo_copy_cells", "buckaroo_copy_text"}}
+OPT_IN = {"buckaroo_load_expr", "buckaroo_reload_expr", "buckaroo_load_compare", *set().union(*OPT_IN_SETS.values())}
 # What the plugin needs installed next to buckaroo; the version comes from TESTED_BUCKAROO.
 PIP_TEMPLATE = '"buckaroo[server,polars]=={version}" six "pandas<3"'
 # The same plus the xorq extra: what expressions need, and what the dev venv installs.
@@ -252,6 +255,15 @@ def permission_name(identifier: str) -> str:
     return identifier.removeprefix("allow-").replace("-", "_")
 
 
+def test_the_opt_in_permission_sets_grant_their_commands():
+    sets = {s["identifier"]: s for path in sorted((CRATE / "permissions").glob("*.toml"))
+            for s in tomllib.loads(path.read_text()).get("set", [])}
+    assert set(sets) == set(OPT_IN_SETS)
+    for name, want in OPT_IN_SETS.items():
+        assert {permission_name(p) for p in sets[name]["permissions"]} == want, name
+        assert want <= set(commands()), f"{name} grants commands build.rs does not have"
+
+
 def test_default_permission_set():
     path = CRATE / "permissions/default.toml"
     granted = [permission_name(p) for p in tomllib.loads(path.read_text())["default"]["permissions"]]
@@ -404,7 +416,6 @@ NO_HINT = {
     "rows_superseded": "a row window's code, as serialization_failed (the adapter does not even report it)",
     "file_changed": "a row window's code, as serialization_failed (the window's banner offers Reload)",
     "row_request_timeout": "a row window's code, as serialization_failed (its message names the engine)",
-    "disk_full": "a row window's code, as serialization_failed (its message names the folder and the variable)",
 }
 # Launcher codes the plugin turns into a code of its own (which has its own hint): the Rust that does it.
 RUST_MAPPED = {"xorq_not_installed": r'server_code\s*==\s*"xorq_not_installed"'}
@@ -441,11 +452,15 @@ def protocol_md_launcher_code_drift(root: Path) -> list[str]:
 
 
 def rust_hinted_codes(root: Path) -> set[str]:
-    """The server codes the plugin's `match server_code { ... }` hints."""
-    path, m = find_one(files(root / "crates/buckaroo-tauri/src", "**/*.rs"), r"match\s+server_code\s*\{",
-                       "the plugin's hints for server codes (`match server_code {`)")
-    arms = re.findall(r'((?:"[a-z_]+"\s*\|\s*)*"[a-z_]+")\s*=>', braced(strip_comments(path.read_text()), m.end()))
-    return {code for arm in arms for code in quoted(arm)}
+    """The server codes the plugin's `match server_code { ... }` blocks hint (a load's, an export's)."""
+    found = set()
+    for path in files(root / "crates/buckaroo-tauri/src", "**/*.rs"):
+        text = strip_comments(path.read_text())
+        for m in re.finditer(r"match\s+server_code\s*\{", text):
+            arms = re.findall(r'((?:"[a-z_]+"\s*\|\s*)*"[a-z_]+")\s*=>', braced(text, m.end()))
+            found |= {code for arm in arms for code in quoted(arm)}
+    assert found, "the plugin's hints for server codes (`match server_code {`) not found"
+    return found
 
 
 def rust_hint_drift(root: Path) -> list[str]:

@@ -43,7 +43,8 @@ def test_the_top_level_requirements_are_the_launchers(lock):
 
 
 def test_the_requirements_come_from_the_launchers_pip_hints():
-    assert env_lock.requirements("base") == [f"buckaroo[server,polars]=={CONTRACT.TESTED_BUCKAROO}", "six", "pandas<3"]
+    assert env_lock.requirements("base") == [f"buckaroo[server,polars]=={CONTRACT.TESTED_BUCKAROO}", "six", "pandas<3",
+                                             CONTRACT.EXPORT_PIP]
     assert f"buckaroo[server,polars,xorq]=={CONTRACT.TESTED_BUCKAROO}" in env_lock.requirements("engine")
 
 

@@ -9,7 +9,10 @@
 //! command, a missing invoke key or Origin.
 
 use crate::error::{Error, Result};
-use crate::models::{AttachInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
+use crate::models::{
+    AttachInfo, CopyArgs, CopyResult, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult,
+    PickExportArgs, ReloadResult, Status,
+};
 use crate::sink::ChannelSink;
 use crate::BuckarooState;
 use serde::de::DeserializeOwned;
@@ -166,6 +169,68 @@ pub(crate) async fn buckaroo_pick_build<R: Runtime>(
     state: State<'_, BuckarooState>,
 ) -> Result<Option<String>> {
     Ok(admitted(&state, crate::picker::pick_build_dir(&app, webview.label()).await?))
+}
+
+/// The native save dialog for an export; the chosen path may be exported to once, by
+/// this window (`allow-export`).
+#[command]
+pub(crate) async fn buckaroo_pick_export<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: Option<Value>,
+) -> Result<Option<String>> {
+    let args: PickExportArgs = match args {
+        Some(v) if !v.is_null() => arg("buckaroo_pick_export", "args", Some(v))?,
+        _ => PickExportArgs::default(),
+    };
+    let picked = crate::picker::pick_export_path(&app, webview.label(), args.default_name.as_deref()).await?;
+    Ok(picked.map(|path| {
+        state.hub.grant_export(webview.label(), &path);
+        path.display().to_string()
+    }))
+}
+
+/// Write what this window's grid shows to a path it may write (`allow-export`).
+#[command]
+pub(crate) async fn buckaroo_export<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: Option<Value>,
+) -> Result<ExportResult> {
+    let args: ExportArgs = arg("buckaroo_export", "args", args)?;
+    state.hub.export(webview.label(), args).await
+}
+
+/// Cancel this window's running export; whether there was one.
+#[command]
+pub(crate) async fn buckaroo_export_cancel<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>) -> Result<bool> {
+    state.hub.export_cancel(webview.label()).await
+}
+
+/// Copy a block of this window's grid (its rows in its sort and search, the given
+/// columns) to the clipboard as TSV with a header row (`allow-copy`).
+#[command]
+pub(crate) async fn buckaroo_copy_cells<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: Option<Value>,
+) -> Result<CopyResult> {
+    let args: CopyArgs = arg("buckaroo_copy_cells", "args", args)?;
+    let tsv = state.hub.copy_cells(webview.label(), &args).await?;
+    crate::clipboard::write_text(&app, tsv)?;
+    Ok(CopyResult {
+        rows: args.end.saturating_sub(args.start),
+        columns: args.columns.len() as u64,
+    })
+}
+
+/// Put `text` (a column's name, say) on the clipboard (`allow-copy`).
+#[command]
+pub(crate) async fn buckaroo_copy_text<R: Runtime>(app: AppHandle<R>, text: Option<Value>) -> Result<()> {
+    let text: String = arg("buckaroo_copy_text", "text", text)?;
+    crate::clipboard::write_text(&app, text)
 }
 
 /// What the user picked joins the scope; the page gets its path.

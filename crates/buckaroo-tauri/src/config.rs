@@ -140,6 +140,8 @@ pub struct BuckarooConfig {
     pub restart: RestartPolicy,
     /// Folders pages may load from without a dialog or a drop.
     pub scope: Vec<PathBuf>,
+    /// Folders exports may write to without a save dialog ([`with_export_dir`](Self::with_export_dir)).
+    pub export_dirs: Vec<PathBuf>,
     /// A file for the first window that attaches.
     pub autoload: Option<Autoload>,
     /// Extra arguments for the server.
@@ -182,6 +184,7 @@ impl BuckarooConfig {
             handshake_timeout: Duration::from_secs(30),
             restart: RestartPolicy::default(),
             scope: Vec::new(),
+            export_dirs: Vec::new(),
             autoload: None,
             server_args: Vec::new(),
             default_mode: LoadMode::Buckaroo,
@@ -323,6 +326,13 @@ impl BuckarooConfig {
     /// Allow `load_path` for any file under `dir` (in addition to picked and dropped files).
     pub fn with_scope(mut self, dir: impl Into<PathBuf>) -> Self {
         self.scope.push(dir.into());
+        self
+    }
+
+    /// Let `buckaroo_export` write files directly in `dir` without the save dialog (a
+    /// host's own export folder). Not its subfolders; exports need `allow-export`.
+    pub fn with_export_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.export_dirs.push(dir.into());
         self
     }
 

@@ -129,6 +129,29 @@ pub enum Error {
         /// The limit in force, quoted by the `load_timeout` hint.
         load_timeout: Duration,
     },
+    /// An export to a path the user did not pick in this window's save dialog (nor in a
+    /// folder the host granted).
+    #[error("export path not allowed: {}", .0.display())]
+    ExportPathRefused(PathBuf),
+    /// The launcher refused or ended an export (nothing was written).
+    #[error("export failed ({server_code}): {message}")]
+    ExportFailed {
+        /// The launcher's `error_code` (`export_cancelled`, `disk_full`, ...).
+        server_code: String,
+        /// The launcher's message.
+        message: String,
+    },
+    /// The launcher refused a copy of cells.
+    #[error("copy failed ({server_code}): {message}")]
+    CopyFailed {
+        /// The launcher's `error_code` (`copy_too_big`, `invalid_copy`, ...).
+        server_code: String,
+        /// The launcher's message.
+        message: String,
+    },
+    /// The system clipboard could not be written.
+    #[error("the clipboard could not be written: {0}")]
+    Clipboard(String),
     /// Outside the scope: not configured, picked or dropped.
     #[error("path not allowed: {}", .0.display())]
     PathNotAllowed(PathBuf),
@@ -269,6 +292,10 @@ impl Error {
             Error::SidecarOutOfMemory => "sidecar_out_of_memory",
             Error::LoadFailed { .. } => "load_failed",
             Error::PathNotAllowed(_) | Error::NotARegularFile { .. } => "path_not_allowed",
+            Error::ExportPathRefused(_) => "export_path_refused",
+            Error::ExportFailed { .. } => "export_failed",
+            Error::CopyFailed { .. } => "copy_failed",
+            Error::Clipboard(_) => "clipboard_failed",
             Error::MessageNotAllowed(_) => "message_not_allowed",
             Error::NotAttached => "not_attached",
             Error::Backpressure(_) => "backpressure",
@@ -334,10 +361,32 @@ impl Error {
             Error::SidecarNotResponding { .. } => Some(
                 "It may answer again by itself; Retry ends it and starts a new one, and each window gets its file back.".into(),
             ),
+            Error::ExportPathRefused(_) => Some(
+                "Ask the user for the file with pickExportPath() (the save dialog) and export to the path it returns, or grant a folder with BuckarooConfig::with_export_dir.".into(),
+            ),
+            Error::ExportFailed { server_code, .. } | Error::CopyFailed { server_code, .. } => export_hint(server_code),
             Error::NotAttached => Some("Mount the grid (mountBuckaroo) before loading or sending; it attaches this window.".into()),
             _ => None,
         }
     }
+}
+
+/// What to do about an export the launcher refused, by its `error_code`.
+fn export_hint(server_code: &str) -> Option<String> {
+    let hint = match server_code {
+        "invalid_export" => "Export to a .csv, .tsv, .parquet, .jsonl or .xlsx file in a folder that exists.",
+        "export_too_many_rows" => "An Excel sheet holds 1,048,575 rows under its header: export to CSV or Parquet, or search to fewer rows.",
+        "export_busy" => "This window is exporting already: wait for it, or cancel it (cancelExport()).",
+        "export_cancelled" => "Nothing was written; export again when you want the file.",
+        "export_unsupported" => "Load the data in this window first (polars-backed and lazy windows cannot export: open the file with the default backend or on the engine); an .xlsx needs xlsxwriter in the sidecar's Python.",
+        "export_failed" => "Nothing was written; the sidecar's log has the traceback.",
+        "disk_full" => "Free space on that disk, or export to another folder; nothing was written.",
+        "copy_too_big" => "Copy fewer cells, or export them (File › Export…): a copy takes up to 1,000,000 cells.",
+        "invalid_copy" => "Copy a block of the grid's own rows and column ids (the adapter's cell selection sends them).",
+        "copy_failed" => "The sidecar's log has the traceback; Export… writes the same rows to a file.",
+        _ => return None,
+    };
+    Some(hint.into())
 }
 
 /// What to do about a load the server refused, by its `error_code`.

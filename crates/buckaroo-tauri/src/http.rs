@@ -36,13 +36,23 @@ impl SidecarHttp {
 
     /// `POST` a load; its JSON reply, or `LoadFailed` with the server's `error_code`.
     pub async fn post(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
-        let timed_out = |e| self.timed_out(route, e);
-        let resp = authed(self.client.post(url(ep, route)), ep)
-            .json(body)
-            .timeout(self.load_timeout + LOAD_TIMEOUT_MARGIN)
-            .send()
+        self.post_within(ep, route, body, Some(self.load_timeout + LOAD_TIMEOUT_MARGIN))
             .await
-            .map_err(timed_out)?;
+    }
+
+    /// `POST` what may take as long as it takes (an export of 100M rows): it ends when
+    /// the launcher answers, is cancelled, or dies.
+    pub async fn post_unbounded(&self, ep: &Endpoint, route: &str, body: &Value) -> Result<Value> {
+        self.post_within(ep, route, body, None).await
+    }
+
+    async fn post_within(&self, ep: &Endpoint, route: &str, body: &Value, timeout: Option<Duration>) -> Result<Value> {
+        let timed_out = |e| self.timed_out(route, e);
+        let mut req = authed(self.client.post(url(ep, route)), ep).json(body);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await.map_err(timed_out)?;
         let status = resp.status();
         let text = resp.text().await.map_err(timed_out)?;
         let reply: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));

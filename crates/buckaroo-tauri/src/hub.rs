@@ -6,6 +6,7 @@
 use crate::config::{Autoload, BuckarooConfig, LoadMode};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::export::ExportGrants;
 use crate::http::SidecarHttp;
 use crate::message::PageMessage;
 use crate::models::{LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod attach;
+mod export;
 mod files;
 mod liveness;
 
@@ -66,6 +68,8 @@ pub struct Hub {
     http: SidecarHttp,
     windows: Mutex<HashMap<String, Arc<WindowEntry>>>,
     scope: Scope,
+    /// Where each window may write an export ([`export`]).
+    exports: ExportGrants,
     autoload_taken: AtomicBool,
     /// Files a window loads when its page attaches ([`Hub::load_on_attach`]).
     pending: Mutex<HashMap<String, Autoload>>,
@@ -99,12 +103,14 @@ impl Hub {
             scope.allow_file(&a.path);
         }
         let http = SidecarHttp::new(cfg.load_timeout);
+        let exports = ExportGrants::new(&cfg.export_dirs);
         let (files, file_events) = FileWatch::new();
         Arc::new(Self {
             sup,
             http,
             windows: Mutex::default(),
             scope,
+            exports,
             autoload_taken: AtomicBool::new(false),
             pending: Mutex::default(),
             silent_failed: Mutex::default(),

@@ -32,12 +32,14 @@
 #![warn(missing_docs)]
 
 mod base_python;
+mod clipboard;
 mod commands;
 mod config;
 mod connection;
 mod discovery;
 mod error;
 mod exit;
+mod export;
 mod frame;
 mod handshake;
 mod http;
@@ -72,7 +74,8 @@ pub use error::{Error, PipInstall, Result};
 pub use hub::Hub;
 pub use managed_env::{EnvLock, ManagedEnv};
 pub use models::{
-    AttachInfo, ErrorInfo, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, StatsDelivery, Status,
+    AttachInfo, CopyArgs, CopyResult, ErrorInfo, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs,
+    LoadResult, ReloadResult, StatsDelivery, Status,
 };
 pub use pairing::{JsonFrame, Outgoing};
 pub use probe::ProbeReport;
@@ -118,6 +121,11 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_pick_build,
             commands::buckaroo_cancel_setup,
             commands::buckaroo_reset_environment,
+            commands::buckaroo_pick_export,
+            commands::buckaroo_export,
+            commands::buckaroo_export_cancel,
+            commands::buckaroo_copy_cells,
+            commands::buckaroo_copy_text,
         ])
         .setup(move |app, _api| {
             setup(app, config);

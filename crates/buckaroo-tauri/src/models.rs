@@ -91,6 +91,66 @@ pub struct LoadCompareArgs {
     pub how: Option<String>,
 }
 
+/// `buckaroo_pick_export`'s `args` (all optional): the save dialog's suggestion.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PickExportArgs {
+    /// The file name it proposes (`sales.csv`).
+    pub default_name: Option<String>,
+}
+
+/// `buckaroo_export`'s `args`: where to write what the window's grid shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportArgs {
+    /// The target: a path `buckaroo_pick_export` returned to this window (once), or a
+    /// file directly in a folder of [`crate::BuckarooConfig::with_export_dir`].
+    pub path: String,
+    /// `csv`, `tsv`, `parquet` or `jsonl`; by the path's extension when absent.
+    pub format: Option<String>,
+    /// The loaded data as it came in (unsorted, unsearched), not the grid's view.
+    #[serde(default)]
+    pub whole_file: bool,
+}
+
+/// What `buckaroo_export` returns once the file is written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportResult {
+    /// The file written.
+    pub path: String,
+    /// Rows written (the header not counted).
+    pub rows: u64,
+    /// The file's size.
+    pub bytes: u64,
+    /// How long it took, in the sidecar.
+    pub seconds: f64,
+    /// How the rows were read: `pandas`, `file`, `sorted copy` or `engine query`.
+    pub how: String,
+}
+
+/// `buckaroo_copy_cells`'s `args`: a block of the window's grid as it shows it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyArgs {
+    /// The first row (the grid's row index, in its current sort and search).
+    pub start: u64,
+    /// One past the last row.
+    pub end: u64,
+    /// The grid's column ids (`a`, `b`, …), in the order to copy them.
+    pub columns: Vec<String>,
+}
+
+/// What `buckaroo_copy_cells` put on the clipboard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyResult {
+    /// Rows copied (the header row not counted).
+    pub rows: u64,
+    /// Columns copied.
+    pub columns: u64,
+}
+
 /// What a load command returns.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -42,6 +42,24 @@ pub(crate) async fn pick_build_dir<R: Runtime>(app: &AppHandle<R>, label: &str) 
     .await
 }
 
+/// Ask the user where to save an export (CSV, TSV, Parquet, JSON lines); `None` if cancelled.
+pub(crate) async fn pick_export_path<R: Runtime>(app: &AppHandle<R>, label: &str, default_name: Option<&str>) -> Result<Option<PathBuf>> {
+    ensure_dialog_plugin(app)?;
+    let mut dialog = app.dialog().file().set_title("Export");
+    for (name, extensions) in crate::export::DIALOG_FILTERS {
+        dialog = dialog.add_filter(*name, extensions);
+    }
+    if let Some(name) = default_name {
+        dialog = dialog.set_file_name(name);
+    }
+    ask(app, label, dialog, |d, tx| {
+        d.save_file(move |p| {
+            let _ = tx.send(p);
+        })
+    })
+    .await
+}
+
 /// Show `dialog` on top of window `label` (`show` opens it, handing the answer to the
 /// sender) and wait for the user.
 async fn ask<R: Runtime>(

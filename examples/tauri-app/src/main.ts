@@ -3,11 +3,14 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { getCurrentWebviewWindow } from "@tauri-apps/api/webviewWindow";
 import {
   cancelSetup,
+  copyText,
   mountBuckaroo,
+  pickExportPath,
   resetEnvironment,
   retry,
   type BuckarooError,
   type BuckarooHandle,
+  type ExportProgress,
   type LoadExprArgs,
   type LoadPathArgs,
   type SidecarStatus,
@@ -195,6 +198,11 @@ function mount(): Promise<BuckarooHandle> {
       el.hidden = w === null;
       if (w) el.textContent = `${w.sorted ? "Sorting" : "Reading rows"}… ${Math.round(w.waitingMs / 1000)} s`;
     },
+    // Ctrl+C on a selected block (or Edit › Copy Selected Cells).
+    onCopied: (c) => showProgress(`Copied ${groupDigits(c.rows)} × ${c.columns} cells`, false),
+    onExportProgress: (p) => {
+      if (exportingName !== null) showExport(exportingName, p);
+    },
     // The file changed on disk: the grid keeps what it shows until Reload.
     onFileChanged: (c) => {
       $("changed").hidden = false;
@@ -236,6 +244,51 @@ function mount(): Promise<BuckarooHandle> {
   });
 }
 
+/** "Exporting sales.csv · 1,250,000 of 20,000,000 rows · 6 % · about 20 s left". */
+function showExport(name: string | null, p?: ExportProgress): void {
+  $("exporting").hidden = $("export-cancel").hidden = name === null;
+  if (name === null) return;
+  const parts = [`Exporting ${name}`];
+  if (p) parts.push(`${groupDigits(p.rows)}${p.total === null ? "" : ` of ${groupDigits(p.total)}`} rows`);
+  if (p?.percent != null) parts.push(`${Math.floor(p.percent)} %`);
+  if (p?.etaS != null && p.etaS >= 1) parts.push(`about ${Math.ceil(p.etaS)} s left`);
+  $("exporting").textContent = parts.join(" · ");
+}
+
+let exportingName: string | null = null;
+
+/** File › Export…: the save dialog, then what the grid shows (its sort, search and columns). */
+async function exportView(path?: string): Promise<void> {
+  if (!shown) return showError({ code: "export_nothing_open", message: "Open a file first, then export it." });
+  const stem = baseName(shown.path).replace(/\.[^.]*$/, "");
+  const target = path ?? (await pickExportPath(`${stem}.csv`));
+  if (!target) return;
+  showError(null);
+  exportingName = baseName(target);
+  showExport(exportingName);
+  try {
+    const r = await handle.exportView({ path: target });
+    const took = r.seconds < 1 ? `${Math.round(r.seconds * 1000)} ms` : `${r.seconds.toFixed(1)} s`;
+    showProgress(`Exported ${groupDigits(r.rows)} rows to ${baseName(r.path)} in ${took}`, false);
+  } catch {
+    // onError shows it (a cancel too: export_cancelled, nothing written)
+  } finally {
+    exportingName = null;
+    showExport(null);
+  }
+}
+
+/** Edit › Copy Column Name: the name of the selection's first column. */
+async function copyColumnName(): Promise<void> {
+  const block = handle.selection();
+  const names = (handle.model.get("df_display_args") as Record<string, { df_viewer_config?: { column_config?: { col_name: string; header_name?: string }[] } }> | undefined)
+    ?.main?.df_viewer_config?.column_config;
+  const name = block && names?.find((c) => c.col_name === block.columns[0])?.header_name;
+  if (!name) return showError({ code: "copy_nothing_selected", message: "Select a cell of the column first, then copy its name." });
+  await copyText(name);
+  showProgress(`Copied the column name ${name}`, false);
+}
+
 /** File › Compare with…: a second file (picked, unless given) and the join column(s). */
 async function compareWith(path2?: string): Promise<void> {
   if (!shown) return showError({ code: "compare_nothing_open", message: "Open a file first, then compare it with another." });
@@ -275,12 +328,18 @@ function wireControls(): void {
     showError(null);
     handle.reload().catch(() => {}); // onError shows it (a deleted file: file_not_found)
   });
+  $("export-cancel").addEventListener("click", () => void handle.cancelExport().catch(() => {}));
   $("provisioning-cancel").addEventListener("click", () => cancelSetup().catch((e) => showError(e as BuckarooError)));
   $("new-window").addEventListener("click", () => invoke("app_new_window").catch((e) => showError(e as BuckarooError)));
   const actions: Record<string, () => Promise<void>> = {
     open,
     "open-build": openBuild,
     compare: () => compareWith(),
+    export: () => exportView(),
+    "copy-cells": async () => {
+      if (!(await handle.copySelection())) showError({ code: "copy_nothing_selected", message: "Select cells in the grid first (drag, or click then Shift+click)." });
+    },
+    "copy-column-name": copyColumnName,
     "check-updates": () => checkForUpdates(showError),
     "reset-env": async () => {
       showError(null);
@@ -294,7 +353,7 @@ function wireControls(): void {
   void win.listen<string>("app:open", ({ payload }) => void load({ path: payload }));
   // The UI's own actions (progress + error display), for tests and automation.
   Object.assign(window, {
-    __buckarooApp: { load, loadExpr, compareWith, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
+    __buckarooApp: { load, loadExpr, compareWith, exportView, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
   });
 }
 

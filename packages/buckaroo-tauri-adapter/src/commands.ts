@@ -1,12 +1,16 @@
 /** Typed wrappers for every plugin command, plus a status subscription that cannot miss "ready". */
 import { type Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { CellBlock } from "./selection.js";
 import {
   toBuckarooError,
   EVENTS,
   PLUGIN,
   type AttachInfo,
   type CommandName,
+  type CopyResult,
+  type ExportArgs,
+  type ExportResult,
   type HealthInfo,
   type LoadCompareArgs,
   type LoadExprArgs,
@@ -44,6 +48,27 @@ export const send = (msg: Record<string, unknown>) => call<null>("buckaroo_send"
 export const pickFile = () => call<string | null>("buckaroo_pick_file");
 /** Native folder dialog for a xorq build directory; the folder becomes loadable. Resolves null when cancelled. */
 export const pickBuild = () => call<string | null>("buckaroo_pick_build");
+/**
+ * Native save dialog for an export (CSV, TSV, Parquet, JSON lines, Excel); this window may then
+ * export to the path once. Resolves null when cancelled. Needs `buckaroo-tauri:allow-export`.
+ */
+export const pickExportPath = (defaultName?: string) =>
+  call<string | null>("buckaroo_pick_export", { args: defaultName ? { defaultName } : null });
+/**
+ * Write what this window's grid shows (sort, search, cleaning; columns in grid order) to
+ * `args.path`; resolves when the file is complete. Progress: `onExportProgress`.
+ */
+export const exportView = (args: ExportArgs) => call<ExportResult>("buckaroo_export", { args });
+/** Cancel this window's running export (it rejects with `export_failed` / `export_cancelled`); whether there was one. */
+export const cancelExport = () => call<boolean>("buckaroo_export_cancel");
+/**
+ * Copy a block of this window's grid to the clipboard as TSV with a header row: its rows
+ * as the grid sorts and searches them (read by the sidecar, as held), the columns given.
+ * Needs `buckaroo-tauri:allow-copy`. Refused over 1,000,000 cells (`copy_failed` / `copy_too_big`).
+ */
+export const copyCells = (block: CellBlock) => call<CopyResult>("buckaroo_copy_cells", { args: block });
+/** Put `text` on the clipboard (a column's name, say); needs `buckaroo-tauri:allow-copy`. */
+export const copyText = (text: string) => call<null>("buckaroo_copy_text", { text });
 
 /**
  * Call `cb` with the sidecar status now and on every change. Listens first, then

@@ -31,6 +31,9 @@ export const DEFAULT_WIDGET_URL = "/buckaroo/widget.js";
  * A host rule with a class or pseudo-class (`button:hover`) still applies.
  */
 export const FORM_RESET_CSS = ":where(.buckaroo-tauri-host) :is(input, button, select, textarea) { all: revert; }";
+/** Cells of the adapter's selection (selection.ts), over AG Grid's own cell colours. */
+export const SELECTION_CSS =
+  ":where(.buckaroo-tauri-host) .ag-cell.buckaroo-selected { background-color: rgba(33, 150, 243, 0.28) !important; }";
 const RESET_ID = "buckaroo-tauri-form-reset";
 
 /** Link buckaroo's stylesheet once per document, with the reset for the host's element rules before it. */
@@ -43,7 +46,7 @@ function linkStylesheet(doc: Document, href: string): void {
     doc.head.append(link);
   }
   if (doc.getElementById(RESET_ID)) return;
-  const reset = Object.assign(doc.createElement("style"), { id: RESET_ID, textContent: FORM_RESET_CSS });
+  const reset = Object.assign(doc.createElement("style"), { id: RESET_ID, textContent: `${FORM_RESET_CSS}\n${SELECTION_CSS}` });
   link.before(reset);
 }
 

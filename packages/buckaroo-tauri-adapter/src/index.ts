@@ -14,6 +14,11 @@ export {
   loadCompare,
   pickFile,
   pickBuild,
+  pickExportPath,
+  exportView,
+  cancelExport,
+  copyCells,
+  copyText,
   send,
   status,
   health,
@@ -21,5 +26,6 @@ export {
 } from "./commands.js";
 export { StatsChannel, type StatsState } from "./stats.js";
 export { WaitingRows, type RowsWaiting } from "./waiting.js";
+export { CellSelection, SELECTED_CLASS, type CellBlock } from "./selection.js";
 export { MARK_PREFIX, type LoadMark } from "./marks.js";
 export * from "./protocol.js";

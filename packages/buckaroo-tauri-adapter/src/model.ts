@@ -282,6 +282,15 @@ export class TauriIPCModel implements IModel {
       case "buckaroo_tauri_file_changed":
         this.emit("file_changed", { path: String(msg.path), change: msg.change, reloading: msg.reloading === true });
         break;
+      case "buckaroo_tauri_export_progress":
+        this.emit("export_progress", {
+          rows: Number(msg.rows),
+          total: typeof msg.total === "number" ? msg.total : null,
+          percent: typeof msg.percent === "number" ? msg.percent : null,
+          elapsedS: Number(msg.elapsed_s),
+          etaS: typeof msg.eta_s === "number" ? msg.eta_s : null,
+        });
+        break;
       case "stats_update":
       case "stats_aborted":
         this.stats.handle(msg);

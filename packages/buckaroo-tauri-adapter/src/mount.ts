@@ -10,9 +10,10 @@ import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type 
 import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, releaseChannel, TauriIPCModel } from "./model.js";
-import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type FileChange, type LoadCompareArgs,
-  type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
+import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type ExportArgs, type ExportProgress,
+  type CopyResult, type ExportResult, type FileChange, type LoadCompareArgs, type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
+import { type CellBlock, CellSelection } from "./selection.js";
 import type { StatsState } from "./stats.js";
 import type { RowsWaiting } from "./waiting.js";
 
@@ -63,6 +64,15 @@ export interface MountOptions {
    * `change.reloading`: the app reloads by itself).
    */
   onFileChanged?: (change: FileChange) => void;
+  /** An export of this window is writing (every 0.25 s): show rows, percent and time left, with Cancel. */
+  onExportProgress?: (progress: ExportProgress) => void;
+  /**
+   * Cell selection and Ctrl+C (selection.ts): `true` (the default) copies through the
+   * plugin (`buckaroo-tauri:allow-copy`); `false` leaves the grid's clicks alone.
+   */
+  copy?: boolean;
+  /** A block was copied (Ctrl+C): say so. A refused copy goes to `onError`. */
+  onCopied?: (copied: CopyResult & { block: CellBlock }) => void;
   /**
    * Aborting it disposes the grid, even before `mountBuckaroo` resolved (which then
    * rejects with `mount_cancelled`): what a component's unmount does.
@@ -92,6 +102,19 @@ export interface BuckarooHandle {
   loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
   /** Load again what this window shows (after `onFileChanged`). Rejections also go to `onError`. */
   reload(): Promise<LoadResult>;
+  /**
+   * Write what the grid shows (its sort, search and cleaning; columns in grid order) to
+   * a path `pickExportPath` returned (`buckaroo-tauri:allow-export`). Rejections also go to `onError`.
+   */
+  exportView(args: ExportArgs): Promise<ExportResult>;
+  /** The save dialog, then `exportView`; null when the user cancelled. Rejections also go to `onError`. */
+  pickAndExport(options?: { defaultName?: string; wholeFile?: boolean }): Promise<ExportResult | null>;
+  /** Cancel the running export (its promise rejects with `export_failed` / `export_cancelled`). */
+  cancelExport(): Promise<boolean>;
+  /** The block of cells selected in the grid (drag, Shift+click, index cells for rows), or null. */
+  selection(): CellBlock | null;
+  /** Copy the selected block (what Ctrl+C does); null when nothing is selected. */
+  copySelection(): Promise<CopyResult | null>;
   /**
    * Unmount the grid (its React tree too) and stop its subscriptions; removes only what
    * this mount added to the element, so a late dispose never touches a newer grid.
@@ -159,6 +182,44 @@ function guarded(api: LoadApi, life: Life): LoadApi {
   };
 }
 
+/** The handle's export calls: reported, and refused once the mount ended. */
+function exportApi(report: Report, life: Life): Pick<BuckarooHandle, "exportView" | "pickAndExport" | "cancelExport"> {
+  const live = <T>(f: () => Promise<T>): Promise<T> =>
+    life.over ? Promise.reject(cancelled(life.over)) : f().catch((e) => Promise.reject(report(e)));
+  const exportView = (args: ExportArgs) => live(() => commands.exportView(args));
+  return {
+    exportView,
+    pickAndExport: (o = {}) =>
+      live(() => commands.pickExportPath(o.defaultName)).then((path) =>
+        path === null ? null : exportView({ path, wholeFile: o.wholeFile }),
+      ),
+    cancelExport: () => live(() => commands.cancelExport()),
+  };
+}
+
+/** The cell selection and its copy, unless `copy: false`. */
+function copyApi(host: HTMLElement, opts: MountOptions, report: Report, life: Life): Pick<BuckarooHandle, "selection" | "copySelection"> {
+  const copy = async (block: CellBlock) => {
+    try {
+      const copied = await commands.copyCells(block);
+      opts.onCopied?.({ ...copied, block });
+      return copied;
+    } catch (e) {
+      throw report(e);
+    }
+  };
+  if (opts.copy === false) return { selection: () => null, copySelection: () => Promise.resolve(null) };
+  const selection = new CellSelection(host, copy);
+  life.add(() => selection.dispose());
+  return {
+    selection: () => selection.block(),
+    copySelection: () => {
+      const block = selection.block();
+      return block ? copy(block) : Promise.resolve(null);
+    },
+  };
+}
+
 /** The options' callbacks, silent once the mount ended: a disposed grid says nothing more. */
 function whileLive(options: MountOptions, life: Life): MountOptions {
   const live =
@@ -174,6 +235,8 @@ function whileLive(options: MountOptions, life: Life): MountOptions {
     onStats: options.onStats && live(options.onStats),
     onRowsWaiting: options.onRowsWaiting && live(options.onRowsWaiting),
     onFileChanged: options.onFileChanged && live(options.onFileChanged),
+    onExportProgress: options.onExportProgress && live(options.onExportProgress),
+    onCopied: options.onCopied && live(options.onCopied),
   };
 }
 
@@ -211,6 +274,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   if (opts.onStats) model.on("stats", opts.onStats);
   if (opts.onRowsWaiting) model.on("rows_waiting", opts.onRowsWaiting as Handler);
   if (opts.onFileChanged) model.on("file_changed", opts.onFileChanged as Handler);
+  if (opts.onExportProgress) model.on("export_progress", opts.onExportProgress as Handler);
+  const copier = copyApi(host, opts, report, life);
   const seen: { state?: SidecarStatus["state"] } = {};
   const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads);
   life.add(() => unlistenStatus?.());
@@ -246,6 +311,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
       return loads.current;
     },
     ...api,
+    ...exportApi(report, life),
+    ...copier,
     dispose: () => life.end("disposed"),
   };
 }

@@ -31,6 +31,11 @@ export const COMMANDS = [
   "buckaroo_pick_build",
   "buckaroo_cancel_setup",
   "buckaroo_reset_environment",
+  "buckaroo_pick_export",
+  "buckaroo_export",
+  "buckaroo_export_cancel",
+  "buckaroo_copy_cells",
+  "buckaroo_copy_text",
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -67,11 +72,19 @@ export type MessageErrorCode =
   | "invalid_args"
   | "connection_closed";
 
+/**
+ * An export was refused or ended without a file: `export_path_refused` (a path the
+ * save dialog did not return to this window), `export_failed` (the launcher's reason
+ * in `serverCode`: `export_cancelled`, `disk_full`, ...); a copy of cells refused
+ * (`copy_failed`, `serverCode` `copy_too_big`, ...) or a clipboard that could not be written.
+ */
+export type ExportErrorCode = "export_path_refused" | "export_failed" | "copy_failed" | "clipboard_failed";
+
 /** The plugin's own plumbing failed (file system, HTTP or WebSocket to the sidecar, Tauri). */
 export type TransportErrorCode = "io" | "http" | "websocket" | "tauri";
 
 /** Every code the plugin sends (crates/buckaroo-tauri/src/error.rs `Error::code`; stable, docs/protocol.md). */
-export type PluginErrorCode = SidecarErrorCode | LoadErrorCode | MessageErrorCode | TransportErrorCode;
+export type PluginErrorCode = SidecarErrorCode | LoadErrorCode | ExportErrorCode | MessageErrorCode | TransportErrorCode;
 
 /**
  * Codes the adapter gives itself: a failed row window (`rows_failed`), a grid that
@@ -128,7 +141,18 @@ export type ServerErrorCode =
   | "rows_superseded"
   | "row_request_timeout"
   | "disk_full"
-  | "file_changed";
+  | "file_changed"
+  // the launcher: an export refused or ended (`buckaroo_export`)
+  | "invalid_export"
+  | "export_busy"
+  | "export_cancelled"
+  | "export_unsupported"
+  | "export_too_many_rows"
+  | "export_failed"
+  // the launcher: a copy of cells refused (`buckaroo_copy_cells`)
+  | "invalid_copy"
+  | "copy_too_big"
+  | "copy_failed";
 
 /**
  * A known code, or any other string: a newer plugin or server may send codes this
@@ -244,6 +268,46 @@ export interface LoadResult {
   /** What served it: `xorq` (an expression, or a file on the embedded engine), `pandas` or `polars`. */
   backend: "pandas" | "polars" | "xorq";
   columns: Array<{ name: string; dtype: string }> | null;
+}
+
+/** The export formats (by the target's extension when `format` is absent). */
+export type ExportFormat = "csv" | "tsv" | "parquet" | "jsonl" | "xlsx";
+
+/** `exportView`'s arguments (needs the opt-in `buckaroo-tauri:allow-export`). */
+export interface ExportArgs {
+  /** A path `pickExportPath` returned to this window (usable once), or a file in a `with_export_dir` folder. */
+  path: string;
+  format?: ExportFormat;
+  /** The loaded data as it came in, instead of the grid's sort, search and columns. */
+  wholeFile?: boolean;
+}
+
+/** What `exportView` resolves to once the file is complete. */
+export interface ExportResult {
+  path: string;
+  rows: number;
+  bytes: number;
+  seconds: number;
+  /** How the rows were read: `pandas`, `file`, `sorted copy` or `engine query`. */
+  how: string;
+}
+
+/** What `copyCells` put on the clipboard (TSV, a header row first). */
+export interface CopyResult {
+  rows: number;
+  columns: number;
+}
+
+/** An export's progress (`buckaroo_tauri_export_progress` on the window's Channel), every 0.25 s. */
+export interface ExportProgress {
+  rows: number;
+  /** Rows it will write, when known. */
+  total: number | null;
+  /** 0–100 when the total is known. */
+  percent: number | null;
+  elapsedS: number;
+  /** Seconds left, from the rate so far. */
+  etaS: number | null;
 }
 
 /**

@@ -42,6 +42,11 @@ describe("commands", () => {
       commands.pickBuild(),
       commands.cancelSetup(),
       commands.resetEnvironment(),
+      commands.pickExportPath("a.csv"),
+      commands.exportView({ path: "/d/a.csv" }),
+      commands.cancelExport(),
+      commands.copyCells({ start: 0, end: 3, columns: ["a"] }),
+      commands.copyText("id"),
     ]);
     expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });

@@ -75,6 +75,21 @@ def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeo
     xdo(display, "key", "Return", check=True)
 
 
+def answer_save_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
+    """Save as `path` in the native GTK save dialog, as a user would: the whole name field
+    replaced by the full path (GTK takes one there), Enter."""
+    visible = lambda: xdo(display, "search", "--onlyvisible", "--name", f"^{title}$").split()  # noqa: E731
+    wid = wait_until(visible, timeout=timeout, what=f"the '{title}' dialog")[0]
+    time.sleep(1.0)  # GTK drops keys while it lists the start folder
+    xdo(display, "windowfocus", "--sync", wid)
+    xdo(display, "key", "--window", wid, "ctrl+a", check=True)
+    time.sleep(0.3)
+    xdo(display, "type", "--delay", 10, path, check=True)
+    time.sleep(0.5)
+    xdo(display, "key", "--window", wid, "Return", check=True)
+    wait_until(lambda: not visible(), timeout=timeout, what=f"the '{title}' dialog to close")
+
+
 def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
     """Choose the folder `path` in the native GTK folder dialog, as a user would: type it
     in the location bar (Ctrl+L) with a trailing slash, drop the inline completion GTK

@@ -55,6 +55,7 @@ def page_state(driver: webdriver.Remote) -> dict:
           error: shownError()?.textContent ?? null,
           errorCode: shownError()?.dataset.code || null,
           file: document.getElementById('file')?.textContent,
+          progress: document.getElementById('progress-text')?.textContent ?? null,
           session: h?.sessionId ?? null,
           counters: h ? {...h.model.counters} : null,
           renderFunc: h ? h.model.get('render_func_name') : null,

@@ -41,7 +41,7 @@ def launcher_contract():
 def requirements(name: str) -> list[str]:
     """A lock's top-level requirements, as the launcher's pip hint spells them."""
     contract = launcher_contract()
-    return shlex.split({"base": contract.PIP_SPEC, "engine": contract.XORQ_PIP}[name])
+    return shlex.split({"base": contract.PIP_SPEC, "engine": contract.XORQ_PIP}[name]) + shlex.split(contract.EXPORT_PIP)
 
 
 def lock_path(name: str) -> Path:
@@ -88,6 +88,10 @@ def compile_lock(name: str, out: Path) -> None:
     the current directory of uv, so the lock's `# via -r <name>.in` comments name no path."""
     with tempfile.TemporaryDirectory(prefix="buckaroo-env-lock-") as tmp:
         (Path(tmp) / f"{name}.in").write_text("\n".join(requirements(name)) + "\n")
+        # The current lock as uv's preferences: a new requirement adds its pins and
+        # leaves every other one where it was.
+        if lock_path(name).exists() and not out.exists():
+            out.write_bytes(lock_path(name).read_bytes())
         cmd = [str(UV), "pip", "compile", "-q", "--no-config", "--universal", "--python-version", PYTHON_VERSION,
                "--generate-hashes", "--no-header", f"{name}.in", "-o", str(out.resolve())]
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=600)

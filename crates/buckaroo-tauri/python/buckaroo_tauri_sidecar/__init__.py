@@ -36,11 +36,15 @@ duckdb are imported inside the functions that use them):
   3  engine_files  which /load goes to the engine; a file as an expression
   3  warm_up       the idle warm-up (xorq's import)
   4  slices        polars slices of a Parquet file, written as buckaroo's windows
+  2  export_writers  batches to CSV, TSV, Parquet, JSON lines
   5  sorted_copies DuckDB-sorted copies of big Parquet files
   6  ws_handler    the WebSocket handler: safe replies, expression work off the loop,
                    engine windows of a changed file refused
   6  xorq_windows  expression windows in a total order; an engine file's expression
   7  patches       every replacement of a buckaroo private name
+  7  export_views  the view a window shows, as Arrow batches in the grid's order
+  8  exports       /export and /export_cancel: a view written beside the target, renamed
+  8  cell_copy     /copy: a block of the view as TSV for the clipboard
   8  expr_loads    /load_expr, /reload_expr and engine loads
   9  app           buckaroo's application wrapped: token, routes, hooks
  10  cli           argv, logging, the handshake, the stdin watchdog

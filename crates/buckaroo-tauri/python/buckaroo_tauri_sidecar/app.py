@@ -15,13 +15,15 @@ from types import SimpleNamespace
 
 from . import patches
 from .contract import EXIT_UNSUPPORTED, FORBIDDEN, LOAD_TIMEOUT_ENV, TESTED_BUCKAROO, TOKEN_HEADER, supported
+from .cell_copy import make_copy_handler
+from .exports import Exports, make_export_handlers
 from .expr_loads import EngineFileLoads, ExprLoads, make_reload_expr_handler
 from .loads import DEFAULT_LOAD_TIMEOUT, LOADS_SETTING, FileLoads, PendingLoads, make_load_handler
 from .probe import installed_version
 from .util import Unsupported, error, log
 from .warm_up import WARM_UP
 from .window_pool import FairPool
-from .ws_handler import WINDOW_WORKERS_SETTING, make_ws_handler
+from .ws_handler import EXPORTS_SETTING, WINDOW_WORKERS_SETTING, make_ws_handler
 
 
 def _buckaroo_server():
@@ -92,6 +94,8 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     # The routes' handlers get `inner` as their application, so its settings are theirs.
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
     inner.settings[WINDOW_WORKERS_SETTING] = FairPool()
+    inner.settings[EXPORTS_SETTING] = Exports()
+    patches.add_routes(inner, make_export_handlers() + make_copy_handler())
     app = make_authed_application(token, allow_query_token)(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router

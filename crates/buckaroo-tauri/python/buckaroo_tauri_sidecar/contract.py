@@ -18,6 +18,13 @@ PIP_SPEC = f'"buckaroo[server,polars]=={TESTED_BUCKAROO}" six "pandas<3"'
 # What /load_expr and big files need on top (optional: files load without them); duckdb
 # writes the sorted copies of big files (sorted_copies.py).
 XORQ_PIP = f'"buckaroo[server,polars,xorq]=={TESTED_BUCKAROO}" duckdb==2.0.1 six "pandas<3"'
+# What an .xlsx export needs (optional: every other format works without it); the
+# managed environment's locks carry it.
+EXPORT_PIP = "xlsxwriter==3.3.1"
+# Excel's sheet: 1,048,576 rows, the header one of them.
+XLSX_MAX_ROWS = 1_048_575
+# A copy of more cells than this is refused (export them instead): a clipboard of ~50 MB.
+COPY_MAX_CELLS = 1_000_000
 
 
 def supported(version: str | None) -> bool:
@@ -76,6 +83,17 @@ ROWS_SUPERSEDED = "rows_superseded"
 FILE_CHANGED = "file_changed"
 ROW_REQUEST_TIMEOUT = "row_request_timeout"
 DISK_FULL = "disk_full"
+# Exports (exports.py): HTTP refusals of /export.
+INVALID_EXPORT = "invalid_export"
+EXPORT_BUSY = "export_busy"
+EXPORT_CANCELLED = "export_cancelled"
+EXPORT_UNSUPPORTED = "export_unsupported"
+EXPORT_FAILED = "export_failed"
+EXPORT_TOO_MANY_ROWS = "export_too_many_rows"
+# Copied cells (cell_copy.py): HTTP refusals of /copy.
+INVALID_COPY = "invalid_copy"
+COPY_TOO_BIG = "copy_too_big"
+COPY_FAILED = "copy_failed"
 
 CODES = {
     FORBIDDEN: "403: a request or WebSocket upgrade without the launch's token",
@@ -95,6 +113,15 @@ CODES = {
     ROW_REQUEST_FAILED: "row window: any other failure of a row request",
     ROWS_SUPERSEDED: "row window: the session loaded something else while the window was computed",
     ROW_REQUEST_TIMEOUT: "row window: an expression's window not done within BUCKAROO_TAURI_ROW_DEADLINE seconds (a stuck engine)",
-    DISK_FULL: "row window: a sorted window whose sorted copy ran out of disk space (the message names the folder)",
+    DISK_FULL: "row window: a sorted window whose sorted copy ran out of space; 507: an export that did (names the folder)",
+    INVALID_EXPORT: "400: an /export with an unknown format, a relative path, a missing folder or a bad part_path",
+    EXPORT_BUSY: "409: an /export while the session's previous one still runs",
+    EXPORT_CANCELLED: "409: an /export cancelled (/export_cancel, or its window closed); nothing written",
+    EXPORT_UNSUPPORTED: "400: an /export of a session with nothing loaded, or a polars-backed or lazy one",
+    EXPORT_TOO_MANY_ROWS: "400: an .xlsx export of more rows than a sheet holds (1,048,575 under the header)",
+    EXPORT_FAILED: "500: an /export that failed otherwise (the message says why); nothing written",
+    INVALID_COPY: "400: a /copy without start < end or with an unknown column id",
+    COPY_TOO_BIG: "400: a /copy of more than COPY_MAX_CELLS cells",
+    COPY_FAILED: "500: a /copy that failed otherwise (the message says why)",
     FILE_CHANGED: "row window: the engine file it reads changed on disk since the load (no mix of old and new rows)",
 }

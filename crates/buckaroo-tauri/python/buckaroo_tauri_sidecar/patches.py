@@ -105,6 +105,13 @@ def install_xorq_hooks() -> None:
         replace(xorq_loading, "load_expr_build_dir", expression_loader)
 
 
+def add_routes(app, rules: list) -> None:
+    """The launcher's own routes, matched before any of buckaroo's (its static catch-alls)."""
+    from tornado.routing import PathMatches, Rule
+
+    app.wildcard_router.rules[:0] = [Rule(PathMatches(pattern), handler) for pattern, handler in rules]
+
+
 def replace_routes(app, replacements: dict) -> None:
     """Point the one route of buckaroo's app using each original handler class (its
     LoadHandler, LoadExprHandler, ReloadExprHandler, DataStreamHandler) at the

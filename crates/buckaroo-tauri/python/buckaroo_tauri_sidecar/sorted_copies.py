@@ -54,7 +54,7 @@ class SortedCopies:
     def window(self, processed_df, sort_col, ascending: bool, start: int, end: int) -> bytes | None:
         """The window from the copy for this order (built first), or None: ask the engine."""
         source = sliceable_source(processed_df)
-        if source is None or _duckdb() is None or _expr_count_of(processed_df) < _sorted_copy_min_rows():
+        if source is None or _duckdb() is None or _expr_count_of(processed_df) < sorted_copy_min_rows():
             return None
         copy = self._copy(processed_df, source, sort_col, ascending)
         if not copy.ready.is_set() and end <= TOP_ROWS:
@@ -67,6 +67,20 @@ class SortedCopies:
         if copy.error is not None:
             return None
         return parquet_slice(processed_df, copy.path, start, end)
+
+    def copy_path(self, processed_df, sort_col, ascending: bool, cancelled) -> str | None:
+        """The finished copy of `processed_df` (an engine file) in this order, made if
+        missing (an export's rows); None when it failed (then the caller queries the
+        engine) or `cancelled()` turned true while it was written. Out of space: OSError."""
+        import errno
+
+        copy = self._copy(processed_df, sliceable_source(processed_df), sort_col, ascending)
+        while not copy.ready.wait(0.25):
+            if cancelled():
+                return None
+        if copy.disk_full_at is not None:
+            raise OSError(errno.ENOSPC, copy.error)
+        return None if copy.error is not None else copy.path
 
     def forget(self, path: str, keep: tuple | None = None) -> None:
         """`path` changed on disk: its copies of other contents than `keep` (a stamp) are deleted."""
@@ -201,7 +215,7 @@ def _duckdb():
     return duckdb
 
 
-def _sorted_copy_min_rows() -> int:
+def sorted_copy_min_rows() -> int:
     return env_count(SORTED_COPY_MIN_ROWS_ENV, SORTED_COPY_MIN_ROWS)
 
 

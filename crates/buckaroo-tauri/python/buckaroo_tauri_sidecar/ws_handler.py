@@ -32,6 +32,7 @@ from .warm_up import WARM_UP
 from .xorq_support import read_lock
 
 WINDOW_WORKERS_SETTING = "buckaroo_tauri_window_workers"
+EXPORTS_SETTING = "buckaroo_tauri_exports"  # exports.Exports: closing a window cancels its export
 # Deferred stats start this long after the first rows are written: the page takes ~0.6 s
 # to paint them, and stats computed meanwhile take a core of two from it (20M rows:
 # painted at ~2.0 s instead of ~1.4 s after the load, docs/benchmarks.md).
@@ -72,6 +73,10 @@ class _SafeStream:
 
     def _handle_infinite_request(self, payload_args, stats_gen=None):
         session = self._session()
+        if session is not None and isinstance(payload_args, dict):
+            # What the grid shows now, for an export of "the current view" (export_views.py).
+            session.tauri_view = {"sort": payload_args.get("sort"), "sort_direction": payload_args.get("sort_direction"),
+                                  "search": getattr(self, "search_string", "") or ""}
         if session is None or session.backend != "xorq" or not isinstance(payload_args, dict):
             return super()._handle_infinite_request(payload_args, stats_gen)
         dataflow, source = session.xorq_dataflow, getattr(session, "engine_file", None)
@@ -202,6 +207,9 @@ class _SafeStream:
         session = self.application.settings["sessions"].get(session_id)
         if session_id is not None and (session is None or not session.ws_clients):
             self.application.settings[LOADS_SETTING].cancel(session_id, "the session's window closed")
+            exports = self.application.settings.get(EXPORTS_SETTING)
+            if exports is not None:
+                exports.cancel(session_id, "its window closed")
 
     def write_message(self, message, binary=False):
         captured = getattr(_CAPTURE, "now", None)

@@ -6,7 +6,7 @@ LIMIT/OFFSET alone on DataFusion's parallel partitions returns rows in a differe
 order each query, so paging repeated some rows and never sent others. Unsorted windows
 on xorq's embedded engine run on one partition (file order, as cheap as buckaroo's
 query); sorted windows, and unsorted ones on any other engine, get tie-breakers
-(_total_order), which costs a sort of the whole expression per window. Windows of an
+(total_order), which costs a sort of the whole expression per window. Windows of an
 engine file are polars slices or sorted copies where they can be (slices.py,
 sorted_copies.py). Both wrappers here replace buckaroo's xorq_loading functions
 (patches.install_xorq_hooks).
@@ -14,6 +14,7 @@ sorted_copies.py). Both wrappers here replace buckaroo's xorq_loading functions
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from .engine_files import file_expr
@@ -37,7 +38,7 @@ def _orderable(dtype) -> bool:
             or dtype.is_uuid() or dtype.is_binary()) and not dtype.is_interval()
 
 
-def _total_order(expr, sort_col, ascending: bool) -> list:
+def total_order(expr, sort_col, ascending: bool) -> list:
     """ORDER BY keys that leave no two distinguishable rows tied: the requested sort
     column first, then every other orderable column (ascending) as tie-breakers."""
     keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
@@ -95,29 +96,38 @@ def _restore_target_partitions(saved) -> None:
         ctx.sql(f"SET {TARGET_PARTITIONS} = '{value}'").collect()
 
 
-def _one_partition_window(window_to_parquet, processed_df, start, end):
-    """An unsorted window on one partition of the embedded engine, or _NOT_ON_ONE_PARTITION
-    when the expression does not run there alone (or a context refused the setting)."""
-    contexts = _embedded_contexts(processed_df)
+@contextlib.contextmanager
+def one_partition(expr):
+    """While inside, `expr`'s embedded engine runs on one partition (its scans in file
+    order); yields False (nothing changed) when it does not run there alone or a context
+    refused the setting."""
+    contexts = _embedded_contexts(expr)
     if not contexts:
-        return _NOT_ON_ONE_PARTITION
+        yield False
+        return
     # Windows run in parallel workers: the setting is changed and put back
     # by one window at a time.
     with _partition_lock(contexts):
         saved = _set_target_partitions(contexts, "1")
-        if saved is None:
-            return _NOT_ON_ONE_PARTITION
         try:
-            return window_to_parquet(processed_df, start, end, None, True)
+            yield saved is not None
         finally:
-            _restore_target_partitions(saved)
+            if saved is not None:
+                _restore_target_partitions(saved)
+
+
+def _one_partition_window(window_to_parquet, processed_df, start, end):
+    """An unsorted window on one partition of the embedded engine, or _NOT_ON_ONE_PARTITION
+    when the expression does not run there alone (or a context refused the setting)."""
+    with one_partition(processed_df) as alone:
+        return window_to_parquet(processed_df, start, end, None, True) if alone else _NOT_ON_ONE_PARTITION
 
 
 def totally_ordered_windows(window_to_parquet):
     """buckaroo's window_to_parquet(expr, start, end, sort_col, ascending) in one fixed
     order, so a full scan sends every row once and the same window asked twice is the
     same rows: unsorted on the embedded engine, its query on one partition (a scan and
-    filter in file order); otherwise the expression ordered by _total_order."""
+    filter in file order); otherwise the expression ordered by total_order."""
     from xorq.vendor.ibis.expr.types import Table
 
     def window_in_total_order(processed_df, start, end, sort_col=None, ascending=True):
@@ -131,7 +141,7 @@ def totally_ordered_windows(window_to_parquet):
             one_partition = _one_partition_window(window_to_parquet, processed_df, start, end)
             if one_partition is not _NOT_ON_ONE_PARTITION:
                 return one_partition
-        keys = _total_order(processed_df, sort_col, ascending)
+        keys = total_order(processed_df, sort_col, ascending)
         if not keys:
             return window_to_parquet(processed_df, start, end, sort_col, ascending)
         # ibis folds the ORDER BY into buckaroo's rename SELECT ... LIMIT/OFFSET.

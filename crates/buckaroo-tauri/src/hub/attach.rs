@@ -152,6 +152,7 @@ impl Hub {
     /// Window `label` closed: drop its socket and forget its session.
     pub fn detach(&self, label: &str) {
         self.files.forget(label);
+        self.exports.forget(label);
         if let Some(entry) = lock(&self.windows).remove(label) {
             lock(&entry.conn).take();
             log::info!("[buckaroo-tauri] window {label} closed: session {} released", entry.session);

@@ -7,7 +7,17 @@ use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, Submenu, SubmenuBuilder};
 use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
 
 /// Actions the page carries out (it owns the dialogs, the grid and its errors).
-const PAGE_ACTIONS: &[&str] = &["open", "open-build", "compare", "check-updates", "reset-env", "about"];
+const PAGE_ACTIONS: &[&str] = &[
+    "open",
+    "open-build",
+    "compare",
+    "export",
+    "copy-cells",
+    "copy-column-name",
+    "check-updates",
+    "reset-env",
+    "about",
+];
 /// The event the page hears them on.
 pub const MENU_EVENT: &str = "app:menu";
 /// The event that asks a page to load a file (Open Recent).
@@ -38,11 +48,17 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
         .item(&recent)
         .item(&item("open-build", "Open xorq build…", Some("CmdOrCtrl+Shift+O"))?)
         .item(&item("compare", "Compare with…", None)?)
+        .item(&item("export", "Export…", Some("CmdOrCtrl+E"))?)
         .separator()
         .item(&item("new-window", "New Window", Some("CmdOrCtrl+N"))?)
         .item(&item("close-window", "Close Window", Some("CmdOrCtrl+W"))?)
         .separator()
         .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
+        .build()?;
+    // No accelerators: Ctrl+C stays the page's (the grid's selection, or the search box's text).
+    let edit = SubmenuBuilder::new(app, "Edit")
+        .item(&item("copy-cells", "Copy Selected Cells", None)?)
+        .item(&item("copy-column-name", "Copy Column Name", None)?)
         .build()?;
     let help = SubmenuBuilder::new(app, "Help")
         .item(&item("check-updates", "Check for Updates…", None)?)
@@ -51,7 +67,7 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
         // The viewer's own Python environment, set up again (for env_broken).
         .item(&item("reset-env", "Reset Environment", None)?)
         .build()?;
-    MenuBuilder::new(app).items(&[&file, &help]).build()
+    MenuBuilder::new(app).items(&[&file, &edit, &help]).build()
 }
 
 fn fill_recent<R: Runtime>(menu: &Submenu<R>, label: &str, files: &[PathBuf]) -> tauri::Result<()> {
