@@ -18,8 +18,14 @@ function gridDom(rows: number, cols = ["index", "a", "b", "c", "d"]): HTMLElemen
   return host;
 }
 
-const at = (host: HTMLElement, row: number, col: string) =>
-  host.querySelector<HTMLElement>(`.ag-row[row-index="${row}"] .ag-cell[col-id="${col}"]`)!;
+/** The element `selector` finds under `root`; the test fails when there is none. */
+function must(root: ParentNode, selector: string): HTMLElement {
+  const el = root.querySelector<HTMLElement>(selector);
+  if (!el) throw new Error(`no ${selector}`);
+  return el;
+}
+
+const at = (host: HTMLElement, row: number, col: string) => must(host, `.ag-row[row-index="${row}"] .ag-cell[col-id="${col}"]`);
 const mouse = (el: HTMLElement, type: string, init: MouseEventInit = {}) =>
   el.dispatchEvent(new MouseEvent(type, { bubbles: true, button: 0, buttons: 1, ...init }));
 
@@ -81,11 +87,11 @@ describe("CellSelection", () => {
     const sel = new CellSelection(host, copy);
     mouse(at(host, 1, "a"), "mousedown");
     // AG Grid recycles a row element for another row index.
-    const row = host.querySelector<HTMLElement>('.ag-row[row-index="3"]')!;
+    const row = must(host, '.ag-row[row-index="3"]');
     row.setAttribute("row-index", "1");
-    row.querySelector(".ag-cell")!.after(Object.assign(document.createElement("span"), { textContent: "x" }));
+    must(row, ".ag-cell").after(Object.assign(document.createElement("span"), { textContent: "x" }));
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    expect(row.querySelector('.ag-cell[col-id="a"]')!.classList.contains(SELECTED_CLASS)).toBe(true);
+    expect(must(row, '.ag-cell[col-id="a"]').classList.contains(SELECTED_CLASS)).toBe(true);
     sel.dispose();
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "c", ctrlKey: true }));
     expect(copy).not.toHaveBeenCalled();
