@@ -14,8 +14,8 @@ import sys
 from types import SimpleNamespace
 
 from . import patches
-from .contract import EXIT_UNSUPPORTED, FORBIDDEN, LOAD_TIMEOUT_ENV, TESTED_BUCKAROO, TOKEN_HEADER, supported
 from .cell_copy import make_copy_handler
+from .contract import EXIT_UNSUPPORTED, FORBIDDEN, LOAD_TIMEOUT_ENV, TESTED_BUCKAROO, TOKEN_HEADER, supported
 from .exports import Exports, make_export_handlers
 from .expr_loads import EngineFileLoads, ExprLoads, make_reload_expr_handler
 from .loads import DEFAULT_LOAD_TIMEOUT, LOADS_SETTING, FileLoads, PendingLoads, make_load_handler

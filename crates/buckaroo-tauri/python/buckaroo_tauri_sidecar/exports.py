@@ -22,8 +22,17 @@ import os
 import threading
 import time
 
-from .contract import (DISK_FULL, EXPORT_BUSY, EXPORT_CANCELLED, EXPORT_FAILED, EXPORT_PIP, EXPORT_TOO_MANY_ROWS,
-                       EXPORT_UNSUPPORTED, INVALID_EXPORT, XLSX_MAX_ROWS)
+from .contract import (
+    DISK_FULL,
+    EXPORT_BUSY,
+    EXPORT_CANCELLED,
+    EXPORT_FAILED,
+    EXPORT_PIP,
+    EXPORT_TOO_MANY_ROWS,
+    EXPORT_UNSUPPORTED,
+    INVALID_EXPORT,
+    XLSX_MAX_ROWS,
+)
 from .export_views import ExportUnsupported, export_view, view_spec
 from .export_writers import FORMATS, writer_for
 from .util import disk_full, error, exception_line, log
