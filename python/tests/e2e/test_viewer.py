@@ -127,7 +127,7 @@ def test_a_second_launch_opens_its_files_in_the_running_app(display, data_dir, d
 
 def test_menu_shortcuts_and_about(display, data_dir, driver_at):
     """Ctrl+N and Ctrl+W through GTK's accelerators; Help › About through the menu bar
-    (F10, arrows, Enter), as a keyboard user reaches it."""
+    (F10, arrows past File and Edit, Enter), as a keyboard user reaches it."""
     driver = driver_at(e2e.app_env(), cwd=data_dir).session(args=["tiny.parquet"])
     try:
         e2e_procs.wait_until(lambda: settled(driver), 90, what="the file")
@@ -136,7 +136,7 @@ def test_menu_shortcuts_and_about(display, data_dir, driver_at):
         e2e_desktop.keys(display, "^buckaroo$", "ctrl+w")
         e2e_procs.wait_until(lambda: len(driver.window_handles) == 1, 20, what="Ctrl+W to close it")
         driver.switch_to.window(driver.window_handles[0])
-        e2e_desktop.keys(display, "^tiny.parquet — buckaroo$", "F10", "Right", "Down", "Down", "Return")
+        e2e_desktop.keys(display, "^tiny.parquet — buckaroo$", "F10", "Right", "Right", "Down", "Down", "Return")
         about = e2e_procs.wait_until(lambda: driver.execute_script(
             "const d = document.getElementById('about'); return d.open && Object.fromEntries("
             "[...d.querySelectorAll('dd')].map(dd => [dd.dataset.key, dd.textContent]))"), 20, what="the About box")
