@@ -75,13 +75,20 @@ def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeo
     xdo(display, "key", "Return", check=True)
 
 
-def answer_save_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
-    """Save as `path` in the native GTK save dialog, as a user would: the whole name field
-    replaced by the full path (GTK takes one there), Enter."""
+def _focused_dialog(display: str, title: str, timeout: float):
+    """The visible GTK dialog titled `title`, focused once it takes keys; its window id and
+    a check that it is still shown."""
     visible = lambda: xdo(display, "search", "--onlyvisible", "--name", f"^{title}$").split()  # noqa: E731
     wid = wait_until(visible, timeout=timeout, what=f"the '{title}' dialog")[0]
     time.sleep(1.0)  # GTK drops keys while it lists the start folder
     xdo(display, "windowfocus", "--sync", wid)
+    return wid, visible
+
+
+def answer_save_dialog(display: str, path: Path, title: str, timeout: float = 20) -> None:
+    """Save as `path` in the native GTK save dialog, as a user would: the whole name field
+    replaced by the full path (GTK takes one there), Enter."""
+    wid, visible = _focused_dialog(display, title, timeout)
     xdo(display, "key", "--window", wid, "ctrl+a", check=True)
     time.sleep(0.3)
     xdo(display, "type", "--delay", 10, path, check=True)
@@ -95,10 +102,7 @@ def answer_folder_dialog(display: str, path: Path, title: str, timeout: float = 
     in the location bar (Ctrl+L) with a trailing slash, drop the inline completion GTK
     offers for its first subfolder (Delete), Enter. No key goes out once the dialog
     closed: the page's focused button would take it and open another one."""
-    visible = lambda: xdo(display, "search", "--onlyvisible", "--name", f"^{title}$").split()  # noqa: E731
-    wid = wait_until(visible, timeout=timeout, what=f"the '{title}' dialog")[0]
-    time.sleep(1.0)  # GTK drops keys while it lists the start folder
-    xdo(display, "windowfocus", "--sync", wid)
+    wid, visible = _focused_dialog(display, title, timeout)
     xdo(display, "key", "--window", wid, "ctrl+l", check=True)
     time.sleep(0.5)
     xdo(display, "type", "--delay", 10, f"{str(path).rstrip('/')}/", check=True)
