@@ -121,6 +121,9 @@ def write_export(session, export: Export, request: tuple, progress) -> dict:
         if export.cancelled():
             raise Cancelled
         os.replace(part, path)
+    except Refused:
+        _remove(part)
+        raise
     except BaseException as exc:
         _remove(part)
         raise _refusal(exc, export, part) from exc
@@ -163,8 +166,6 @@ def _write_part(view, part: str, fmt: str, export: Export, progress) -> int:
 
 
 def _refusal(exc: BaseException, export: Export, part: str) -> Refused:
-    if isinstance(exc, Refused):
-        return exc
     if isinstance(exc, Cancelled) or export.cancelled():
         return Refused(409, EXPORT_CANCELLED, f"the export was cancelled ({export.why or 'by the user'}); nothing was written")
     if isinstance(exc, ExportUnsupported):
