@@ -62,6 +62,11 @@ class Postgres:
         """libpq URI (psycopg, ADBC); no password: the cluster trusts loopback."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
 
+    @property
+    def socket_dsn(self) -> str:
+        """Over the data directory's unix socket: trusted even once TCP asks for a password."""
+        return f"postgresql://{self.user}@/{self.dbname}?host={self.data_dir}&port={self.port}"
+
     def log_offset(self) -> int:
         """The log's current size: pass to `statements(since=...)` to see only what follows."""
         return self.log_path.stat().st_size
@@ -248,6 +253,52 @@ def load_table(pg: Postgres, parquet: Path, table: str, primary_key: str | None 
         con.commit()
     pg.timings["load"] = time.monotonic() - started
     return rows
+
+
+SERIES_COLUMNS = ("id", "name", "amount", "category", "created", "flag", "note")
+
+
+def series_table(pg: Postgres, table: str, rows: int, password: str | None = None) -> None:
+    """Create `table` with `rows` rows made by the server itself (generate_series: no
+    client transfer), primary key `id` 1..rows, a text, a float (`amount`, not indexed:
+    the sort that has to sort), a category, a zoned timestamp, a boolean and a text with
+    NULLs; ANALYZEd so pg_class holds its estimate. With `password`, the cluster's user
+    gets it and loopback TCP asks for it (scram) from then on."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(pg.dsn, autocommit=True) as con:
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        con.execute(f"""
+            CREATE UNLOGGED TABLE "{table}" AS
+            SELECT g::bigint AS id,
+                   'row ' || g AS name,
+                   ((g * 7919) % 1000003) / 100.0 AS amount,
+                   (ARRAY['alpha', 'beta', 'gamma', 'delta'])[1 + g % 4] AS category,
+                   TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second' AS created,
+                   g % 3 = 0 AS flag,
+                   CASE WHEN g % 10 = 0 THEN NULL ELSE 'note ' || (g % 1000) END AS note
+            FROM generate_series(1::bigint, {rows}::bigint) AS g""")
+        con.execute(f'ALTER TABLE "{table}" ALTER COLUMN amount TYPE double precision')
+        con.execute(f'ALTER TABLE "{table}" ADD PRIMARY KEY (id)')
+        con.execute(f'VACUUM ANALYZE "{table}"')
+        if password is not None:
+            con.execute(f"ALTER USER \"{pg.user}\" PASSWORD '{password}'")
+    if password is not None:
+        require_password(pg)
+    pg.timings["load"] = time.monotonic() - started
+
+
+def require_password(pg: Postgres) -> None:
+    """Loopback TCP asks for the password from now on (the unix socket stays trusted, for
+    the harness); the running server reloads its pg_hba.conf."""
+    import psycopg
+
+    hba = pg.data_dir / "pg_hba.conf"
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    with psycopg.connect(host=str(pg.data_dir), port=pg.port, user=pg.user, dbname=pg.dbname, autocommit=True) as con:
+        con.execute("SELECT pg_reload_conf()")
+    time.sleep(0.3)
 
 
 def postgres_pipeline(pg: Postgres, table: str, where: str | None = None) -> str:

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from . import patches
 from .cell_copy import make_copy_handler
 from .contract import EXIT_UNSUPPORTED, FORBIDDEN, LOAD_TIMEOUT_ENV, TESTED_BUCKAROO, TOKEN_HEADER, supported
+from .db_loads import make_db_handlers
 from .exports import Exports, make_export_handlers
 from .expr_loads import EngineFileLoads, ExprLoads, make_reload_expr_handler
 from .loads import DEFAULT_LOAD_TIMEOUT, LOADS_SETTING, FileLoads, PendingLoads, make_load_handler
@@ -95,7 +96,8 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     inner.settings[LOADS_SETTING] = PendingLoads(load_timeout)
     inner.settings[WINDOW_WORKERS_SETTING] = FairPool()
     inner.settings[EXPORTS_SETTING] = Exports()
-    patches.add_routes(inner, make_export_handlers() + make_copy_handler())
+    patches.add_routes(inner, make_export_handlers() + make_copy_handler()
+                       + make_db_handlers(server.LoadExprHandler, server.SessionState))
     app = make_authed_application(token, allow_query_token)(**inner.settings)
     app.wildcard_router = inner.wildcard_router
     app.default_router = inner.default_router

@@ -75,6 +75,15 @@ EXPR_UNREADABLE = "expr_unreadable"
 INVALID_SESSION = "invalid_session"
 ENGINE_UNSUPPORTED = "engine_unsupported"
 NOT_XORQ_SESSION = "not_xorq_session"
+# Databases (databases.py, db_loads.py): refusals of /db_tables and /load_db; a row
+# window of a table dropped meanwhile fails with DB_TABLE_MISSING too.
+INVALID_CONNECTION = "invalid_connection"
+DB_AUTH_FAILED = "db_auth_failed"
+DB_UNREACHABLE = "db_unreachable"
+DB_TABLE_MISSING = "db_table_missing"
+DB_QUERY_INVALID = "db_query_invalid"
+DB_DRIVER_MISSING = "db_driver_missing"
+DB_FAILED = "db_failed"
 # WebSocket frames: a refused message, and failed row windows (infinite_resp).
 INVALID_MESSAGE = "invalid_message"
 SERIALIZATION_FAILED = "serialization_failed"
@@ -108,6 +117,13 @@ CODES = {
     INVALID_SESSION: "400: a /load_expr whose session is not a string",
     ENGINE_UNSUPPORTED: "400: backend xorq asked for a file format the engine does not read",
     NOT_XORQ_SESSION: "400: /reload_expr on a session showing a file on the engine, not a build",
+    INVALID_CONNECTION: "400: a /db_tables or /load_db whose connection spec (or table/query) is missing or mis-shaped",
+    DB_AUTH_FAILED: "401: the database refused the user or password",
+    DB_UNREACHABLE: "502: the database server cannot be reached (or its file is not there: 404)",
+    DB_TABLE_MISSING: "404: the table is not in the database (dropped or renamed); row window: dropped while viewed",
+    DB_QUERY_INVALID: "400: a query that is not one read-only SELECT, or that the engine rejects",
+    DB_DRIVER_MISSING: "501: the backend's driver (xorq's extra for it) does not import",
+    DB_FAILED: "502: the database failed otherwise (the message says why, without the password)",
     INVALID_MESSAGE: "WebSocket error frame: a message that is JSON but not an object",
     SERIALIZATION_FAILED: "row window: its rows cannot be turned into parquet (column names the culprit)",
     ROW_REQUEST_FAILED: "row window: any other failure of a row request",

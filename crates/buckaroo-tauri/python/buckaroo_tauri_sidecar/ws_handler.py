@@ -23,6 +23,7 @@ import threading
 from typing import NamedTuple
 
 from .contract import FILE_CHANGED, INVALID_MESSAGE, ROW_REQUEST_FAILED, ROW_REQUEST_TIMEOUT, ROWS_SUPERSEDED
+from .db_loads import DB_SESSIONS
 from .engine_files import changed_on_disk
 from .loads import LOADS_SETTING
 from .rows import failed_rows, tidy_frame
@@ -128,6 +129,7 @@ class _SafeStream:
         if not captured.answer.take():
             return
         pool.give_up(task)
+        DB_SESSIONS.cancel(getattr(self, "session_id", None) or "")  # a database's query ends on the server too
         engine = engine_names(getattr(self._session(), "xorq_dataflow", None))
         log.warning("a row window of session %s took over %g s on %s: answered %s", getattr(self, "session_id", "?"),
                     deadline, engine, ROW_REQUEST_TIMEOUT)
@@ -207,6 +209,7 @@ class _SafeStream:
         session = self.application.settings["sessions"].get(session_id)
         if session_id is not None and (session is None or not session.ws_clients):
             self.application.settings[LOADS_SETTING].cancel(session_id, "the session's window closed")
+            DB_SESSIONS.close(session_id)
             exports = self.application.settings.get(EXPORTS_SETTING)
             if exports is not None:
                 exports.cancel(session_id, "its window closed")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import threading
 
+from .databases import DbRefused
+from .db_sources import db_window, source_of
 from .engine_files import file_expr
 from .slices import sliced_parquet_window
 from .sorted_copies import SORTED_COPIES
-from .util import exception_line, log
+from .util import exception_line, log, refuse
 from .xorq_support import EXPR_LOAD, XORQ_LOCK
 
 TARGET_PARTITIONS = "datafusion.execution.target_partitions"
@@ -133,6 +135,14 @@ def totally_ordered_windows(window_to_parquet):
     def window_in_total_order(processed_df, start, end, sort_col=None, ascending=True):
         if not isinstance(processed_df, Table):  # a pandas frame from a post-processor
             return window_to_parquet(processed_df, start, end, sort_col, ascending)
+        database = source_of(processed_df)
+        if database is not None:
+            from buckaroo.xorq_buckaroo import _expr_count
+
+            try:
+                return db_window(database, processed_df, start, end, sort_col, ascending, _expr_count(processed_df))
+            except DbRefused as refused:  # coded: a dropped table, a server gone
+                refuse(refused.code, str(refused))
         sliced = (sliced_parquet_window(processed_df, start, end) if sort_col is None
                   else SORTED_COPIES.window(processed_df, sort_col, ascending, start, end))
         if sliced is not None:
@@ -155,6 +165,9 @@ def expression_loader(load_expr_build_dir):
     and answers without the cause; keep it."""
     def load_expr_or_file(build_dir, *args, **kwargs):
         try:
+            database = getattr(EXPR_LOAD, "db", None)
+            if database is not None:
+                return database.expr
             source = getattr(EXPR_LOAD, "file", None)
             return file_expr(source) if source is not None else load_expr_build_dir(build_dir, *args, **kwargs)
         except Exception as exc:
