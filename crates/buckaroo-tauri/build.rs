@@ -23,6 +23,8 @@ const COMMANDS: &[&str] = &[
     "buckaroo_export_cancel",
     "buckaroo_copy_cells",
     "buckaroo_copy_text",
+    "buckaroo_db_tables",
+    "buckaroo_open_table",
 ];
 
 /// The Python launcher package, embedded file by file.

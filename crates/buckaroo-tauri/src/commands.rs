@@ -10,8 +10,8 @@
 
 use crate::error::{Error, Result};
 use crate::models::{
-    AttachInfo, CopyArgs, CopyResult, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult,
-    PickExportArgs, ReloadResult, Status,
+    AttachInfo, CopyArgs, CopyResult, DbTablesArgs, DbTablesResult, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs,
+    LoadPathArgs, LoadResult, OpenTableArgs, PickExportArgs, ReloadResult, Status,
 };
 use crate::sink::ChannelSink;
 use crate::BuckarooState;
@@ -231,6 +231,26 @@ pub(crate) async fn buckaroo_copy_cells<R: Runtime>(
 pub(crate) async fn buckaroo_copy_text<R: Runtime>(app: AppHandle<R>, text: Option<Value>) -> Result<()> {
     let text: String = arg("buckaroo_copy_text", "text", text)?;
     crate::clipboard::write_text(&app, text)
+}
+
+/// A database's tables and views with row estimates; a new connection is tested and
+/// kept (its password stays in the plugin), and its `connectionId` returned (`allow-database`).
+#[command]
+pub(crate) async fn buckaroo_db_tables(state: State<'_, BuckarooState>, args: Option<Value>) -> Result<DbTablesResult> {
+    let args: DbTablesArgs = arg("buckaroo_db_tables", "args", args)?;
+    state.hub.db_tables(args).await
+}
+
+/// Open a table of a kept connection, or a read-only query on it, in this window; its
+/// engine pages it (`allow-database`).
+#[command]
+pub(crate) async fn buckaroo_open_table<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, BuckarooState>,
+    args: Option<Value>,
+) -> Result<LoadResult> {
+    let args: OpenTableArgs = arg("buckaroo_open_table", "args", args)?;
+    state.hub.open_table(webview.label(), args).await
 }
 
 /// What the user picked joins the scope; the page gets its path.

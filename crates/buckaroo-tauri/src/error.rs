@@ -411,6 +411,14 @@ fn load_hint(server_code: &str, load_timeout: Duration) -> Option<String> {
         }
         "no_project_root" => "Load the expression with projectRoot (the folder holding stats/, post_processing/, display/) first.".into(),
         "not_xorq_session" => "This window shows a file, not a xorq expression: load one with loadExpr first.".into(),
+        "invalid_connection" => "Fill in the connection: PostgreSQL needs host, database and user; DuckDB and SQLite an absolute file path.".into(),
+        "db_auth_failed" => "Check the user and password (or the environment variable passwordEnv names); nothing was saved.".into(),
+        "db_unreachable" => "Check that the server runs and the host and port are right (a firewall, a VPN?), or that the database file exists.".into(),
+        "db_table_missing" => "The table is gone (dropped or renamed): list the tables again and pick one.".into(),
+        "db_query_invalid" => "Give one read-only query (SELECT …, WITH … SELECT); the engine's message says what it rejected.".into(),
+        "db_driver_missing" => "Install xorq's extra for that database in the sidecar's Python (pip install 'xorq[postgres]', say).".into(),
+        "db_choose_table" => "The database file holds several tables: list them (listTables with its path) and open one (openTable).".into(),
+        "db_failed" => "The database's own message says why; the sidecar's log has more.".into(),
         "load_expr_error" => "xorq could not build the expression: check it with `xorq run <build dir>`; the sidecar's log has the traceback.".into(),
         _ => return None,
     };

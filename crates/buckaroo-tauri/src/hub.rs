@@ -5,6 +5,7 @@
 
 use crate::config::{Autoload, BuckarooConfig, LoadMode};
 use crate::connection::Connection;
+use crate::database::DbConnections;
 use crate::error::{Error, Result};
 use crate::export::ExportGrants;
 use crate::http::SidecarHttp;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod attach;
+mod database;
 mod export;
 mod files;
 mod liveness;
@@ -81,6 +83,8 @@ pub struct Hub {
     files: FileWatch,
     /// The watch's raw events, until [`Hub::watch_files`] takes them.
     file_events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>>,
+    /// Database connections the page opened, passwords included ([`database`]).
+    databases: DbConnections,
 }
 
 /// What served a load: the launcher's reply says `"xorq"` for a file it opened on the
@@ -116,6 +120,7 @@ impl Hub {
             silent_failed: Mutex::default(),
             files,
             file_events: Mutex::new(Some(file_events)),
+            databases: DbConnections::default(),
         })
     }
 

@@ -36,6 +36,7 @@ mod clipboard;
 mod commands;
 mod config;
 mod connection;
+mod database;
 mod discovery;
 mod error;
 mod exit;
@@ -126,6 +127,8 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_export_cancel,
             commands::buckaroo_copy_cells,
             commands::buckaroo_copy_text,
+            commands::buckaroo_db_tables,
+            commands::buckaroo_open_table,
         ])
         .setup(move |app, _api| {
             setup(app, config);

@@ -294,3 +294,88 @@ impl Status {
         }
     }
 }
+
+/// A database to connect to (`buckaroo_db_tables`'s `args.connection`). The password
+/// is sent once: the plugin keeps it and hands out a `connectionId`; it never goes back
+/// to the page.
+#[derive(Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DbConnection {
+    /// `"postgres"`, `"duckdb"`, `"sqlite"`, or `"url"` (any other xorq backend).
+    pub kind: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    /// Typed by the user; kept by the plugin only, in memory.
+    pub password: Option<String>,
+    /// The name of an environment variable of the app's process holding the password
+    /// (`PGPASSWORD`-style): nothing secret crosses the page at all.
+    pub password_env: Option<String>,
+    pub schema: Option<String>,
+    /// A DuckDB or SQLite file; it must be in the scope (configured, picked or dropped).
+    pub path: Option<String>,
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConnection")
+            .field("kind", &self.kind)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `buckaroo_db_tables`'s `args`: a new connection, or one the plugin holds already.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DbTablesArgs {
+    pub connection: Option<DbConnection>,
+    pub connection_id: Option<String>,
+}
+
+/// A table or view of a database, with the catalog's row estimate (never a `COUNT(*)`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DbTable {
+    pub schema: Option<String>,
+    pub name: String,
+    /// `"table"` or `"view"`.
+    pub kind: String,
+    /// The estimate; `null` when the catalog does not know (a table never analyzed).
+    pub rows: Option<u64>,
+}
+
+/// What `buckaroo_db_tables` returns: the connection's id (for `buckaroo_open_table`),
+/// its name without the password, and its tables.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DbTablesResult {
+    pub connection_id: String,
+    pub engine: String,
+    pub name: String,
+    pub tables: Vec<DbTable>,
+}
+
+/// A table to open: `{schema?, name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableRef {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// `buckaroo_open_table`'s `args`: a table of a connection, or a read-only query.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenTableArgs {
+    pub connection_id: String,
+    pub table: Option<TableRef>,
+    /// One `SELECT` (the session is read-only whatever it says).
+    pub query: Option<String>,
+    pub stats_delivery: Option<StatsDelivery>,
+}

@@ -9,6 +9,8 @@ import {
   type AttachInfo,
   type CommandName,
   type CopyResult,
+  type DbConnection,
+  type DbTablesResult,
   type ExportArgs,
   type ExportResult,
   type HealthInfo,
@@ -16,6 +18,7 @@ import {
   type LoadExprArgs,
   type LoadPathArgs,
   type LoadResult,
+  type OpenTableArgs,
   type ReloadResult,
   type SidecarStatus,
 } from "./protocol.js";
@@ -69,6 +72,20 @@ export const cancelExport = () => call<boolean>("buckaroo_export_cancel");
 export const copyCells = (block: CellBlock) => call<CopyResult>("buckaroo_copy_cells", { args: block });
 /** Put `text` on the clipboard (a column's name, say); needs `buckaroo-tauri:allow-copy`. */
 export const copyText = (text: string) => call<null>("buckaroo_copy_text", { text });
+
+/**
+ * A database's tables and views with row estimates. Given a `connection`, it is tested
+ * (a wrong password rejects with `db_auth_failed`, a server down with `db_unreachable`)
+ * and kept by the plugin, password included; later calls pass its `connectionId`.
+ * Needs `buckaroo-tauri:allow-database`.
+ */
+export const listTables = (target: { connection: DbConnection } | { connectionId: string }) =>
+  call<DbTablesResult>("buckaroo_db_tables", { args: target });
+/**
+ * Open a table of a listed connection (or one read-only `SELECT` on it) in this window:
+ * every row window, sort and search is a query on that database. Needs `allow-database`.
+ */
+export const openTable = (args: OpenTableArgs) => call<LoadResult>("buckaroo_open_table", { args });
 
 /**
  * Call `cb` with the sidecar status now and on every change. Listens first, then

@@ -19,6 +19,8 @@ export {
   cancelExport,
   copyCells,
   copyText,
+  listTables,
+  openTable,
   send,
   status,
   health,

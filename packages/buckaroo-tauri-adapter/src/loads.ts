@@ -1,7 +1,7 @@
 /** A window's loads: the one in progress (for `onLoading`), and the handle's load calls. */
 import * as commands from "./commands.js";
 import { mark } from "./marks.js";
-import type { BuckarooError, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult } from "./protocol.js";
+import type { BuckarooError, LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, OpenTableArgs } from "./protocol.js";
 
 /** The load a window is waiting for. */
 export interface LoadInProgress {
@@ -83,6 +83,7 @@ export interface LoadApi {
   loadExpr(build: string | LoadExprArgs): Promise<LoadResult>;
   loadCompare(args: LoadCompareArgs): Promise<LoadResult>;
   pickAndLoadBuild(args?: Omit<LoadExprArgs, "buildDir">): Promise<LoadResult | null>;
+  openTable(args: OpenTableArgs): Promise<LoadResult>;
 }
 
 /**
@@ -115,6 +116,8 @@ export function loadApi(loads: LoadTracker, report: (e: unknown) => BuckarooErro
     reload: () => tracked(shown() ?? "", () => commands.reload()),
     // The diff of two files: the window shows it under the first file's name.
     loadCompare: (args) => tracked(args.path1, () => commands.loadCompare(args)),
+    // A database's table: progress under the table's (or the query's) name.
+    openTable: (args) => tracked(args.table?.name ?? "query", () => commands.openTable(args)),
     async pickAndLoad(args) {
       const path = await reported(commands.pickFile());
       return path ? loadPath({ ...args, path }) : null;

@@ -11,7 +11,7 @@ import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, releaseChannel, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type ExportArgs, type ExportProgress,
-  type CopyResult, type ExportResult, type FileChange, type LoadCompareArgs, type LoadExprArgs, type LoadPathArgs, type LoadResult, type SidecarStatus, toBuckarooError } from "./protocol.js";
+  type CopyResult, type ExportResult, type FileChange, type LoadCompareArgs, type LoadExprArgs, type LoadPathArgs, type LoadResult, type OpenTableArgs, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
 import { type CellBlock, CellSelection } from "./selection.js";
 import type { StatsState } from "./stats.js";
@@ -103,6 +103,11 @@ export interface BuckarooHandle {
   /** Load again what this window shows (after `onFileChanged`). Rejections also go to `onError`. */
   reload(): Promise<LoadResult>;
   /**
+   * Show a table of a database (a `connectionId` from `listTables`), or one read-only query on
+   * it, paged by that database; needs the opt-in `allow-database`. Rejections also go to `onError`.
+   */
+  openTable(args: OpenTableArgs): Promise<LoadResult>;
+  /**
    * Write what the grid shows (its sort, search and cleaning; columns in grid order) to
    * a path `pickExportPath` returned (`buckaroo-tauri:allow-export`). Rejections also go to `onError`.
    */
@@ -179,6 +184,7 @@ function guarded(api: LoadApi, life: Life): LoadApi {
     loadCompare: (a) => (life.over ? refuse() : api.loadCompare(a)),
     pickAndLoadBuild: (a) => (life.over ? refuse() : api.pickAndLoadBuild(a)),
     reload: () => (life.over ? refuse() : api.reload()),
+    openTable: (a) => (life.over ? refuse() : api.openTable(a)),
   };
 }
 

@@ -36,6 +36,8 @@ export const COMMANDS = [
   "buckaroo_export_cancel",
   "buckaroo_copy_cells",
   "buckaroo_copy_text",
+  "buckaroo_db_tables",
+  "buckaroo_open_table",
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -152,7 +154,17 @@ export type ServerErrorCode =
   // the launcher: a copy of cells refused (`buckaroo_copy_cells`)
   | "invalid_copy"
   | "copy_too_big"
-  | "copy_failed";
+  | "copy_failed"
+  // the launcher: a database refused (`buckaroo_db_tables`, `buckaroo_open_table`); a row
+  // window of a table dropped meanwhile fails with `db_table_missing`
+  | "invalid_connection"
+  | "db_auth_failed"
+  | "db_unreachable"
+  | "db_table_missing"
+  | "db_query_invalid"
+  | "db_driver_missing"
+  | "db_choose_table"
+  | "db_failed";
 
 /**
  * A known code, or any other string: a newer plugin or server may send codes this
@@ -268,6 +280,50 @@ export interface LoadResult {
   /** What served it: `xorq` (an expression, or a file on the embedded engine), `pandas` or `polars`. */
   backend: "pandas" | "polars" | "xorq";
   columns: Array<{ name: string; dtype: string }> | null;
+}
+
+/**
+ * A database to connect to. The password is sent once, to `listTables`: the plugin keeps
+ * it and answers a `connectionId`; it never comes back to the page. `passwordEnv` names an
+ * environment variable of the app instead, so nothing secret crosses the page.
+ */
+export interface DbConnection {
+  /** `url`: any other xorq backend, by its URL. */
+  kind: "postgres" | "duckdb" | "sqlite" | "url";
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  passwordEnv?: string;
+  schema?: string;
+  /** A DuckDB or SQLite file (absolute, inside the scope: picked, dropped or configured). */
+  path?: string;
+  url?: string;
+}
+
+/** A table or view, with the catalog's row estimate (`null`: unknown; never a `COUNT(*)`). */
+export interface DbTable {
+  schema: string | null;
+  name: string;
+  kind: "table" | "view";
+  rows: number | null;
+}
+
+/** What `listTables` resolves to. `name` is the connection without its password. */
+export interface DbTablesResult {
+  connectionId: string;
+  engine: string;
+  name: string;
+  tables: DbTable[];
+}
+
+/** `openTable`'s args: a table of a listed connection, or one read-only query on it. */
+export interface OpenTableArgs {
+  connectionId: string;
+  table?: { schema?: string | null; name: string };
+  query?: string;
+  statsDelivery?: "deferred" | "inline";
 }
 
 /** The export formats (by the target's extension when `format` is absent). */

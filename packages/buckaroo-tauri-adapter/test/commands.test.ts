@@ -47,6 +47,8 @@ describe("commands", () => {
       commands.cancelExport(),
       commands.copyCells({ start: 0, end: 3, columns: ["a"] }),
       commands.copyText("id"),
+      commands.listTables({ connectionId: "db1" }),
+      commands.openTable({ connectionId: "db1", table: { name: "t" } }),
     ]);
     expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });

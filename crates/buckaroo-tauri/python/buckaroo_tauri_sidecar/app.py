@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from . import patches
 from .cell_copy import make_copy_handler
 from .contract import EXIT_UNSUPPORTED, FORBIDDEN, LOAD_TIMEOUT_ENV, TESTED_BUCKAROO, TOKEN_HEADER, supported
-from .db_loads import make_db_handlers
+from .db_loads import DbLoads, make_db_handlers
 from .exports import Exports, make_export_handlers
 from .expr_loads import EngineFileLoads, ExprLoads, make_reload_expr_handler
 from .loads import DEFAULT_LOAD_TIMEOUT, LOADS_SETTING, FileLoads, PendingLoads, make_load_handler
@@ -89,7 +89,8 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     engine = EngineFileLoads(server.LoadExprHandler)
     patches.replace_routes(inner, {
         server.DataStreamHandler: make_ws_handler(server.DataStreamHandler),
-        server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState, FileLoads(engine)),
+        server.LoadHandler: make_load_handler(server.LoadHandler, server.SessionState,
+                                               FileLoads(engine, DbLoads(server.LoadExprHandler))),
         server.LoadExprHandler: make_load_handler(server.LoadExprHandler, server.SessionState, ExprLoads()),
         server.ReloadExprHandler: make_reload_expr_handler(server.ReloadExprHandler)})
     # The routes' handlers get `inner` as their application, so its settings are theirs.

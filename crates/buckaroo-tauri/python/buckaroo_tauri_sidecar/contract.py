@@ -84,6 +84,7 @@ DB_TABLE_MISSING = "db_table_missing"
 DB_QUERY_INVALID = "db_query_invalid"
 DB_DRIVER_MISSING = "db_driver_missing"
 DB_FAILED = "db_failed"
+DB_CHOOSE_TABLE = "db_choose_table"
 # WebSocket frames: a refused message, and failed row windows (infinite_resp).
 INVALID_MESSAGE = "invalid_message"
 SERIALIZATION_FAILED = "serialization_failed"
@@ -123,6 +124,7 @@ CODES = {
     DB_TABLE_MISSING: "404: the table is not in the database (dropped or renamed); row window: dropped while viewed",
     DB_QUERY_INVALID: "400: a query that is not one read-only SELECT, or that the engine rejects",
     DB_DRIVER_MISSING: "501: the backend's driver (xorq's extra for it) does not import",
+    DB_CHOOSE_TABLE: "409: a /load of a DuckDB or SQLite file holding more (or fewer) than one table: list them (/db_tables), open one",
     DB_FAILED: "502: the database failed otherwise (the message says why, without the password)",
     INVALID_MESSAGE: "WebSocket error frame: a message that is JSON but not an object",
     SERIALIZATION_FAILED: "row window: its rows cannot be turned into parquet (column names the culprit)",

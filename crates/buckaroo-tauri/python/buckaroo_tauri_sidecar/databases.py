@@ -10,7 +10,7 @@ scrubbed of it before it goes anywhere.
 
 Every connection is read-only, so the viewer can never write: PostgreSQL sessions run
 with `default_transaction_read_only`, DuckDB files open `read_only`, SQLite connections
-`PRAGMA query_only`. Listing tables reads the catalog's estimates (pg_class.reltuples,
+`mode=ro`. Listing tables reads the catalog's estimates (pg_class.reltuples,
 duckdb_tables().estimated_size, SQLite's max(rowid)), never a COUNT(*).
 """
 
@@ -20,13 +20,37 @@ import contextlib
 import os
 from typing import NamedTuple
 
-from .contract import DB_AUTH_FAILED, DB_DRIVER_MISSING, DB_FAILED, DB_QUERY_INVALID, DB_TABLE_MISSING, DB_UNREACHABLE, INVALID_CONNECTION
+from .contract import (
+    DB_AUTH_FAILED,
+    DB_CHOOSE_TABLE,
+    DB_DRIVER_MISSING,
+    DB_FAILED,
+    DB_QUERY_INVALID,
+    DB_TABLE_MISSING,
+    DB_UNREACHABLE,
+    INVALID_CONNECTION,
+)
 from .util import exception_line
 
 KINDS = ("postgres", "duckdb", "sqlite", "url")
 APPLICATION_NAME = "buckaroo-tauri"  # what pg_stat_activity shows for our sessions
 # DuckDB and SQLite files the launcher opens as databases, not as tables.
 DATABASE_FILE_EXTENSIONS = {".duckdb": "duckdb", ".ddb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
+
+
+def database_file_kind(path) -> str | None:
+    """"duckdb" or "sqlite" for a database file (by its first bytes, so a `.db` that is
+    something else stays a file), else None."""
+    if not isinstance(path, str) or os.path.splitext(path)[1].lower() not in DATABASE_FILE_EXTENSIONS:
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"SQLite format 3\0"):
+        return "sqlite"
+    return "duckdb" if head[8:12] == b"DUCK" else None
 
 
 class DbRefused(Exception):
@@ -111,9 +135,7 @@ def connect(spec: Spec, tag: str = ""):
 
             if spec.kind == "duckdb":
                 return xo.duckdb.connect(spec.path, read_only=True)
-            backend = xo.sqlite.connect(spec.path)
-            backend.con.execute("PRAGMA query_only = ON")
-            return backend
+            return _sqlite_read_only(spec.path)
         from xorq.vendor import ibis
 
         return ibis.connect(spec.url)
@@ -126,22 +148,37 @@ def connect(spec: Spec, tag: str = ""):
         raise classify(exc, spec) from None
 
 
+def _sqlite_read_only(path: str):
+    """A read-only SQLite backend usable from the window workers (one connection; the
+    load that makes it runs in another thread than the windows that use it)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    from xorq.backends.sqlite import Backend
+
+    con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
+    con.execute("PRAGMA query_only = ON")
+    return Backend.from_connection(con)
+
+
 def classify(exc: BaseException, spec: Spec, table: str | None = None) -> DbRefused:
     """A driver's exception as a coded refusal (its message scrubbed of the password)."""
-    text = scrub(exception_line(exc), spec)
+    # The whole message (libpq's last line alone says only "Is the server running…?").
+    text = scrub(f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:400], spec)
     state = str(getattr(exc, "sqlstate", "") or getattr(getattr(exc, "diag", None), "sqlstate", "") or "")
     where = describe(spec)
     lowered = text.lower()
     if state.startswith("28") or "password authentication failed" in lowered or "authentication failed" in lowered:
         return DbRefused(DB_AUTH_FAILED, f"{where}: the server refused the user or password ({text})", 401)
     if state == "42P01" or "does not exist" in lowered and ("relation" in lowered or "table" in lowered) \
-            or "no such table" in lowered or "catalog error: table" in lowered:
+            or "no such table" in lowered or "catalog error: table" in lowered or "tablenotfound" in lowered:
         name = f" {table}" if table else ""
         return DbRefused(DB_TABLE_MISSING, f"{where}: the table{name} is not there (dropped or renamed?): {text}", 404)
     if state.startswith("08") or any(s in lowered for s in ("connection refused", "could not connect", "timeout expired",
                                                              "could not translate host", "connection is bad",
                                                              "server closed the connection", "connection timed out",
-                                                             "the connection is lost", "no route to host")):
+                                                             "the connection is lost", "no route to host",
+                                                             "is the server running")):
         return DbRefused(DB_UNREACHABLE, f"{where}: the server cannot be reached ({text})", 502)
     if state.startswith("42") or "syntax error" in lowered or "parser error" in lowered:
         return DbRefused(DB_QUERY_INVALID, f"{where}: {text}", 400)
@@ -208,6 +245,15 @@ def _sqlite_tables(backend) -> list[dict]:
                 rows = None
         found.append({"schema": None, "name": name, "kind": kind, "rows": rows})
     return found
+
+
+def only_table(backend, spec: Spec) -> dict:
+    """The database's one table ({schema, name}), or DbRefused(db_choose_table) naming them."""
+    tables = list_tables(backend, spec)
+    if len(tables) == 1:
+        return {"schema": tables[0]["schema"], "name": tables[0]["name"]}
+    names = ", ".join(t["name"] for t in tables[:20]) + (", …" if len(tables) > 20 else "")
+    raise DbRefused(DB_CHOOSE_TABLE, f"{describe(spec)} holds {len(tables)} tables ({names or 'none'}): choose one", 409)
 
 
 def list_tables(backend, spec: Spec) -> list[dict]:

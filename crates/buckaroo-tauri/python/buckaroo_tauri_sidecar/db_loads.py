@@ -17,12 +17,25 @@ closes; then whatever still runs for it on the server is cancelled and it is clo
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import uuid
 
 from .contract import DB_FAILED, DB_QUERY_INVALID, INVALID_CONNECTION, INVALID_SESSION
-from .databases import DbRefused, Spec, classify, close_quietly, connect, describe, list_tables, parse_spec, read_only_query
+from .databases import (
+    DbRefused,
+    Spec,
+    classify,
+    close_quietly,
+    connect,
+    database_file_kind,
+    describe,
+    list_tables,
+    only_table,
+    parse_spec,
+    read_only_query,
+)
 from .db_sources import DbSource, postgres_key
 from .expr_loads import ExprLoads
 from .loads import Route
@@ -86,9 +99,10 @@ def open_source(spec, target: dict, tag: str) -> DbSource:
         if target.get("query") is not None:
             sql = read_only_query(target["query"], spec.kind)
             name, key = "query", None
-            expr = backend.sql(sql)
+            # ibis learns a query's schema from a view it creates: not in a read-only session.
+            expr = backend.sql(sql, schema=_postgres_query_schema(backend, sql)) if spec.kind == "postgres" else backend.sql(sql)
         else:
-            table = target["table"]
+            table = target.get("table") or only_table(backend, spec)  # a database file opened as a file
             schema, name = table.get("schema") or None, table["name"]
             expr = backend.table(name, database=schema)
             key = postgres_key(backend, schema, name) if spec.kind == "postgres" else None
@@ -102,6 +116,22 @@ def open_source(spec, target: dict, tag: str) -> DbSource:
     except Exception as exc:  # noqa: BLE001 - classified, coded
         close_quietly(backend)
         raise classify(exc, spec, (target.get("table") or {}).get("name")) from None
+
+
+def _postgres_query_schema(backend, sql: str):
+    """The columns `sql` returns (its plan, run with LIMIT 0), as an ibis schema."""
+    from xorq.common.utils.postgres_utils import PgADBC
+    from xorq.vendor import ibis
+
+    import adbc_driver_postgresql.dbapi
+
+    con = adbc_driver_postgresql.dbapi.connect(PgADBC(backend).get_uri(), autocommit=True)
+    try:
+        cur = con.cursor()
+        cur.execute(f"SELECT * FROM ({sql}) AS buckaroo_query LIMIT 0")
+        return ibis.Schema.from_pyarrow(cur.fetch_arrow_table().schema)
+    finally:
+        con.close()
 
 
 def _target(body: dict) -> dict:
@@ -136,6 +166,17 @@ class DbLoads(ExprLoads):
         expr_body = {"build_dir": tempfile.gettempdir(), "stats_delivery": body.get("stats_delivery", "deferred"),
                      "force_reload": True, "no_browser": True, "db": {"spec": spec, "target": target}}
         return Route(session_id, f"{describe(spec)} · {what}", self, self.expr_handler_cls, expr_body)
+
+    def route_file(self, body: dict, session_id: str, path: str):
+        """A /load of a DuckDB or SQLite file: its one table (the worker refuses with
+        `db_choose_table` when there are more), or None for any other file."""
+        kind = database_file_kind(path)
+        if kind is None:
+            return None
+        spec = Spec(kind=kind, path=os.path.abspath(path))
+        expr_body = {"build_dir": tempfile.gettempdir(), "stats_delivery": body.get("stats_delivery", "deferred"),
+                     "force_reload": True, "no_browser": True, "db": {"spec": spec, "target": {"only_table": True}}}
+        return Route(session_id, path, self, self.expr_handler_cls, expr_body)
 
     def prepare(self, run) -> bool:
         why = xorq_import_error()

@@ -67,9 +67,12 @@ class DbSource:
 
     def _postgres_window_con(self):
         if self._window_con is None:
+            import adbc_driver_postgresql.dbapi
             from xorq.common.utils.postgres_utils import PgADBC
 
-            self._window_con = PgADBC(self.backend).get_conn()
+            # autocommit: not "idle in transaction" between windows, holding a snapshot
+            # and a lock that would keep a DROP TABLE (or VACUUM) waiting on the viewer.
+            self._window_con = adbc_driver_postgresql.dbapi.connect(PgADBC(self.backend).get_uri(), autocommit=True)
         return self._window_con
 
     def _drop_window_con(self) -> None:

@@ -124,9 +124,10 @@ class FileLoads:
 
     failure = FILE_LOAD_FAILURE
 
-    def __init__(self, engine=None):
-        # engine: expr_loads.EngineFileLoads, whose route() sends big files to the engine.
-        self.engine = engine
+    def __init__(self, engine=None, databases=None):
+        # engine: expr_loads.EngineFileLoads, whose route() sends big files to the engine;
+        # databases: db_loads.DbLoads, whose route_file() opens DuckDB and SQLite files.
+        self.engine, self.databases = engine, databases
 
     def accept(self, handler, body):
         """On the loop: the Route to load in a worker, or None once answered."""
@@ -138,7 +139,9 @@ class FileLoads:
             handler.set_status(400)
             handler.write(refusal)
             return None
-        routed = self.engine.route(handler, body, session_id, path) if self.engine is not None else None
+        routed = self.databases.route_file(body, session_id, path) if self.databases is not None else None
+        if routed is None and self.engine is not None:
+            routed = self.engine.route(handler, body, session_id, path)
         if routed is REFUSED:
             return None
         return routed or Route(session_id, path, self)
