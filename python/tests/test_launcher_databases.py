@@ -64,7 +64,7 @@ def window(ws, start: int, end: int, sort: str | None = None, direction: str = "
 
 def open_db(srv, body: dict, timeout: float = 300):
     session = uuid.uuid4().hex
-    ws = srv.ws(session).__enter__()
+    ws = srv.ws(session, caps="stats_update").__enter__()  # as the plugin connects
     status, reply = srv.request("POST", "/load_db", {"session": session, **body}, timeout=timeout)
     return session, ws, status, reply
 

@@ -214,9 +214,11 @@ class BuckarooServer:
         ws.initial_state = ws.next_of_type("initial_state")
         return ws
 
-    def ws(self, session: str, timeout: float = 30.0) -> Session:
+    def ws(self, session: str, timeout: float = 30.0, caps: str = "") -> Session:
+        """`caps="stats_update"` as the plugin sends: deferred stats come after the rows
+        (a client without it gets them computed before its initial_state)."""
         conn = connect(
-            f"ws://127.0.0.1:{self.port}/ws/{session}",
+            f"ws://127.0.0.1:{self.port}/ws/{session}" + (f"?caps={caps}" if caps else ""),
             additional_headers=dict(self.headers),
             open_timeout=timeout,
             max_size=None,

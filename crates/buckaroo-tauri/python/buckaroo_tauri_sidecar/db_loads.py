@@ -36,7 +36,7 @@ from .databases import (
     parse_spec,
     read_only_query,
 )
-from .db_sources import DbSource, postgres_key
+from .db_sources import DbSource, postgres_adbc, postgres_key
 from .expr_loads import ExprLoads
 from .loads import Route
 from .util import error, exception_line, log
@@ -120,12 +120,9 @@ def open_source(spec, target: dict, tag: str) -> DbSource:
 
 def _postgres_query_schema(backend, sql: str):
     """The columns `sql` returns (its plan, run with LIMIT 0), as an ibis schema."""
-    from xorq.common.utils.postgres_utils import PgADBC
     from xorq.vendor import ibis
 
-    import adbc_driver_postgresql.dbapi
-
-    con = adbc_driver_postgresql.dbapi.connect(PgADBC(backend).get_uri(), autocommit=True)
+    con = postgres_adbc(backend)
     try:
         cur = con.cursor()
         cur.execute(f"SELECT * FROM ({sql}) AS buckaroo_query LIMIT 0")

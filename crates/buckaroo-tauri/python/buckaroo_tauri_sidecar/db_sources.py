@@ -45,35 +45,29 @@ class DbSource:
         return f"{describe(self.spec)} · {self.name}"
 
     # -- running queries -------------------------------------------------------------
-    def fetch(self, expr):
-        """`expr`'s rows as an Arrow table, on the session's kept connection (PostgreSQL)
-        or its backend; a driver's failure as a coded refusal."""
+    def fetch(self, expr, kept: bool = True):
+        """`expr`'s rows as an Arrow table, on the session's kept connection (PostgreSQL;
+        `kept=False`: a connection of its own, for a long read that must not hold up the
+        windows) or its backend; a driver's failure as a coded refusal."""
         try:
             if self.spec.kind != "postgres":
                 return expr.to_pyarrow()
             sql = self.backend.compile(expr)
-            with self._window_lock:
-                cur = self._postgres_window_con().cursor()
+            if not kept:
+                con = postgres_adbc(self.backend)
                 try:
-                    cur.execute(sql)
-                    table = cur.fetch_arrow_table()
+                    return _arrow_of(con, sql).cast(expr.schema().to_pyarrow())
                 finally:
-                    cur.close()
+                    con.close()
+            with self._window_lock:
+                if self._window_con is None:
+                    self._window_con = postgres_adbc(self.backend)
+                table = _arrow_of(self._window_con, sql)
             return table.cast(expr.schema().to_pyarrow())
         except Exception as exc:  # noqa: BLE001 - classified, coded
-            if self.spec.kind == "postgres":
+            if self.spec.kind == "postgres" and kept:
                 self._drop_window_con()  # a broken connection is opened afresh next time
             raise classify(exc, self.spec, self.name) from None
-
-    def _postgres_window_con(self):
-        if self._window_con is None:
-            import adbc_driver_postgresql.dbapi
-            from xorq.common.utils.postgres_utils import PgADBC
-
-            # autocommit: not "idle in transaction" between windows, holding a snapshot
-            # and a lock that would keep a DROP TABLE (or VACUUM) waiting on the viewer.
-            self._window_con = adbc_driver_postgresql.dbapi.connect(PgADBC(self.backend).get_uri(), autocommit=True)
-        return self._window_con
 
     def _drop_window_con(self) -> None:
         con, self._window_con = self._window_con, None
@@ -117,11 +111,30 @@ class DbSource:
         marks = (t.select(bookmark=t[self.key], position=ibis.row_number().over(order_by=t[self.key]))
                  .filter(lambda m: m.position % BOOKMARK_ROWS == 0).order_by("position").select("bookmark"))
         try:
-            self.bookmarks = self.fetch(marks).column("bookmark").to_pylist()
+            self.bookmarks = self.fetch(marks, kept=False).column("bookmark").to_pylist()
         except Exception as exc:  # noqa: BLE001 - windows use OFFSET without them
             log.warning("bookmarks of %s not read: %s", self.label, exception_line(exc))
             return
         log.info("bookmarks of %s: %d in %.2f s", self.label, len(self.bookmarks), time.perf_counter() - began)
+
+
+def postgres_adbc(backend):
+    """An ADBC connection like the backend's (its address, user, password, read-only
+    option and application_name), in autocommit: never "idle in transaction" between
+    windows, holding a snapshot and a lock that would keep a DROP TABLE or VACUUM waiting."""
+    import adbc_driver_postgresql.dbapi
+    from xorq.common.utils.postgres_utils import PgADBC
+
+    return adbc_driver_postgresql.dbapi.connect(PgADBC(backend).get_uri(), autocommit=True)
+
+
+def _arrow_of(con, sql: str):
+    cur = con.cursor()
+    try:
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+    finally:
+        cur.close()
 
 
 def _cancel_postgres(backend) -> None:
