@@ -17,7 +17,8 @@ pub(crate) async fn pick_table_file<R: Runtime>(app: &AppHandle<R>, label: &str)
     let dialog = app
         .dialog()
         .file()
-        .add_filter("Tables", &["parquet", "parq", "csv", "tsv", "json", "jsonl", "ndjson"]);
+        .add_filter("Tables", &["parquet", "parq", "csv", "tsv", "json", "jsonl", "ndjson"])
+        .add_filter("Databases (DuckDB, SQLite)", &["duckdb", "ddb", "sqlite", "sqlite3", "db"]);
     ask(app, label, dialog, |d, tx| {
         d.pick_file(move |p| {
             let _ = tx.send(p);

@@ -16,6 +16,7 @@ import {
   type SidecarStatus,
 } from "buckaroo-tauri-adapter";
 import "./app.css";
+import { databaseFileKind, openDatabase, wireDatabaseDialog } from "./database";
 import { askCompare, checkForUpdates, showAbout } from "./dialogs";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -171,6 +172,9 @@ function mount(): Promise<BuckarooHandle> {
     onStatus: showStatus,
     // A failed sidecar's error is the panel's (showStatus), not the status bar's too.
     onError: (e) => {
+      // A DuckDB/SQLite file with several tables (opened, dropped, or from the command line): choose one.
+      const kind = lastAsked ? databaseFileKind(lastAsked) : null;
+      if (e.serverCode === "db_choose_table" && lastAsked && kind) return void openDatabase(handle, { path: lastAsked, kind });
       if (!(sidecar.dataset.state === "failed" && e.code === $("failure").dataset.code)) showError(e);
     },
     // From the first moment of every load (autoload, Open…, drop, CLI) until rows are painted.
@@ -228,8 +232,12 @@ function mount(): Promise<BuckarooHandle> {
         $("file").textContent = `${name}${vs} · ${meta.rows === undefined ? "?" : groupDigits(meta.rows)} rows${engine}`;
         $("file").title = meta.path;
         document.title = titled?.path === meta.path ? titled.title : `${name} — buckaroo`;
+        // A database's table ("postgres://user@host:5432/db · big", "/d/shop.duckdb · orders"):
+        // not a file for Open Recent.
+        const table = meta.path.includes(" · ");
+        if (table) document.title = `${meta.path.split(/[\\/]/).pop()} — buckaroo`;
         // The window's title, Open Recent: once per file, not per state (sorts, searches).
-        if (meta.path !== reported) {
+        if (meta.path !== reported && !table) {
           const path = meta.path;
           invoke<string>("app_opened", { path })
             .then((title) => {
@@ -334,6 +342,7 @@ function wireControls(): void {
   const actions: Record<string, () => Promise<void>> = {
     open,
     "open-build": openBuild,
+    "open-database": () => openDatabase(handle),
     compare: () => compareWith(),
     export: () => exportView(),
     "copy-cells": async () => {
@@ -353,7 +362,7 @@ function wireControls(): void {
   void win.listen<string>("app:open", ({ payload }) => void load({ path: payload }));
   // The UI's own actions (progress + error display), for tests and automation.
   Object.assign(window, {
-    __buckarooApp: { load, loadExpr, compareWith, exportView, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
+    __buckarooApp: { load, loadExpr, openDatabase: () => openDatabase(handle), compareWith, exportView, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
   });
 }
 
@@ -362,6 +371,7 @@ async function main(): Promise<void> {
   // For end-to-end tests and the curious: the live handle (model counters, session id).
   Object.assign(window, { __buckaroo: handle });
   wireControls();
+  wireDatabaseDialog();
   // A file dropped on the window loads.
   await getCurrentWebview().onDragDropEvent((event) => {
     const p = event.payload;

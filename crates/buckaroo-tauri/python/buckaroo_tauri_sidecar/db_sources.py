@@ -24,6 +24,8 @@ from .databases import Spec, classify, close_quietly, describe
 from .util import exception_line, log
 
 BOOKMARK_ROWS = 20_000
+BOOKMARK_WAIT_FROM = 5 * BOOKMARK_ROWS  # a window this deep in the key's order waits for the bookmarks
+BOOKMARK_WAIT_S = 30
 _SOURCES: dict = {}  # the loaded table's node -> its DbSource
 _SOURCES_LOCK = threading.Lock()
 
@@ -34,6 +36,11 @@ class DbSource:
     def __init__(self, spec: Spec, backend, expr, name: str, key: str | None):
         self.spec, self.backend, self.expr, self.name, self.key = spec, backend, expr, name, key
         self.bookmarks: list | None = None
+        # Set once the bookmarks are read (or will never be): a deep window asked meanwhile
+        # waits for them; its OFFSET would walk as many rows as their scan does.
+        self.bookmarks_done = threading.Event()
+        if key is None or spec.kind != "postgres":
+            self.bookmarks_done.set()
         self.closed = False
         self._window_con = None
         self._window_lock = threading.Lock()  # one window query at a time on the kept connection
@@ -100,8 +107,14 @@ class DbSource:
     # -- bookmarks ---------------------------------------------------------------------
     def build_bookmarks(self) -> None:
         """Read the key every BOOKMARK_ROWS rows (in a worker, after the load)."""
-        if self.key is None or self.spec.kind != "postgres":
+        if self.bookmarks_done.is_set():
             return
+        try:
+            self._read_bookmarks()
+        finally:
+            self.bookmarks_done.set()
+
+    def _read_bookmarks(self) -> None:
         import time
 
         from xorq.vendor import ibis
@@ -175,8 +188,12 @@ def db_window(source: DbSource, processed_df, start: int, end: int, sort_col, as
 
     key = source.key
     plain = processed_df.op() == source.expr.op()
-    if key is not None and plain and sort_col in (None, key) and source.bookmarks:
-        low, high = (start, end) if ascending or sort_col is None else (max(total - end, 0), total - start)
+    by_key = key is not None and plain and sort_col in (None, key)
+    # Rows [low, high) in the key's ascending order: a descending window counts from the end.
+    low, high = (start, end) if ascending or sort_col is None else (max(total - end, 0), total - start)
+    if by_key and low > BOOKMARK_WAIT_FROM:
+        source.bookmarks_done.wait(BOOKMARK_WAIT_S)
+    if by_key and source.bookmarks:
         table = _bookmarked(source, processed_df, low, high)
         if not (ascending or sort_col is None):
             table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))

@@ -10,6 +10,7 @@ use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
 const PAGE_ACTIONS: &[&str] = &[
     "open",
     "open-build",
+    "open-database",
     "compare",
     "export",
     "copy-cells",
@@ -47,6 +48,7 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
         .item(&item("open", "Open…", Some("CmdOrCtrl+O"))?)
         .item(&recent)
         .item(&item("open-build", "Open xorq build…", Some("CmdOrCtrl+Shift+O"))?)
+        .item(&item("open-database", "Open Database…", Some("CmdOrCtrl+Shift+D"))?)
         .item(&item("compare", "Compare with…", None)?)
         .item(&item("export", "Export…", Some("CmdOrCtrl+E"))?)
         .separator()
