@@ -12,7 +12,8 @@ in worker threads with a timeout and cancellation (loads.py, staging.py); CSV/TS
 JSON lines read as a spreadsheet shows them (readers.py); every cell showing what the
 file holds (cells.py, timestamps.py, compare.py); xorq builds (expr_loads.py)
 whose row windows come in a total order (xorq_windows.py); big files on xorq's
-embedded engine (engine_files.py, slices.py, sorted_copies.py); an idle warm-up of xorq
+embedded engine (engine_files.py, slices.py, sorted_copies.py); tables of databases
+paged by their engine (databases.py, db_sources.py, db_loads.py); an idle warm-up of xorq
 (warm_up.py). Every code it sends, the token header, the exit codes and the tested
 buckaroo version are in contract.py; every replacement of a buckaroo private name is in
 patches.py.
@@ -32,9 +33,12 @@ duckdb are imported inside the functions that use them):
   2  staging       buckaroo's load handler in a worker: the staged session and handler
   2  xorq_support  whether xorq imports; the worker's expression-load state
   2  window_pool   expression work shared fairly: a queue per session, workers replaced
+  2  orders        the total order of an expression's windows
+  2  databases     a connection spec to a read-only backend, its tables, coded failures
   3  loads         /load in a worker: pending loads, timeout, cancel, ThreadedLoadHandler
   3  engine_files  which /load goes to the engine; a file as an expression
   3  warm_up       the idle warm-up (xorq's import)
+  3  db_sources    a database table's session: kept connection, bookmarks, windows, cancel
   4  slices        polars slices of a Parquet file, written as buckaroo's windows
   2  export_writers  batches to CSV, TSV, Parquet, JSON lines
   5  sorted_copies DuckDB-sorted copies of big Parquet files
@@ -46,7 +50,8 @@ duckdb are imported inside the functions that use them):
   8  exports       /export and /export_cancel: a view written beside the target, renamed
   8  cell_copy     /copy: a block of the view as TSV for the clipboard
   8  expr_loads    /load_expr, /reload_expr and engine loads
-  9  app           buckaroo's application wrapped: token, routes, hooks
- 10  cli           argv, logging, the handshake, the stdin watchdog
- 11  __main__      dispatch: --probe or the server
+  9  db_loads      /db_tables, /load_db and database files opened by /load
+ 10  app           buckaroo's application wrapped: token, routes, hooks
+ 11  cli           argv, logging, the handshake, the stdin watchdog
+ 12  __main__      dispatch: --probe or the server
 """

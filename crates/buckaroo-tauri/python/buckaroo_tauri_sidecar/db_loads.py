@@ -36,59 +36,11 @@ from .databases import (
     parse_spec,
     read_only_query,
 )
-from .db_sources import DbSource, postgres_adbc, postgres_key
+from .db_sources import DB_SESSIONS, DbSource, postgres_adbc, postgres_key
 from .expr_loads import ExprLoads
 from .loads import Route
 from .util import error, exception_line, log
 from .xorq_support import EXPR_LOAD, xorq_import_error, xorq_not_installed
-
-
-class DbSessions:
-    """The DbSources each session holds: the one it shows and any still loading."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._by_session: dict[str, list[DbSource]] = {}
-
-    def add(self, session_id: str, source: DbSource) -> None:
-        with self._lock:
-            self._by_session.setdefault(session_id, []).append(source)
-
-    def shown(self, session_id: str, source: DbSource) -> None:
-        """`source` is what the session shows now: the others are closed."""
-        with self._lock:
-            held = self._by_session.get(session_id, [])
-            old = [s for s in held if s is not source]
-            self._by_session[session_id] = [source]
-        _close_in_background(old)
-
-    def drop(self, session_id: str, source: DbSource) -> None:
-        with self._lock:
-            held = self._by_session.get(session_id, [])
-            if source in held:
-                held.remove(source)
-        _close_in_background([source])
-
-    def cancel(self, session_id: str) -> None:
-        """Cancel the session's running queries (a window past its deadline)."""
-        with self._lock:
-            held = list(self._by_session.get(session_id, []))
-        for source in held:
-            threading.Thread(target=source.cancel, daemon=True, name="db-cancel").start()
-
-    def close(self, session_id: str) -> None:
-        """The session's window closed: cancel and close everything it holds."""
-        with self._lock:
-            held = self._by_session.pop(session_id, [])
-        _close_in_background(held)
-
-
-def _close_in_background(sources) -> None:
-    for source in sources:
-        threading.Thread(target=source.close, daemon=True, name="db-close").start()
-
-
-DB_SESSIONS = DbSessions()
 
 
 def open_source(spec, target: dict, tag: str) -> DbSource:

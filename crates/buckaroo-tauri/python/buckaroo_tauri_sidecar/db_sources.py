@@ -21,6 +21,7 @@ import contextlib
 import threading
 
 from .databases import Spec, classify, close_quietly, describe
+from .orders import total_order
 from .util import exception_line, log
 
 BOOKMARK_ROWS = 20_000
@@ -203,8 +204,6 @@ def db_window(source: DbSource, processed_df, start: int, end: int, sort_col, as
 
 
 def _total_order(expr, sort_col, ascending: bool, key: str | None) -> list:
-    from .xorq_windows import total_order
-
     if key is None:
         return total_order(expr, sort_col, ascending)
     keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
@@ -247,3 +246,51 @@ def postgres_key(backend, schema: str | None, table: str) -> str | None:
             schema = cur.execute("SELECT current_schema()").fetchone()[0]
         keys = [row[0] for row in cur.execute(sql, (schema, table)).fetchall()]
     return keys[0] if len(keys) == 1 else None
+
+
+class DbSessions:
+    """The DbSources each session holds: the one it shows and any still loading."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_session: dict[str, list[DbSource]] = {}
+
+    def add(self, session_id: str, source: DbSource) -> None:
+        with self._lock:
+            self._by_session.setdefault(session_id, []).append(source)
+
+    def shown(self, session_id: str, source: DbSource) -> None:
+        """`source` is what the session shows now: the others are closed."""
+        with self._lock:
+            held = self._by_session.get(session_id, [])
+            old = [s for s in held if s is not source]
+            self._by_session[session_id] = [source]
+        _close_in_background(old)
+
+    def drop(self, session_id: str, source: DbSource) -> None:
+        with self._lock:
+            held = self._by_session.get(session_id, [])
+            if source in held:
+                held.remove(source)
+        _close_in_background([source])
+
+    def cancel(self, session_id: str) -> None:
+        """Cancel the session's running queries (a window past its deadline)."""
+        with self._lock:
+            held = list(self._by_session.get(session_id, []))
+        for source in held:
+            threading.Thread(target=source.cancel, daemon=True, name="db-cancel").start()
+
+    def close(self, session_id: str) -> None:
+        """The session's window closed: cancel and close everything it holds."""
+        with self._lock:
+            held = self._by_session.pop(session_id, [])
+        _close_in_background(held)
+
+
+def _close_in_background(sources) -> None:
+    for source in sources:
+        threading.Thread(target=source.close, daemon=True, name="db-close").start()
+
+
+DB_SESSIONS = DbSessions()

@@ -180,7 +180,8 @@ def _file_batches(path: str, columns) -> Iterator:
 
 def _query_batches(expr, sort_col, ascending: bool) -> Iterator:
     """The windows' query in their order (xorq_windows.window_in_total_order)."""
-    from .xorq_windows import one_partition, total_order
+    from .orders import total_order
+    from .xorq_windows import one_partition
 
     if sort_col is None:
         with one_partition(expr) as alone:

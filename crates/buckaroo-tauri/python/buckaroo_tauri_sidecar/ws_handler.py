@@ -23,7 +23,7 @@ import threading
 from typing import NamedTuple
 
 from .contract import FILE_CHANGED, INVALID_MESSAGE, ROW_REQUEST_FAILED, ROW_REQUEST_TIMEOUT, ROWS_SUPERSEDED
-from .db_loads import DB_SESSIONS
+from .db_sources import DB_SESSIONS
 from .engine_files import changed_on_disk
 from .loads import LOADS_SETTING
 from .rows import failed_rows, tidy_frame

@@ -20,6 +20,7 @@ import threading
 from .databases import DbRefused
 from .db_sources import db_window, source_of
 from .engine_files import file_expr
+from .orders import total_order
 from .slices import sliced_parquet_window
 from .sorted_copies import SORTED_COPIES
 from .util import exception_line, log, refuse
@@ -28,24 +29,6 @@ from .xorq_support import EXPR_LOAD, XORQ_LOCK
 TARGET_PARTITIONS = "datafusion.execution.target_partitions"
 _PARTITION_LOCKS: dict = {}  # id(context) -> the lock its one-partition windows take
 _NOT_ON_ONE_PARTITION = object()
-
-
-def _orderable(dtype) -> bool:
-    """A type every engine can ORDER BY. Not orderable: arrays, structs, maps, JSON,
-    geometry, intervals, null and unknown types. They are never sort keys, so rows that
-    are equal on every orderable column are interchangeable: across a window boundary
-    one of them may be sent twice and another not at all (they differ only in the
-    columns that cannot be ordered)."""
-    return (dtype.is_numeric() or dtype.is_string() or dtype.is_boolean() or dtype.is_temporal()
-            or dtype.is_uuid() or dtype.is_binary()) and not dtype.is_interval()
-
-
-def total_order(expr, sort_col, ascending: bool) -> list:
-    """ORDER BY keys that leave no two distinguishable rows tied: the requested sort
-    column first, then every other orderable column (ascending) as tie-breakers."""
-    keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
-    return keys + [expr[name].asc() for name, dtype in expr.schema().items()
-                   if name != sort_col and _orderable(dtype)]
 
 
 def _partition_lock(contexts) -> threading.Lock:
