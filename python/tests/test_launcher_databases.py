@@ -163,7 +163,24 @@ def test_a_read_only_query_is_viewed(pg, srv):
         ws.__exit__(None, None, None)
 
 
-def test_closing_the_window_cancels_a_60_s_query_on_the_server(pg, srv):
+def test_the_session_is_read_only_with_a_statement_timeout(pg, srv):
+    """What the viewer's own connections run with, read through the viewer itself."""
+    query = ("SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS timeout, "
+             "current_setting('application_name') AS app")
+    session, ws, status, reply = open_db(srv, {"connection": pg_conn(pg), "query": query})
+    try:
+        assert status == 200 and reply["rows"] == 1, reply
+        resp, rows, _ = window(ws, 0, 1)
+        assert rows is not None, resp
+    finally:
+        ws.__exit__(None, None, None)
+    ro, timeout, app = (rows.column(c)[0].as_py() for c in "abc")
+    assert (ro, timeout, app) == ("on", "5min", f"buckaroo-tauri/{session[:12]}")
+
+
+def test_closing_the_window_cancels_a_60_s_query_on_the_server_and_others_keep_scrolling(pg, srv):
+    other, other_ws, status, reply = open_db(srv, {"connection": pg_conn(pg), "table": {"name": "big"}})
+    assert status == 200, reply
     slow = "SELECT b.id FROM (SELECT pg_sleep(60)) AS z, big AS b WHERE b.id < 10"
     session = uuid.uuid4().hex
     ws = srv.ws(session).__enter__()
@@ -177,6 +194,11 @@ def test_closing_the_window_cancels_a_60_s_query_on_the_server(pg, srv):
         while running() == 0:
             assert time.monotonic() < deadline, "the slow query never started"
             time.sleep(0.1)
+        # Meanwhile another window of the same database keeps scrolling.
+        for start in (0, 5_000_000, ROWS - 100):
+            resp, rows, took = window(other_ws, start, start + 100)
+            assert rows is not None and took < 2.0, (resp, took)
+        other_ws.__exit__(None, None, None)
         ws.__exit__(None, None, None)
         closed = time.monotonic()
         while running():

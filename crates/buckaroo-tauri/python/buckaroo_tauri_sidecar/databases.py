@@ -116,6 +116,13 @@ def scrub(text: str, spec: Spec) -> str:
     return text.replace(secret, "***") if len(secret) >= 1 else text
 
 
+def _postgres_options() -> str:
+    """libpq's `options` for our sessions: read-only, plus PGOPTIONS (the statement timeout
+    cli.remote_engine_timeouts sets, or the user's own), which an explicit `options`
+    would otherwise replace."""
+    return " ".join(filter(None, [os.environ.get("PGOPTIONS", "").strip(), "-c default_transaction_read_only=on"]))
+
+
 def connect(spec: Spec, tag: str = ""):
     """A read-only xorq backend for `spec`, or DbRefused with the failure's code. A
     PostgreSQL one's connections carry the application_name `buckaroo-tauri/<tag>`, so
@@ -127,7 +134,7 @@ def connect(spec: Spec, tag: str = ""):
             return xo.postgres.connect(host=spec.host, port=spec.port or 5432, user=spec.user, password=spec.password,
                                        database=spec.database, schema=spec.schema or None,
                                        application_name=f"{APPLICATION_NAME}/{tag}".rstrip("/"),
-                                       options="-c default_transaction_read_only=on")
+                                       options=_postgres_options())
         if spec.kind in ("duckdb", "sqlite"):
             if not os.path.isfile(spec.path):
                 raise DbRefused(DB_UNREACHABLE, f"{spec.path} does not exist or is not a file", 404)
