@@ -22,7 +22,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from buckaroo_tauri_dev import postgres, xorq_builds
+from buckaroo_tauri_dev import db_files, postgres, xorq_builds
 from buckaroo_tauri_dev.server import launcher_server
 
 ROWS = 10_000_000
@@ -229,19 +229,7 @@ def test_a_dropped_table_fails_its_next_window_coded_and_a_stopped_server_is_unr
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dbfiles")
-    ddb = folder / "shop.duckdb"
-    with duckdb.connect(str(ddb)) as con:
-        con.execute("CREATE TABLE customers AS SELECT i AS id, 'cust ' || i AS name, i % 7 = 0 AS vip FROM range(1000) t(i)")
-        con.execute("CREATE TABLE orders AS SELECT i AS id, i % 1000 AS customer, (i * 13 % 997) / 10.0 AS total, "
-                    "TIMESTAMP '2024-01-01' + INTERVAL (i) MINUTE AS at FROM range(5000) t(i)")
-        con.execute("CREATE TABLE notes (id INTEGER, note VARCHAR)")
-        con.execute("INSERT INTO notes VALUES (1, 'héllo'), (2, NULL), (3, 'tab\there')")
-    lite = folder / "one.sqlite"
-    with sqlite3.connect(lite) as con:
-        con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL)")
-        con.executemany("INSERT INTO people VALUES (?, ?, ?)", [(i, f"person {i}", i / 3) for i in range(1, 301)])
-    return ddb, lite
+    return db_files.write(tmp_path_factory.mktemp("dbfiles"))
 
 
 def test_a_duckdb_file_lists_its_three_tables_and_a_load_of_it_asks_to_choose(files, srv):
@@ -264,7 +252,7 @@ def test_duckdb_cells_match_the_database(files, srv):
         ws.__exit__(None, None, None)
     with duckdb.connect(str(ddb), read_only=True) as con:
         want = con.execute("SELECT * FROM orders ORDER BY id LIMIT 100 OFFSET 4000").fetchall()
-    assert list(zip(*(rows.column(c).to_pylist() for c in "abcd"), strict=True)) == want
+    assert list(zip(*(rows.column(c).to_pylist() for c in "abcde"), strict=True)) == want
 
 
 def test_a_sqlite_file_with_one_table_opens_from_a_load_and_its_cells_match(files, srv):

@@ -14,6 +14,7 @@ import time
 import duckdb
 import pytest
 
+from buckaroo_tauri_dev import db_files as database_files
 from buckaroo_tauri_dev import e2e, e2e_desktop, e2e_page, e2e_procs, postgres
 
 from . import grid
@@ -126,18 +127,7 @@ def test_open_database_pages_a_10m_row_postgres_table(display, pg, tmp_path):
 
 @pytest.fixture(scope="module")
 def db_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dbfiles-e2e")
-    ddb = folder / "shop.duckdb"
-    with duckdb.connect(str(ddb)) as con:
-        con.execute("CREATE TABLE customers AS SELECT i AS id, 'cust ' || i AS name FROM range(1000) t(i)")
-        con.execute("CREATE TABLE orders AS SELECT i AS id, i % 1000 AS customer, 'order ' || i AS label FROM range(5000) t(i)")
-        con.execute("CREATE TABLE notes (id INTEGER, note VARCHAR)")
-        con.execute("INSERT INTO notes VALUES (1, 'héllo'), (2, NULL)")
-    lite = folder / "people.sqlite"
-    with sqlite3.connect(lite) as con:
-        con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT)")
-        con.executemany("INSERT INTO people VALUES (?, ?)", [(i, f"person {i}") for i in range(1, 301)])
-    return ddb, lite
+    return database_files.write(tmp_path_factory.mktemp("dbfiles-e2e"))
 
 
 def test_a_duckdb_file_from_the_command_line_asks_for_a_table_and_shows_its_cells(display, db_files):

@@ -36,7 +36,7 @@ from .databases import (
     parse_spec,
     read_only_query,
 )
-from .db_sources import DB_SESSIONS, DbSource, postgres_adbc, postgres_key
+from .db_sources import DB_SESSIONS, DbSource, postgres_key, postgres_read
 from .expr_loads import ExprLoads
 from .loads import Route
 from .util import error, exception_line, log
@@ -74,13 +74,7 @@ def _postgres_query_schema(backend, sql: str):
     """The columns `sql` returns (its plan, run with LIMIT 0), as an ibis schema."""
     from xorq.vendor import ibis
 
-    con = postgres_adbc(backend)
-    try:
-        cur = con.cursor()
-        cur.execute(f"SELECT * FROM ({sql}) AS buckaroo_query LIMIT 0")
-        return ibis.Schema.from_pyarrow(cur.fetch_arrow_table().schema)
-    finally:
-        con.close()
+    return ibis.Schema.from_pyarrow(postgres_read(backend, f"SELECT * FROM ({sql}) AS buckaroo_query LIMIT 0").schema)
 
 
 def _target(body: dict) -> dict:
@@ -93,6 +87,13 @@ def _target(body: dict) -> dict:
     if query is not None and not isinstance(query, str):
         raise DbRefused(DB_QUERY_INVALID, "query must be a string")
     return {"table": table} if table is not None else {"query": query}
+
+
+def _expr_body(body: dict, spec: Spec, target: dict) -> dict:
+    """The body buckaroo's LoadExprHandler runs with: its build_dir only has to be a folder
+    (the expression comes from `db`, xorq_windows.expression_loader)."""
+    return {"build_dir": tempfile.gettempdir(), "stats_delivery": body.get("stats_delivery", "deferred"),
+            "force_reload": True, "no_browser": True, "db": {"spec": spec, "target": target}}
 
 
 class DbLoads(ExprLoads):
@@ -112,9 +113,7 @@ class DbLoads(ExprLoads):
             handler.write(error(refused.code, str(refused)))
             return None
         what = target["table"]["name"] if "table" in target else "query"
-        expr_body = {"build_dir": tempfile.gettempdir(), "stats_delivery": body.get("stats_delivery", "deferred"),
-                     "force_reload": True, "no_browser": True, "db": {"spec": spec, "target": target}}
-        return Route(session_id, f"{describe(spec)} · {what}", self, self.expr_handler_cls, expr_body)
+        return Route(session_id, f"{describe(spec)} · {what}", self, self.expr_handler_cls, _expr_body(body, spec, target))
 
     def route_file(self, body: dict, session_id: str, path: str):
         """A /load of a DuckDB or SQLite file: its one table (the worker refuses with
@@ -123,9 +122,7 @@ class DbLoads(ExprLoads):
         if kind is None:
             return None
         spec = Spec(kind=kind, path=os.path.abspath(path))
-        expr_body = {"build_dir": tempfile.gettempdir(), "stats_delivery": body.get("stats_delivery", "deferred"),
-                     "force_reload": True, "no_browser": True, "db": {"spec": spec, "target": {"only_table": True}}}
-        return Route(session_id, path, self, self.expr_handler_cls, expr_body)
+        return Route(session_id, path, self, self.expr_handler_cls, _expr_body(body, spec, {"only_table": True}))
 
     def prepare(self, run) -> bool:
         why = xorq_import_error()

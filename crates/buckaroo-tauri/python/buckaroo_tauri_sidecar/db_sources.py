@@ -21,7 +21,7 @@ import contextlib
 import threading
 
 from .databases import Spec, classify, close_quietly, describe
-from .orders import total_order
+from .orders import requested_sort, total_order
 from .util import exception_line, log
 
 BOOKMARK_ROWS = 20_000
@@ -62,15 +62,12 @@ class DbSource:
                 return expr.to_pyarrow()
             sql = self.backend.compile(expr)
             if not kept:
-                con = postgres_adbc(self.backend)
-                try:
-                    return _arrow_of(con, sql).cast(expr.schema().to_pyarrow())
-                finally:
-                    con.close()
-            with self._window_lock:
-                if self._window_con is None:
-                    self._window_con = postgres_adbc(self.backend)
-                table = _arrow_of(self._window_con, sql)
+                table = postgres_read(self.backend, sql)
+            else:
+                with self._window_lock:
+                    if self._window_con is None:
+                        self._window_con = postgres_adbc(self.backend)
+                    table = _arrow_of(self._window_con, sql)
             return table.cast(expr.schema().to_pyarrow())
         except Exception as exc:  # noqa: BLE001 - classified, coded
             if self.spec.kind == "postgres" and kept:
@@ -142,6 +139,15 @@ def postgres_adbc(backend):
     return adbc_driver_postgresql.dbapi.connect(PgADBC(backend).get_uri(), autocommit=True)
 
 
+def postgres_read(backend, sql: str):
+    """`sql`'s rows as Arrow, on a connection of its own, closed after."""
+    con = postgres_adbc(backend)
+    try:
+        return _arrow_of(con, sql)
+    finally:
+        con.close()
+
+
 def _arrow_of(con, sql: str):
     cur = con.cursor()
     try:
@@ -206,8 +212,7 @@ def db_window(source: DbSource, processed_df, start: int, end: int, sort_col, as
 def _total_order(expr, sort_col, ascending: bool, key: str | None) -> list:
     if key is None:
         return total_order(expr, sort_col, ascending)
-    keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
-    return keys + ([] if sort_col == key else [expr[key].asc()])
+    return requested_sort(expr, sort_col, ascending) + ([] if sort_col == key else [expr[key].asc()])
 
 
 def _bookmarked(source: DbSource, expr, low: int, high: int):

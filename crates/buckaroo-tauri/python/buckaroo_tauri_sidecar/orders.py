@@ -15,9 +15,13 @@ def _orderable(dtype) -> bool:
             or dtype.is_uuid() or dtype.is_binary()) and not dtype.is_interval()
 
 
+def requested_sort(expr, sort_col, ascending: bool) -> list:
+    """The ORDER BY key the grid asked for (none when unsorted)."""
+    return [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
+
+
 def total_order(expr, sort_col, ascending: bool) -> list:
     """ORDER BY keys that leave no two distinguishable rows tied: the requested sort
     column first, then every other orderable column (ascending) as tie-breakers."""
-    keys = [] if sort_col is None else [expr[sort_col].asc() if ascending else expr[sort_col].desc()]
-    return keys + [expr[name].asc() for name, dtype in expr.schema().items()
+    return requested_sort(expr, sort_col, ascending) + [expr[name].asc() for name, dtype in expr.schema().items()
                    if name != sort_col and _orderable(dtype)]
