@@ -301,6 +301,15 @@ def require_password(pg: Postgres) -> None:
     time.sleep(0.3)
 
 
+def table_bytes(pg: Postgres, table: str) -> int:
+    """The table's size on disk (heap and TOAST, no index), read over the trusted unix
+    socket: what a sidecar that pulled the table in would hold at the least."""
+    import psycopg
+
+    with psycopg.connect(host=str(pg.data_dir), port=pg.port, user=pg.user, dbname=pg.dbname) as con:
+        return con.execute("SELECT pg_table_size(%s::regclass)", (f'"{table}"',)).fetchone()[0]
+
+
 def postgres_pipeline(pg: Postgres, table: str, where: str | None = None) -> str:
     """A pipeline over `table` on the cluster, optionally filtered (`where` is an ibis
     predicate over `t`, e.g. `t.status != "archived"`). No password: trust auth."""
