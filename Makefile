@@ -17,7 +17,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl file libssl-dev libxdo-dev librsvg2-dev \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libayatana-appindicator3-dev \
 	xvfb xauth webkit2gtk-driver fonts-dejavu-core chromium chromium-driver xdotool postgresql \
-	dbus python3-gi gir1.2-gtk-3.0 sudo socat xclip
+	dbus python3-gi gir1.2-gtk-3.0 sudo socat xclip gnome-keyring libsecret-tools
 CARGO_FEATURES := --workspace --features tauri/custom-protocol
 APP_BIN := $(CARGO_TARGET_DIR)/debug/buckaroo-tauri-example
 E2E_SUITE    := $(PY) -m pytest python/tests -m "e2e and not scaffold and not bundle and not wheel" -q

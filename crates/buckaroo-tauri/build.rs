@@ -25,6 +25,9 @@ const COMMANDS: &[&str] = &[
     "buckaroo_copy_text",
     "buckaroo_db_tables",
     "buckaroo_open_table",
+    "buckaroo_db_save",
+    "buckaroo_db_saved",
+    "buckaroo_db_forget",
 ];
 
 /// The Python launcher package, embedded file by file.

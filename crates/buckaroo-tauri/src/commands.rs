@@ -11,7 +11,8 @@
 use crate::error::{Error, Result};
 use crate::models::{
     AttachInfo, CopyArgs, CopyResult, DbTablesArgs, DbTablesResult, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs,
-    LoadPathArgs, LoadResult, OpenTableArgs, PickExportArgs, ReloadResult, Status,
+    LoadPathArgs, LoadResult, OpenTableArgs, PickExportArgs, ReloadResult, SaveConnectionArgs, SaveConnectionResult, SavedConnection,
+    Status,
 };
 use crate::sink::ChannelSink;
 use crate::BuckarooState;
@@ -251,6 +252,27 @@ pub(crate) async fn buckaroo_open_table<R: Runtime>(
 ) -> Result<LoadResult> {
     let args: OpenTableArgs = arg("buckaroo_open_table", "args", args)?;
     state.hub.open_table(webview.label(), args).await
+}
+
+/// Save connection `connectionId` of this run under a name: the record (no password)
+/// in the app's config dir, the password in the OS keyring (`allow-database`).
+#[command]
+pub(crate) async fn buckaroo_db_save(state: State<'_, BuckarooState>, args: Option<Value>) -> Result<SaveConnectionResult> {
+    let args: SaveConnectionArgs = arg("buckaroo_db_save", "args", args)?;
+    state.hub.save_connection(args).await
+}
+
+/// The saved connections, without passwords (`allow-database`).
+#[command]
+pub(crate) async fn buckaroo_db_saved(state: State<'_, BuckarooState>) -> Result<Vec<SavedConnection>> {
+    state.hub.saved_connections()
+}
+
+/// Forget a saved connection and its keyring entry; whether there was one (`allow-database`).
+#[command]
+pub(crate) async fn buckaroo_db_forget(state: State<'_, BuckarooState>, id: Option<Value>) -> Result<bool> {
+    let id: String = arg("buckaroo_db_forget", "id", id)?;
+    state.hub.forget_connection(&id).await
 }
 
 /// What the user picked joins the scope; the page gets its path.

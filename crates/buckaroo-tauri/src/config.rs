@@ -1,6 +1,7 @@
 //! `BuckarooConfig`: everything the host app decides, built with `with_*` methods.
 
 use crate::managed_env::{EnvLock, ManagedEnv};
+use crate::saved_dbs::SavedDbsConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -160,6 +161,8 @@ pub struct BuckarooConfig {
     pub managed_env: Option<ManagedEnv>,
     /// A window whose file changed on disk reloads by itself ([`with_reload_on_change`](Self::with_reload_on_change)).
     pub reload_on_change: bool,
+    /// Where saved database connections live ([`with_saved_connections`](Self::with_saved_connections)).
+    pub saved_connections: Option<SavedDbsConfig>,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
@@ -194,6 +197,7 @@ impl BuckarooConfig {
             launcher_cache: None,
             managed_env: None,
             reload_on_change: false,
+            saved_connections: None,
         }
     }
 
@@ -261,6 +265,17 @@ impl BuckarooConfig {
     /// code is run from it.
     pub fn with_launcher_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.launcher_cache = Some(dir.into());
+        self
+    }
+
+    /// Save database connections to `file` (a JSON list, never a password) and their
+    /// passwords to the OS keyring under `keyring_service`. The plugin defaults to the
+    /// app's config dir and identifier; without either, saving is refused.
+    pub fn with_saved_connections(mut self, file: impl Into<PathBuf>, keyring_service: impl Into<String>) -> Self {
+        self.saved_connections = Some(SavedDbsConfig {
+            file: file.into(),
+            keyring_service: keyring_service.into(),
+        });
         self
     }
 

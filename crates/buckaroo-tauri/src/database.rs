@@ -1,6 +1,7 @@
 //! Database connections the page opened ([`crate::models::DbConnection`]): the plugin
 //! keeps each one's spec, password included, in memory, and the page refers to it by a
-//! `connectionId` from then on. Nothing here is written to disk or logged.
+//! `connectionId` from then on. Nothing here is written to disk or logged (saving one
+//! is [`crate::saved_dbs`]'s job).
 
 use crate::error::{Error, Result};
 use crate::models::DbConnection;
@@ -8,26 +9,36 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The connections of this run, by id.
+/// The connections of this run, by id: the launcher's object, and the connection as
+/// the page gave it (its `path` as the scope admitted it), which a save records.
 #[derive(Default)]
 pub struct DbConnections {
-    by_id: Mutex<HashMap<String, Value>>,
+    by_id: Mutex<HashMap<String, (Value, DbConnection)>>,
 }
 
 impl DbConnections {
-    /// Keep `spec` (the launcher's connection object); its new id.
-    pub fn keep(&self, spec: Value) -> String {
+    /// Keep `spec` (the launcher's connection object) made from `origin`; its new id.
+    pub fn keep(&self, spec: Value, origin: DbConnection) -> String {
         let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((id, _)) = map.iter().find(|(_, v)| **v == spec) {
+        if let Some((id, _)) = map.iter().find(|(_, (v, _))| *v == spec) {
             return id.clone();
         }
         let id = format!("db{}", map.len() + 1);
-        map.insert(id.clone(), spec);
+        map.insert(id.clone(), (spec, origin));
         id
     }
 
     /// The launcher's connection object of `id`.
     pub fn spec(&self, id: &str) -> Result<Value> {
+        self.held(id).map(|(spec, _)| spec)
+    }
+
+    /// The connection `id` was made from.
+    pub fn origin(&self, id: &str) -> Result<DbConnection> {
+        self.held(id).map(|(_, origin)| origin)
+    }
+
+    fn held(&self, id: &str) -> Result<(Value, DbConnection)> {
         let map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
         map.get(id).cloned().ok_or_else(|| Error::InvalidArgs {
             command: "buckaroo_open_table",
@@ -76,9 +87,15 @@ mod tests {
     fn a_connection_is_kept_once_and_found_by_id() {
         let held = DbConnections::default();
         let spec = json!({"kind": "postgres", "host": "h", "password": "pw"});
-        let id = held.keep(spec.clone());
-        assert_eq!(held.keep(spec.clone()), id);
+        let origin = DbConnection {
+            kind: "postgres".into(),
+            host: Some("h".into()),
+            ..Default::default()
+        };
+        let id = held.keep(spec.clone(), origin.clone());
+        assert_eq!(held.keep(spec.clone(), origin), id);
         assert_eq!(held.spec(&id).unwrap(), spec);
+        assert_eq!(held.origin(&id).unwrap().host.as_deref(), Some("h"));
         assert_eq!(held.spec("nope").unwrap_err().code(), "invalid_args");
     }
 

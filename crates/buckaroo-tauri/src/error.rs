@@ -191,6 +191,13 @@ pub enum Error {
         /// Which argument, and what is wrong with it.
         problem: String,
     },
+    /// A saved connection's password is not at hand: not in the OS keyring (gone,
+    /// locked, no keyring), or never saved (`secret: "ask"`) and not given.
+    #[error("{problem}")]
+    DbSecret {
+        /// Which connection, and why.
+        problem: String,
+    },
     /// The window's internal socket closed (the sidecar is restarting).
     #[error("the internal connection to the sidecar is closed")]
     ConnectionClosed,
@@ -301,6 +308,7 @@ impl Error {
             Error::Backpressure(_) => "backpressure",
             Error::InvalidMessage(_) | Error::InvalidStateChange { .. } => "invalid_message",
             Error::InvalidArgs { .. } => "invalid_args",
+            Error::DbSecret { .. } => "db_secret_unavailable",
             Error::ConnectionClosed => "connection_closed",
             Error::Dialog(_) => "dialog_failed",
             Error::Io(_) => "io",
@@ -365,6 +373,9 @@ impl Error {
                 "Ask the user for the file with pickExportPath() (the save dialog) and export to the path it returns, or grant a folder with BuckarooConfig::with_export_dir.".into(),
             ),
             Error::ExportFailed { server_code, .. } | Error::CopyFailed { server_code, .. } => export_hint(server_code),
+            Error::DbSecret { .. } => Some(
+                "Type the password (Open Database… with the saved connection); saving it again keeps it in the OS keyring when one runs (on Linux, a Secret Service such as gnome-keyring), or set passwordEnv to an environment variable that holds it.".into(),
+            ),
             Error::NotAttached => Some("Mount the grid (mountBuckaroo) before loading or sending; it attaches this window.".into()),
             _ => None,
         }

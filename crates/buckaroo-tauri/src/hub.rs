@@ -11,6 +11,7 @@ use crate::export::ExportGrants;
 use crate::http::SidecarHttp;
 use crate::message::PageMessage;
 use crate::models::{LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
+use crate::saved_dbs::SavedDbs;
 use crate::scope::Scope;
 use crate::supervisor::{Endpoint, Supervisor};
 use crate::tasks;
@@ -85,6 +86,8 @@ pub struct Hub {
     file_events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>>,
     /// Database connections the page opened, passwords included ([`database`]).
     databases: DbConnections,
+    /// Connections the user saved ([`crate::saved_dbs`]).
+    saved_dbs: SavedDbs,
 }
 
 /// What served a load: the launcher's reply says `"xorq"` for a file it opened on the
@@ -109,6 +112,7 @@ impl Hub {
         let http = SidecarHttp::new(cfg.load_timeout);
         let exports = ExportGrants::new(&cfg.export_dirs);
         let (files, file_events) = FileWatch::new();
+        let saved_dbs = SavedDbs::new(cfg.saved_connections.clone());
         Arc::new(Self {
             sup,
             http,
@@ -121,6 +125,7 @@ impl Hub {
             files,
             file_events: Mutex::new(Some(file_events)),
             databases: DbConnections::default(),
+            saved_dbs,
         })
     }
 

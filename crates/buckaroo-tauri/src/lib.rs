@@ -55,6 +55,7 @@ mod picker;
 mod probe;
 mod provision;
 mod restart;
+mod saved_dbs;
 mod scope;
 mod sidecar;
 mod sink;
@@ -80,6 +81,7 @@ pub use models::{
 };
 pub use pairing::{JsonFrame, Outgoing};
 pub use probe::ProbeReport;
+pub use saved_dbs::SavedDbsConfig;
 pub use supervisor::{Endpoint, Supervisor};
 
 /// This crate's version (an app's About box names it).
@@ -129,6 +131,9 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_copy_text,
             commands::buckaroo_db_tables,
             commands::buckaroo_open_table,
+            commands::buckaroo_db_save,
+            commands::buckaroo_db_saved,
+            commands::buckaroo_db_forget,
         ])
         .setup(move |app, _api| {
             setup(app, config);
@@ -153,6 +158,11 @@ fn setup<R: Runtime>(app: &AppHandle<R>, mut config: BuckarooConfig) {
     if config.launcher_cache.is_none() {
         // Per app and per user; the core's own default is a shared one for all apps.
         config.launcher_cache = app.path().app_cache_dir().ok().map(|d| d.join("buckaroo-launcher"));
+    }
+    if config.saved_connections.is_none() {
+        if let Ok(dir) = app.path().app_config_dir() {
+            config = config.with_saved_connections(dir.join("buckaroo-databases.json"), app.config().identifier.clone());
+        }
     }
     if let Some(managed) = &mut config.managed_env {
         if managed.root.is_none() {

@@ -332,12 +332,155 @@ impl std::fmt::Debug for DbConnection {
     }
 }
 
-/// `buckaroo_db_tables`'s `args`: a new connection, or one the plugin holds already.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `buckaroo_db_tables`'s `args`: a new connection, one the plugin holds already, or a
+/// saved one (`savedId`; `password` only for a record saved without it, `secret: "ask"`).
+#[derive(Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct DbTablesArgs {
     pub connection: Option<DbConnection>,
     pub connection_id: Option<String>,
+    pub saved_id: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for DbTablesArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbTablesArgs")
+            .field("connection", &self.connection)
+            .field("connection_id", &self.connection_id)
+            .field("saved_id", &self.saved_id)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Where a saved connection's password is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretPlace {
+    /// It needs none (a DuckDB or SQLite file, a trusted login).
+    None,
+    /// In the OS keyring, under the app's identifier and the record's id.
+    Keyring,
+    /// In the environment variable `passwordEnv` names.
+    Env,
+    /// Nowhere (no keyring answered when it was saved): the page asks for it.
+    Ask,
+}
+
+/// A saved connection (`buckaroo_db_saved`): everything but its password, which is
+/// where `secret` says. A `url` connection's whole URL is its secret (it may hold one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedConnection {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    pub secret: SecretPlace,
+}
+
+impl SavedConnection {
+    /// `conn` under `name`, with a new id and its secret's place still to be decided.
+    pub fn of(conn: &DbConnection, name: &str) -> Self {
+        let name = name.trim();
+        Self {
+            id: format!("s{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            name: if name.is_empty() { conn.label() } else { name.to_string() },
+            kind: conn.kind.clone(),
+            host: conn.host.clone(),
+            port: conn.port,
+            database: conn.database.clone(),
+            user: conn.user.clone(),
+            schema: conn.schema.clone(),
+            path: conn.path.clone(),
+            password_env: conn.password_env.clone(),
+            secret: SecretPlace::None,
+        }
+    }
+
+    /// Whether `other` points at the same database as the same user (saving it again replaces it).
+    pub fn same_target(&self, other: &SavedConnection) -> bool {
+        (
+            &self.kind,
+            &self.host,
+            self.port,
+            &self.database,
+            &self.user,
+            &self.schema,
+            &self.path,
+        ) == (
+            &other.kind,
+            &other.host,
+            other.port,
+            &other.database,
+            &other.user,
+            &other.schema,
+            &other.path,
+        ) && self.kind != "url"
+    }
+
+    /// The connection, without its secret.
+    pub fn connection(&self) -> DbConnection {
+        DbConnection {
+            kind: self.kind.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            database: self.database.clone(),
+            user: self.user.clone(),
+            password: None,
+            password_env: self.password_env.clone(),
+            schema: self.schema.clone(),
+            path: self.path.clone(),
+            url: None,
+        }
+    }
+}
+
+impl DbConnection {
+    /// A name for it when the user gave none: `user@host:port/database`, or the file's name.
+    pub fn label(&self) -> String {
+        if let Some(path) = &self.path {
+            return std::path::Path::new(path)
+                .file_name()
+                .map_or(path.clone(), |n| n.to_string_lossy().into());
+        }
+        let user = self.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let db = self.database.as_deref().map(|d| format!("/{d}")).unwrap_or_default();
+        format!("{user}{}{port}{db}", self.host.as_deref().unwrap_or(&self.kind))
+    }
+}
+
+/// `buckaroo_db_save`'s `args`: a connection this run opened (its `connectionId`) and a name.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveConnectionArgs {
+    pub connection_id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// What `buckaroo_db_save` returns: the record, and why the keyring did not keep the
+/// password when it did not (`secret: "ask"`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveConnectionResult {
+    pub saved: SavedConnection,
+    pub keyring_problem: Option<String>,
 }
 
 /// A table or view of a database, with the catalog's row estimate (never a `COUNT(*)`).
@@ -351,8 +494,8 @@ pub struct DbTable {
     pub rows: Option<u64>,
 }
 
-/// What `buckaroo_db_tables` returns: the connection's id (for `buckaroo_open_table`),
-/// its name without the password, and its tables.
+/// What `buckaroo_db_tables` returns: the connection's id (for `buckaroo_open_table`
+/// and `buckaroo_db_save`), its name without the password, and its tables.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DbTablesResult {

@@ -360,9 +360,10 @@ function wireControls(): void {
   void win.listen<string>("app:menu", ({ payload }) => void actions[payload]?.().catch((e) => showError(e as BuckarooError)));
   // Open Recent: the app let the file in already.
   void win.listen<string>("app:open", ({ payload }) => void load({ path: payload }));
+  void win.listen<string>("app:open-saved", ({ payload }) => void openDatabase(handle, undefined, payload));
   // The UI's own actions (progress + error display), for tests and automation.
   Object.assign(window, {
-    __buckarooApp: { load, loadExpr, openDatabase: () => openDatabase(handle), compareWith, exportView, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
+    __buckarooApp: { load, loadExpr, openDatabase: (savedId?: string) => openDatabase(handle, undefined, savedId), compareWith, exportView, checkForUpdates: actions["check-updates"], resetEnvironment: actions["reset-env"], showAbout },
   });
 }
 

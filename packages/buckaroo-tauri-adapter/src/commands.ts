@@ -9,8 +9,10 @@ import {
   type AttachInfo,
   type CommandName,
   type CopyResult,
-  type DbConnection,
+  type DbTarget,
   type DbTablesResult,
+  type SaveConnectionResult,
+  type SavedConnection,
   type ExportArgs,
   type ExportResult,
   type HealthInfo,
@@ -79,13 +81,24 @@ export const copyText = (text: string) => call<null>("buckaroo_copy_text", { tex
  * and kept by the plugin, password included; later calls pass its `connectionId`.
  * Needs `buckaroo-tauri:allow-database`.
  */
-export const listTables = (target: { connection: DbConnection } | { connectionId: string }) =>
-  call<DbTablesResult>("buckaroo_db_tables", { args: target });
+export const listTables = (target: DbTarget) => call<DbTablesResult>("buckaroo_db_tables", { args: target });
 /**
  * Open a table of a listed connection (or one read-only `SELECT` on it) in this window:
  * every row window, sort and search is a query on that database. Needs `allow-database`.
  */
 export const openTable = (args: OpenTableArgs) => call<LoadResult>("buckaroo_open_table", { args });
+/**
+ * Save a listed connection (its `connectionId`) under `name`: the record, never the
+ * password, in the app's config dir; the password in the OS keyring (Linux: the Secret
+ * Service). Without a keyring it is saved as `secret: "ask"` and `keyringProblem` says why.
+ * Saving the same database and user again replaces the record. Needs `allow-database`.
+ */
+export const saveConnection = (connectionId: string, name: string) =>
+  call<SaveConnectionResult>("buckaroo_db_save", { args: { connectionId, name } });
+/** The saved connections, in the order saved; open one with `listTables({ savedId })`. Needs `allow-database`. */
+export const savedConnections = () => call<SavedConnection[]>("buckaroo_db_saved");
+/** Forget a saved connection and its keyring entry; whether there was one. Needs `allow-database`. */
+export const forgetConnection = (id: string) => call<boolean>("buckaroo_db_forget", { id });
 
 /**
  * Call `cb` with the sidecar status now and on every change. Listens first, then

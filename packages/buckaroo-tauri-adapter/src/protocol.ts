@@ -38,6 +38,9 @@ export const COMMANDS = [
   "buckaroo_copy_text",
   "buckaroo_db_tables",
   "buckaroo_open_table",
+  "buckaroo_db_save",
+  "buckaroo_db_saved",
+  "buckaroo_db_forget",
 ] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
@@ -62,8 +65,12 @@ export type SidecarErrorCode =
   | "sidecar_out_of_memory"
   | "sidecar_failed";
 
-/** A load or a file pick was refused or failed; `load_failed` carries the server's reason in `serverCode`. */
-export type LoadErrorCode = "load_failed" | "path_not_allowed" | "dialog_failed" | "xorq_not_installed";
+/**
+ * A load or a file pick was refused or failed; `load_failed` carries the server's reason in
+ * `serverCode`. `db_secret_unavailable`: a saved connection's password is not in the OS
+ * keyring (or was saved without it): ask the user and pass it to `listTables`.
+ */
+export type LoadErrorCode = "load_failed" | "path_not_allowed" | "dialog_failed" | "xorq_not_installed" | "db_secret_unavailable";
 
 /** A page message or the window's attachment was refused by the plugin. */
 export type MessageErrorCode =
@@ -317,6 +324,37 @@ export interface DbTablesResult {
   name: string;
   tables: DbTable[];
 }
+
+/**
+ * A saved connection (`savedConnections`): everything but its password, which is where
+ * `secret` says: `keyring` (the OS keyring), `env` (the variable `passwordEnv` names),
+ * `ask` (nowhere: no keyring answered when it was saved; pass it to `listTables`), `none`.
+ */
+export interface SavedConnection {
+  id: string;
+  name: string;
+  kind: DbConnection["kind"];
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  schema?: string;
+  path?: string;
+  passwordEnv?: string;
+  secret: "none" | "keyring" | "env" | "ask";
+}
+
+/** What `saveConnection` resolves to; `keyringProblem` says why the password was not kept (`secret: "ask"`). */
+export interface SaveConnectionResult {
+  saved: SavedConnection;
+  keyringProblem: string | null;
+}
+
+/** `listTables`'s target: a new connection, one listed before (`connectionId`), or a saved one. */
+export type DbTarget =
+  | { connection: DbConnection }
+  | { connectionId: string }
+  | { savedId: string; /** Only for a `secret: "ask"` record. */ password?: string };
 
 /** `openTable`'s args: a table of a listed connection, or one read-only query on it. */
 export interface OpenTableArgs {

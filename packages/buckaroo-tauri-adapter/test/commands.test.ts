@@ -49,6 +49,9 @@ describe("commands", () => {
       commands.copyText("id"),
       commands.listTables({ connectionId: "db1" }),
       commands.openTable({ connectionId: "db1", table: { name: "t" } }),
+      commands.saveConnection("db1", "Sales"),
+      commands.savedConnections(),
+      commands.forgetConnection("s1"),
     ]);
     expect(called).toEqual(COMMANDS.map((c) => `${PLUGIN}|${c}`));
   });

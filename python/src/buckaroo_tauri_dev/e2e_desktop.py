@@ -1,5 +1,6 @@
-"""The desktop around the app under test: a private D-Bus session bus, X windows and keys
-(xdotool), the native GTK file and folder dialogs, and real XDND drags onto the window."""
+"""The desktop around the app under test: a private D-Bus session bus and a Secret Service
+on it, X windows and keys (xdotool), the native GTK file and folder dialogs, and real XDND
+drags onto the window."""
 
 from __future__ import annotations
 
@@ -29,6 +30,48 @@ class SessionBus:
             self.stop()
             raise RuntimeError("dbus-daemon printed no address: is the dbus package installed? (make setup)")
         return self
+
+    def stop(self) -> None:
+        if self.proc:
+            kill_group(self.proc)
+
+
+@dataclass
+class SecretService:
+    """gnome-keyring's Secret Service on `bus`, its login keyring made and unlocked in
+    `home` (what a desktop session has), ended by PID. `lookup` reads an item as any
+    other client would (secret-tool)."""
+
+    bus: SessionBus
+    home: Path
+    proc: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        runtime = self.home / "run"
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return {"HOME": str(self.home), "XDG_DATA_HOME": str(self.home / "share"), "XDG_RUNTIME_DIR": str(runtime),
+                "DBUS_SESSION_BUS_ADDRESS": self.bus.address, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+
+    def start(self) -> SecretService:
+        self.proc = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=self.env(), start_new_session=True)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"login-keyring-password")  # the login keyring's own password, unlocked at once
+        self.proc.stdin.close()
+        wait_until(self._owned, timeout=20, what="org.freedesktop.secrets on the session bus")
+        return self
+
+    def _owned(self) -> bool:
+        out = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                              "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"],
+                             env=self.env(), capture_output=True, text=True, timeout=10).stdout
+        return "boolean true" in out
+
+    def lookup(self, **attributes: str) -> str | None:
+        args = [x for kv in attributes.items() for x in kv]
+        done = subprocess.run(["secret-tool", "lookup", *args], env=self.env(), capture_output=True, text=True, timeout=10)
+        return done.stdout if done.returncode == 0 else None
 
     def stop(self) -> None:
         if self.proc:

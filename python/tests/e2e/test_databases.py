@@ -67,6 +67,7 @@ def test_open_database_pages_a_10m_row_postgres_table(display, pg, tmp_path):
     env = e2e.app_env(HOME=str(home))
     with e2e.running_app(display, env) as (d, driver_proc):
         e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", 90, what="the sidecar")
+        idle = postgres.tree_rss(e2e_page.invoke(d, "buckaroo_status")["ok"]["pid"])
         # A wrong password first: coded in the dialog, nothing opened.
         fill_form(d, pg)
         d.execute_script("document.getElementById('db-password').value = 'wrong'; document.getElementById('db-connect').click()")
@@ -110,12 +111,14 @@ def test_open_database_pages_a_10m_row_postgres_table(display, pg, tmp_path):
         text = page_text(d)
     windows = [" ".join(s.split()) for s in statements if WINDOW.search(s)]
     print(f"\nfirst rows painted {painted:.2f} s · scrolled to the end {to_end:.2f} s · sorted by amount {sorted_s:.2f} s · "
-          f"search {searched:.2f} s · sidecar peak RSS {peak / MIB:.0f} MiB")
+          f"search {searched:.2f} s · sidecar RSS {idle / MIB:.0f} MiB idle, {peak / MIB:.0f} MiB at peak")
     for sql in windows[:2] + windows[-2:]:
         print("  SQL:", sql[:300])
     assert windows and all("LIMIT" in s for s in windows), (len(statements), [s[:200] for s in statements[-5:]])
     assert any('"id" >=' in s for s in windows), "the last rows did not come through the bookmarks"
-    assert peak < 300 * MIB, peak
+    # Growth, not an absolute: the idle sidecar's size differs between machines. The
+    # table pulled in would add at least its size on disk (~0.8 GB); windows add little.
+    assert peak - idle < postgres.table_bytes(pg, "big") / 3, (idle, peak)
     # The password: not in the page, not in any file the app wrote, not in the app's log.
     assert PASSWORD not in text
     leaks = [p for p in home.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
@@ -161,3 +164,26 @@ def test_a_dropped_sqlite_file_opens_its_one_table(display, db_files):
     with sqlite3.connect(lite) as con:
         want = con.execute("SELECT id, name FROM people ORDER BY id LIMIT 20").fetchall()
     assert [(int(cells[i]["a"]), cells[i]["b"]) for i in range(20)] == want
+
+
+def test_a_sqlite_file_from_the_command_line_and_a_dropped_duckdb_file(display, db_files):
+    """Each kind the other way in: the SQLite file's one table opens at once from the
+    command line; the DuckDB file dropped on that window asks which of its three tables."""
+    ddb, lite = db_files
+    with e2e.running_app(display, e2e.app_env(), args=[str(lite)], cwd=lite.parent) as (d, _):
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "300", 120, what="the SQLite file's 300 rows")
+        grid.wait_ids(d, lambda m: all(i in m for i in range(20)), 60, what="the first rows")
+        cells = grid.data_rows(d)
+        with sqlite3.connect(lite) as con:
+            want = con.execute("SELECT id, name FROM people ORDER BY id LIMIT 20").fetchall()
+        assert [(int(cells[i]["a"]), cells[i]["b"]) for i in range(20)] == want
+        e2e_desktop.drag_file(display, ddb, target=(600, 400))
+        listed = e2e_procs.wait_until(lambda: d.execute_script(
+            "const s = document.getElementById('db-tables'); return s.hidden ? null : [...s.options].map(o => o.textContent)"),
+            120, what="the dropped DuckDB file's tables")
+        assert [t.split(" · ")[0] for t in listed] == ["customers", "notes", "orders"], listed
+        d.execute_script("const s = document.getElementById('db-tables'); s.selectedIndex = 0; document.getElementById('db-open').click()")
+        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") not in (None, "300"), 120, what="customers' rows")
+        total = int(grid.status_bar(d)["total_rows"].replace(",", ""))
+    with duckdb.connect(str(ddb), read_only=True) as con:
+        assert total == con.execute("SELECT count(*) FROM customers").fetchone()[0]

@@ -67,6 +67,13 @@ pub fn app_opened<R: Runtime>(app: AppHandle<R>, window: WebviewWindow<R>, path:
     Ok(title)
 }
 
+/// The page saved or forgot a database connection: every window's File › Saved
+/// Connections lists them again.
+#[tauri::command]
+pub fn app_saved_connections_changed<R: Runtime>(app: AppHandle<R>) {
+    menu::refresh_saved(&app);
+}
+
 /// Help › Check for Updates…
 #[tauri::command]
 pub async fn app_check_update<R: Runtime>(app: AppHandle<R>, pending: State<'_, Pending>) -> Result<UpdateInfo, AppError> {

@@ -67,6 +67,7 @@ macro_rules! app_commands {
             commands::app_check_update,
             commands::app_install_update,
             commands::app_cancel_update,
+            commands::app_saved_connections_changed,
             $($extra),*
         ]
     };

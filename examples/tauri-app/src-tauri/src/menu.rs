@@ -2,6 +2,7 @@
 //! event names the window it came from (Tauri's menu events do not).
 
 use crate::{recent, windows};
+use buckaroo_tauri::BuckarooExt;
 use std::path::PathBuf;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, Submenu, SubmenuBuilder};
 use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
@@ -23,6 +24,8 @@ const PAGE_ACTIONS: &[&str] = &[
 pub const MENU_EVENT: &str = "app:menu";
 /// The event that asks a page to load a file (Open Recent).
 pub const OPEN_EVENT: &str = "app:open";
+/// The event that asks a page to open a saved database connection (its id).
+pub const OPEN_SAVED_EVENT: &str = "app:open-saved";
 
 fn id(action: &str, label: &str) -> String {
     format!("{action}|{label}")
@@ -44,11 +47,14 @@ pub fn for_window<R: Runtime>(app: &AppHandle<R>, label: &str) -> tauri::Result<
     };
     let recent = SubmenuBuilder::with_id(app, id("recent", label), "Open Recent").build()?;
     fill_recent(&recent, label, &recent::list(app))?;
+    let saved = SubmenuBuilder::with_id(app, id("saved-dbs", label), "Saved Connections").build()?;
+    fill_saved(&saved, label, &saved_connections(app))?;
     let file = SubmenuBuilder::new(app, "File")
         .item(&item("open", "Open…", Some("CmdOrCtrl+O"))?)
         .item(&recent)
         .item(&item("open-build", "Open xorq build…", Some("CmdOrCtrl+Shift+O"))?)
         .item(&item("open-database", "Open Database…", Some("CmdOrCtrl+Shift+D"))?)
+        .item(&saved)
         .item(&item("compare", "Compare with…", None)?)
         .item(&item("export", "Export…", Some("CmdOrCtrl+E"))?)
         .separator()
@@ -93,6 +99,48 @@ fn fill_recent<R: Runtime>(menu: &Submenu<R>, label: &str, files: &[PathBuf]) ->
     Ok(())
 }
 
+/// The saved connections, `(id, name)`: the plugin keeps them (no password in them).
+fn saved_connections<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)> {
+    match app.buckaroo().saved_connections() {
+        Ok(list) => list.into_iter().map(|s| (s.id, s.name)).collect(),
+        Err(e) => {
+            log::warn!("saved connections unreadable: {e}");
+            Vec::new()
+        }
+    }
+}
+
+fn fill_saved<R: Runtime>(menu: &Submenu<R>, label: &str, saved: &[(String, String)]) -> tauri::Result<()> {
+    for old in menu.items()? {
+        menu.remove(&old)?;
+    }
+    let app = menu.app_handle();
+    for (saved_id, name) in saved {
+        menu.append(&MenuItemBuilder::with_id(id(&format!("saved-db:{saved_id}"), label), name).build(app)?)?;
+    }
+    if saved.is_empty() {
+        let none = MenuItemBuilder::with_id(id("saved-none", label), "No saved connections").enabled(false);
+        menu.append(&none.build(app)?)?;
+    }
+    Ok(())
+}
+
+/// Every window's Saved Connections lists what the plugin has saved now.
+pub fn refresh_saved<R: Runtime>(app: &AppHandle<R>) {
+    let saved = saved_connections(app);
+    for (label, window) in app.webview_windows() {
+        let submenu = window
+            .menu()
+            .and_then(|m| m.get(&id("saved-dbs", &label)))
+            .and_then(|k| k.as_submenu().cloned());
+        if let Some(sub) = submenu {
+            if let Err(e) = fill_saved(&sub, &label, &saved) {
+                log::warn!("Saved Connections of {label} not updated: {e}");
+            }
+        }
+    }
+}
+
 /// Every window's Open Recent lists `files`.
 pub fn refresh_recent<R: Runtime>(app: &AppHandle<R>, files: &[PathBuf]) {
     for (label, window) in app.webview_windows() {
@@ -124,9 +172,13 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, item_id: &str) {
             refresh_recent(app, &recent::clear(app));
             Ok(())
         }
-        a => match a.strip_prefix("recent:").and_then(|i| i.parse::<usize>().ok()) {
-            Some(i) => open_recent(app, label, i),
-            None => Ok(()),
+        a => match (
+            a.strip_prefix("recent:").and_then(|i| i.parse::<usize>().ok()),
+            a.strip_prefix("saved-db:"),
+        ) {
+            (Some(i), _) => open_recent(app, label, i),
+            (None, Some(saved_id)) => app.emit_to(EventTarget::webview_window(label), OPEN_SAVED_EVENT, saved_id),
+            _ => Ok(()),
         },
     };
     if let Err(e) = result {
@@ -151,6 +203,7 @@ mod tests {
     fn an_item_id_names_its_action_and_window() {
         assert_eq!(parse(&id("recent:3", "w-2")), Some(("recent:3", "w-2")));
         assert_eq!(parse(&id("open", "main")), Some(("open", "main")));
+        assert_eq!(parse(&id("saved-db:s1a2", "main")), Some(("saved-db:s1a2", "main")));
         assert_eq!(parse("quit"), None);
     }
 }
