@@ -46,7 +46,8 @@ PROTOCOL_MD = ROOT / "docs/protocol.md"
 # Opt-in sets of the plugin (permissions/<name>.toml) and the commands each grants.
 OPT_IN_SETS = {"allow-export": {"buckaroo_pick_export", "buckaroo_export", "buckaroo_export_cancel"},
                "allow-copy": {"buckaroo_copy_cells", "buckaroo_copy_text"},
-               "allow-database": {"buckaroo_db_tables", "buckaroo_open_table", "buckaroo_db_save", "buckaroo_db_saved", "buckaroo_db_forget"}}
+               "allow-database": {"buckaroo_db_tables", "buckaroo_open_table",
+                                  "buckaroo_db_save", "buckaroo_db_saved", "buckaroo_db_forget"}}
 OPT_IN = {"buckaroo_load_expr", "buckaroo_reload_expr", "buckaroo_load_compare", *set().union(*OPT_IN_SETS.values())}
 # What the plugin needs installed next to buckaroo; the version comes from TESTED_BUCKAROO.
 PIP_TEMPLATE = '"buckaroo[server,polars]=={version}" six "pandas<3"'
