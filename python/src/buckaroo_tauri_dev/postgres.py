@@ -217,6 +217,23 @@ def cluster(workdir: Path, user: str = "buckaroo", dbname: str = "buckaroo",
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def stop_server(pg: Postgres, timeout: float = 30.0) -> None:
+    """Stop the cluster now, as a crashed or shut-down server would be (fast shutdown:
+    its backends end, their clients' connections break); returns once its port refuses
+    connections. The cluster's context still cleans up after."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pg.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((pg.host, pg.port), timeout=1).close()
+        except OSError:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"postgres on port {pg.port} still accepts connections {timeout:g} s after SIGINT")
+        time.sleep(0.1)
+
+
 def load_table(pg: Postgres, parquet: Path, table: str, primary_key: str | None = "id",
                batch_rows: int = 200_000) -> int:
     """Create `table` from `parquet` (replacing it) with ADBC's bulk ingest (COPY binary),

@@ -187,3 +187,99 @@ def test_a_sqlite_file_from_the_command_line_and_a_dropped_duckdb_file(display, 
         total = int(grid.status_bar(d)["total_rows"].replace(",", ""))
     with duckdb.connect(str(ddb), read_only=True) as con:
         assert total == con.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+
+SLOW = "SELECT k.id FROM (SELECT pg_sleep(60)) AS z, kept AS k WHERE k.id < 10"
+
+
+def open_table(d, pg, name: str | None = None, query: str | None = None) -> None:
+    """File › Open Database… on `pg`: table `name`, or `query`."""
+    fill_form(d, pg)
+    d.execute_script("document.getElementById('db-connect').click()")
+    e2e_procs.wait_until(lambda: d.execute_script("return !document.getElementById('db-tables').hidden"), 60, what="the tables")
+    d.execute_script("""
+        const [name, query] = arguments, s = document.getElementById('db-tables');
+        if (query) document.getElementById('db-sql').value = query;
+        else s.selectedIndex = [...s.options].findIndex(o => o.textContent.startsWith(name + ' ·'));
+        document.getElementById('db-open').click()""", name, query)
+
+
+def shown_error(d) -> tuple[str, str] | None:
+    return d.execute_script("const e = document.getElementById('error'); return e.hidden ? null : [e.dataset.code, e.textContent]")
+
+
+def rows_at(d, start: int) -> dict[int, int]:
+    grid.scroll_to_row(d, start)
+    return grid.wait_ids(d, lambda m: all(i in m for i in range(start, start + 10)), 60, what=f"rows from {start}")
+
+
+def new_window(d, display) -> tuple[str, str]:
+    """A second window (the toolbar's New window): its WebDriver handle and its X window."""
+    handles, xs = set(d.window_handles), set(e2e_desktop.x_windows(display, "^buckaroo$"))
+    d.execute_script("document.getElementById('new-window').click()")  # as the bench does: no pointer, no overlay in the way
+    e2e_procs.wait_until(lambda: len(d.window_handles) == len(handles) + 1, 30, what="a new window")
+    handle = next(h for h in d.window_handles if h not in handles)
+    xid = e2e_procs.wait_until(lambda: set(e2e_desktop.x_windows(display, "^buckaroo$")) - xs, 30, what="its X window").pop()
+    d.switch_to.window(handle)
+    e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready" and d.execute_script("return !!window.__buckarooApp"),
+                         60, what="the new window's page")
+    return handle, xid
+
+
+def test_a_dropped_table_a_closed_slow_query_and_a_stopped_server_are_coded_and_other_windows_scroll(display, tmp_path):
+    """One app, three windows of one PostgreSQL: the table of the first is dropped (its
+    next window says so, naming it), a 60-s query in the third is closed (gone from the
+    server within 2 s), then the server stops (coded, in the window and in the dialog);
+    meanwhile the second window keeps scrolling."""
+    import psycopg
+
+    with postgres.cluster(tmp_path / "pg") as pg2:
+        postgres.series_table(pg2, "gone", 200_000)
+        postgres.series_table(pg2, "kept", 200_000, password=PASSWORD)
+        with e2e.running_app(display, e2e.app_env()) as (d, _):
+            e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", 90, what="the sidecar")
+            first = d.current_window_handle
+            open_table(d, pg2, "gone")
+            e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "200,000", 120, what="gone's rows")
+            second, _ = new_window(d, display)
+            open_table(d, pg2, "kept")
+            e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "200,000", 120, what="kept's rows")
+
+            with psycopg.connect(pg2.socket_dsn, autocommit=True) as con:
+                con.execute("DROP TABLE gone")
+                d.switch_to.window(first)
+                grid.scroll_to_row(d, 150_000)
+                code, text = e2e_procs.wait_until(lambda: shown_error(d), 60, what="the dropped table's error")
+                assert code == "db_table_missing" and "gone" in text, (code, text)
+                d.switch_to.window(second)
+                assert all(v == i + 1 for i, v in rows_at(d, 150_000).items())
+
+                # A 60-s query in a third window, closed while it runs.
+                _, third_x = new_window(d, display)
+                open_table(d, pg2, query=SLOW)
+
+                def running() -> int:
+                    return con.execute("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE %s AND state = 'active' "
+                                       "AND application_name LIKE 'buckaroo-tauri/%%'", ("%pg_sleep(60)%",)).fetchone()[0]
+                e2e_procs.wait_until(running, 60, what="the slow query on the server")
+                d.switch_to.window(second)
+                assert all(v == i + 1 for i, v in rows_at(d, 100_000).items())  # while the query runs
+                e2e_desktop.xdo(display, "windowfocus", "--sync", third_x)
+                e2e_desktop.xdo(display, "key", "ctrl+w")
+                closed = time.monotonic()
+                e2e_procs.wait_until(lambda: not running(), 10, what="the slow query gone")
+                gone_after = time.monotonic() - closed
+            e2e_procs.wait_until(lambda: len(d.window_handles) == 2, 30, what="the third window closed")
+            print(f"\nthe 60-s query was gone {gone_after:.2f} s after its window closed")
+            assert gone_after < 2.0, gone_after
+
+            postgres.stop_server(pg2)
+            d.switch_to.window(second)
+            grid.scroll_to_row(d, 30_000)
+            code, text = e2e_procs.wait_until(lambda: shown_error(d), 60, what="the stopped server's error")
+            assert code == "db_unreachable", (code, text)
+            fill_form(d, pg2)
+            d.execute_script("document.getElementById('db-connect').click()")
+            code = e2e_procs.wait_until(lambda: d.execute_script(
+                "const e = document.getElementById('db-error'); return e.hidden ? null : e.dataset.code"), 60, what="the dialog's error")
+            assert code == "db_unreachable"

@@ -181,11 +181,12 @@ def classify(exc: BaseException, spec: Spec, table: str | None = None) -> DbRefu
             or "no such table" in lowered or "catalog error: table" in lowered or "tablenotfound" in lowered:
         name = f" {table}" if table else ""
         return DbRefused(DB_TABLE_MISSING, f"{where}: the table{name} is not there (dropped or renamed?): {text}", 404)
-    if state.startswith("08") or any(s in lowered for s in ("connection refused", "could not connect", "timeout expired",
-                                                             "could not translate host", "connection is bad",
-                                                             "server closed the connection", "connection timed out",
-                                                             "the connection is lost", "no route to host",
-                                                             "is the server running")):
+    # 08: connection exceptions; 57P01-03: the server shut down (or is starting) under the session.
+    if state.startswith(("08", "57P0")) or any(s in lowered for s in (
+            "connection refused", "could not connect", "timeout expired", "could not translate host",
+            "connection is bad", "server closed the connection", "connection timed out", "the connection is lost",
+            "no route to host", "is the server running", "no connection to the server",
+            "terminating connection due to administrator command", "the database system is shutting down")):
         return DbRefused(DB_UNREACHABLE, f"{where}: the server cannot be reached ({text})", 502)
     if state.startswith("42") or "syntax error" in lowered or "parser error" in lowered:
         return DbRefused(DB_QUERY_INVALID, f"{where}: {text}", 400)
