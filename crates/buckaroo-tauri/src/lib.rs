@@ -53,6 +53,7 @@ mod oom;
 mod pairing;
 mod picker;
 mod probe;
+mod probe_cache;
 mod provision;
 mod restart;
 mod saved_dbs;

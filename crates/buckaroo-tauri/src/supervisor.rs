@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::launcher;
 use crate::models::Status;
 use crate::probe::{self, ProbeReport};
+use crate::probe_cache;
 use crate::restart::{CrashLoop, Decision, Life};
 use crate::sidecar::{self, SpawnSpec};
 use crate::tasks;
@@ -215,10 +216,34 @@ impl Supervisor {
                 }
             }
         }
+        // The first probe of this run: an earlier launch's, while nothing it read changed
+        // (probe_cache). After that, a failed start probes for real (the environment may
+        // have changed under a kept report).
+        let cache = self.cfg.launcher_cache.clone().or_else(launcher::default_cache);
+        let key = probe_cache::key(launcher::EMBEDDED.hash, &self.cfg.env);
+        let first = lock(&self.probe).is_none();
+        if let Some(report) = cache
+            .as_deref()
+            .filter(|_| first)
+            .and_then(|c| probe_cache::lookup(c, python, &key))
+        {
+            log::info!(
+                "[buckaroo-tauri] probe skipped: {} unchanged since its last probe",
+                python.display()
+            );
+            for (level, line) in report.log_lines(self.cfg.backend) {
+                log::log!(level, "[buckaroo-tauri] {line}");
+            }
+            *lock(&self.probe) = Some((python.to_path_buf(), report.clone()));
+            return Ok(report);
+        }
         let env = launcher::prepared_env(self.cfg.launcher_cache.as_deref(), &self.cfg.env)?;
         let report = probe::probe(python, &env, self.cfg.handshake_timeout).await?;
         for (level, line) in report.log_lines(self.cfg.backend) {
             log::log!(level, "[buckaroo-tauri] {line}");
+        }
+        if let Some(c) = &cache {
+            probe_cache::store(c, python, &key, &report);
         }
         // Kept when it failed too: About and diagnostics show what the interpreter lacks.
         *lock(&self.probe) = Some((python.to_path_buf(), report.clone()));
