@@ -58,14 +58,15 @@ def wait_until(fn, timeout: float = 60, interval: float = 0.1, what: str = "cond
 
 
 def pids_running(exe: Path | str) -> list[int]:
-    """PIDs whose executable is `exe`."""
-    found = []
+    """PIDs whose executable is `exe`: not a child one of them forked that has not yet
+    exec'd its own program (for a moment it is `exe` too: the viewer starting its sidecar)."""
+    found: dict[int, int] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError, IndexError):
                 if os.readlink(proc / "exe") == str(exe):
-                    found.append(int(proc.name))
-    return found
+                    found[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    return [pid for pid, parent in found.items() if parent not in found]
 
 
 def children(pid: int) -> list[int]:

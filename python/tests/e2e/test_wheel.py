@@ -180,13 +180,16 @@ def test_help_version_and_detach(display, data_dir, venv):
     out = subprocess.run([script, "--detach", "tiny.parquet"], capture_output=True, text=True, timeout=60, env=env, cwd=data_dir)
     took = time.monotonic() - started
     assert out.returncode == 0, out.stderr
-    (viewer,) = e2e_procs.wait_until(lambda: e2e_procs.pids_running(viewer_binary(venv)), 20, what="the detached viewer")
+    viewers = e2e_procs.wait_until(lambda: e2e_procs.pids_running(viewer_binary(venv)), 20, what="the detached viewer")
     try:
+        assert len(viewers) == 1, viewers
+        viewer = viewers[0]
         assert took < 2.0, f"--detach took {took:.2f} s: a fixed 2 s wait, not for the viewer to be up"
         assert os.getsid(viewer) == viewer, "the detached viewer leads its own session"
         e2e_procs.wait_until(lambda: "autoload /load ok" in viewer_log(env).read_text(errors="replace"), 90, what="its log's /load ok")
     finally:
-        end(viewer)
+        for pid in viewers:  # every one found, so a failure here leaves none for the next test
+            end(pid)
     e2e_procs.wait_until(lambda: not e2e_procs.python_children(viewer), 20, what="its sidecar to end")
 
 
