@@ -152,18 +152,23 @@ def test_a_duckdb_file_from_the_command_line_asks_for_a_table_and_shows_its_cell
     assert rows[0] == 0
 
 
+def assert_people_shown(d, lite) -> None:
+    """The SQLite file's one table (people, 300 rows) in the grid: its first 20 rows as the file holds them."""
+    e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "300", 120, what="the SQLite file's 300 rows")
+    grid.wait_ids(d, lambda m: all(i in m for i in range(20)), 60, what="the first rows")
+    cells = grid.data_rows(d)
+    with sqlite3.connect(lite) as con:
+        want = con.execute("SELECT id, name FROM people ORDER BY id LIMIT 20").fetchall()
+    assert [(int(cells[i]["a"]), cells[i]["b"]) for i in range(20)] == want
+
+
 def test_a_dropped_sqlite_file_opens_its_one_table(display, db_files):
     _, lite = db_files
     with e2e.running_app(display, e2e.app_env()) as (d, _):
         e2e_procs.wait_until(lambda: e2e_page.page_state(d)["sidecar"] == "ready", 90, what="the sidecar")
         log = e2e_desktop.drag_file(display, lite, target=(600, 400))
         assert any("DATA-GET" in line for line in log), log
-        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "300", 120, what="the dropped file's 300 rows")
-        grid.wait_ids(d, lambda m: all(i in m for i in range(20)), 60, what="the first rows")
-        cells = grid.data_rows(d)
-    with sqlite3.connect(lite) as con:
-        want = con.execute("SELECT id, name FROM people ORDER BY id LIMIT 20").fetchall()
-    assert [(int(cells[i]["a"]), cells[i]["b"]) for i in range(20)] == want
+        assert_people_shown(d, lite)
 
 
 def test_a_sqlite_file_from_the_command_line_and_a_dropped_duckdb_file(display, db_files):
@@ -171,12 +176,7 @@ def test_a_sqlite_file_from_the_command_line_and_a_dropped_duckdb_file(display, 
     command line; the DuckDB file dropped on that window asks which of its three tables."""
     ddb, lite = db_files
     with e2e.running_app(display, e2e.app_env(), args=[str(lite)], cwd=lite.parent) as (d, _):
-        e2e_procs.wait_until(lambda: grid.status_bar(d).get("total_rows") == "300", 120, what="the SQLite file's 300 rows")
-        grid.wait_ids(d, lambda m: all(i in m for i in range(20)), 60, what="the first rows")
-        cells = grid.data_rows(d)
-        with sqlite3.connect(lite) as con:
-            want = con.execute("SELECT id, name FROM people ORDER BY id LIMIT 20").fetchall()
-        assert [(int(cells[i]["a"]), cells[i]["b"]) for i in range(20)] == want
+        assert_people_shown(d, lite)
         e2e_desktop.drag_file(display, ddb, target=(600, 400))
         listed = e2e_procs.wait_until(lambda: d.execute_script(
             "const s = document.getElementById('db-tables'); return s.hidden ? null : [...s.options].map(o => o.textContent)"),

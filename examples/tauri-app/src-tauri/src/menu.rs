@@ -128,14 +128,19 @@ fn fill_saved<R: Runtime>(menu: &Submenu<R>, label: &str, saved: &[(String, Stri
 /// Every window's Saved Connections lists what the plugin has saved now.
 pub fn refresh_saved<R: Runtime>(app: &AppHandle<R>) {
     let saved = saved_connections(app);
+    refill(app, "saved-dbs", |sub, label| fill_saved(sub, label, &saved));
+}
+
+/// Refill submenu `key` of every window's menu with `fill`.
+fn refill<R: Runtime>(app: &AppHandle<R>, key: &str, fill: impl Fn(&Submenu<R>, &str) -> tauri::Result<()>) {
     for (label, window) in app.webview_windows() {
         let submenu = window
             .menu()
-            .and_then(|m| m.get(&id("saved-dbs", &label)))
+            .and_then(|m| m.get(&id(key, &label)))
             .and_then(|k| k.as_submenu().cloned());
         if let Some(sub) = submenu {
-            if let Err(e) = fill_saved(&sub, &label, &saved) {
-                log::warn!("Saved Connections of {label} not updated: {e}");
+            if let Err(e) = fill(&sub, &label) {
+                log::warn!("submenu {key} of {label} not updated: {e}");
             }
         }
     }
@@ -143,17 +148,7 @@ pub fn refresh_saved<R: Runtime>(app: &AppHandle<R>) {
 
 /// Every window's Open Recent lists `files`.
 pub fn refresh_recent<R: Runtime>(app: &AppHandle<R>, files: &[PathBuf]) {
-    for (label, window) in app.webview_windows() {
-        let submenu = window
-            .menu()
-            .and_then(|m| m.get(&id("recent", &label)))
-            .and_then(|k| k.as_submenu().cloned());
-        if let Some(sub) = submenu {
-            if let Err(e) = fill_recent(&sub, &label, files) {
-                log::warn!("Open Recent of {label} not updated: {e}");
-            }
-        }
-    }
+    refill(app, "recent", |sub, label| fill_recent(sub, label, files));
 }
 
 /// A menu item was chosen (or its shortcut pressed).
