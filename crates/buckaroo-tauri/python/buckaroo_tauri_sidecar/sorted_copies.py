@@ -2,13 +2,14 @@
 
 ORDER BY ... LIMIT/OFFSET sorts the whole file again for every window deep in the
 order: seconds and gigabytes on 20M rows (the engine's spilling sort runs out of its
-pool when limited). So the first sorted request of a file of SORTED_COPY_MIN_ROWS or
-more starts a sorted copy: DuckDB (one of xorq's engines) writes the file in that order
+pool when limited). So a file of SORTED_COPY_MIN_ROWS or more gets a sorted copy per
+order it is viewed in: DuckDB (one of xorq's engines) writes the file in that order
 (ties in file order) with a memory limit, spilling to a private temp dir; then every
-window of that order is a polars slice of the copy. Meanwhile windows in the first
-TOP_ROWS are DuckDB top-n queries in the same order, deeper ones wait. Without duckdb,
-sorted windows stay engine queries. Copies are removed when the launcher ends (a killed
-launcher's, at the next start).
+window of that order is a polars slice of the copy. Until it is written, windows in the
+first TOP_ROWS are top-n queries (top_windows), deeper ones wait. The copy starts after
+the first top window, which it would otherwise slow down by half: both want both cores.
+Without duckdb, sorted windows stay engine queries. Copies are removed when the launcher
+ends (a killed launcher's, at the next start).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from .contract import DISK_FULL
 from .engine_files import FileSource, sliceable_source
 from .slices import parquet_slice, window_frame
+from .top_windows import TopWindows, order_sql
 from .util import disk_full, env_count, exception_line, log, refuse, sql_string
 
 SORTED_COPY_MIN_ROWS_ENV = "BUCKAROO_TAURI_SORTED_COPY_MIN_ROWS"
@@ -30,35 +32,42 @@ DISK_FULL_RETRY_S = 30.0  # a copy that ran out of space is tried again after th
 SORTED_COPY_MIN_ROWS = 2_000_000
 TOP_ROWS = 100_000  # while the copy is written, windows this near the top are top-n queries
 SORT_MEMORY = "400MB"  # DuckDB's limit while it writes a copy
-TOP_N_MEMORY = "100MB"
-SORTED_COPIES_KEPT = 4
+# Copies kept (the oldest go first): at most this many, and at most half the space their
+# folder has (free, plus what the copies hold). Each is about the size of its file.
+SORTED_COPIES_KEPT = 8
 SORTED_COPY_WAIT = 600.0  # seconds a window waits for its copy before it sorts itself
 _SORTED_DIR_PREFIX = "buckaroo-tauri-sorted-"
 
 
 class SortedCopy:
-    def __init__(self, path: str):
+    def __init__(self, path: str, size: int):
         self.path, self.ready, self.error = path, threading.Event(), None
+        self.size = size  # bytes expected: the file's own size
         self.disk_full_at: float | None = None  # monotonic time it ran out of space
 
 
 class SortedCopies:
     """The sorted copies of this launcher's files, built once per (file, column,
-    direction) in a background thread; the oldest beyond SORTED_COPIES_KEPT are deleted."""
+    direction) in a background thread; the oldest go past SORTED_COPIES_KEPT or half the
+    space of their folder."""
 
     def __init__(self):
         import itertools
 
         self._lock, self._copies, self._dir, self._names = threading.Lock(), {}, None, itertools.count()
+        self._top: TopWindows | None = None
 
     def window(self, processed_df, sort_col, ascending: bool, start: int, end: int) -> bytes | None:
         """The window from the copy for this order (built first), or None: ask the engine."""
         source = sliceable_source(processed_df)
         if source is None or _duckdb() is None or _expr_count_of(processed_df) < sorted_copy_min_rows():
             return None
+        copy = self._existing((source, sort_col, ascending))
+        if (copy is None or not copy.ready.is_set()) and end <= TOP_ROWS:
+            table = self._top_windows().window(source.path, sort_col, ascending, start, end)
+            self._copy(processed_df, source, sort_col, ascending)
+            return window_frame(processed_df, table, start)
         copy = self._copy(processed_df, source, sort_col, ascending)
-        if not copy.ready.is_set() and end <= TOP_ROWS:
-            return window_frame(processed_df, _duck_sorted(source, sort_col, ascending, start, end), start)
         if not copy.ready.wait(SORTED_COPY_WAIT):
             return None
         if copy.disk_full_at is not None:
@@ -94,14 +103,19 @@ class SortedCopies:
     def _copy(self, expr, source: FileSource, sort_col, ascending: bool) -> SortedCopy:
         key = (source, sort_col, ascending)  # source.stamp: a rewritten file is another source
         with self._lock:
-            copy = self._copies.get(key)
-            if copy is not None and copy.disk_full_at is not None and _age(copy.disk_full_at) > DISK_FULL_RETRY_S:
-                copy = None  # space may have been freed: try again
+            copy = self._existing(key)
             if copy is None:
-                copy = self._copies[key] = SortedCopy(os.path.join(self._directory(), f"{next(self._names)}.parquet"))
+                path = os.path.join(self._directory(), f"{next(self._names)}.parquet")
+                copy = self._copies[key] = SortedCopy(path, _size(source.path))
                 threading.Thread(target=self._build, args=(copy, source, sort_col, ascending), daemon=True,
                                  name="sorted-copy").start()
                 self._forget_oldest()
+        return copy
+
+    def _existing(self, key) -> SortedCopy | None:
+        copy = self._copies.get(key)
+        if copy is not None and copy.disk_full_at is not None and _age(copy.disk_full_at) > DISK_FULL_RETRY_S:
+            return None  # space may have been freed: try again
         return copy
 
     def _directory(self) -> str:
@@ -111,8 +125,25 @@ class SortedCopies:
             self._dir = tempfile.mkdtemp(prefix=f"{_SORTED_DIR_PREFIX}{os.getpid()}-", dir=sorted_root())
         return self._dir
 
+    def warm(self) -> None:
+        """DuckDB imported and the top windows' database started (its threads, its first
+        query): 70-200 ms off a big file's first sorted window. Without duckdb, nothing."""
+        if _duckdb() is not None:
+            self._top_windows().warm()
+
+    def _top_windows(self) -> TopWindows:
+        with self._lock:
+            if self._top is None:
+                self._top = TopWindows(_duckdb())
+            return self._top
+
     def _forget_oldest(self) -> None:
-        while len(self._copies) > SORTED_COPIES_KEPT:
+        import shutil
+
+        # The folder's space once: removals below finish in their own threads.
+        room = shutil.disk_usage(self._directory()).free + sum(_size(c.path) for c in self._copies.values())
+        while len(self._copies) > 1 and (len(self._copies) > SORTED_COPIES_KEPT
+                                         or sum(c.size for c in self._copies.values()) > room // 2):
             old = self._copies.pop(next(iter(self._copies)))
             threading.Thread(target=_remove_when_built, args=(old,), daemon=True).start()
 
@@ -122,7 +153,7 @@ class SortedCopies:
         began, tmp, con = time.perf_counter(), copy.path + ".tmp", None
         try:
             con = _duck_connection(self._directory())
-            con.execute(f"COPY ({_duck_order(source, sort_col, ascending)}) TO {sql_string(tmp)} (FORMAT parquet)")
+            con.execute(f"COPY ({order_sql(source.path, sort_col, ascending)}) TO {sql_string(tmp)} (FORMAT parquet)")
             os.replace(tmp, copy.path)
             log.info("sorted copy of %s by %s (%s) in %.1f s", source.path, sort_col, "asc" if ascending else "desc",
                      time.perf_counter() - began)
@@ -161,6 +192,13 @@ def sorted_root() -> str:
     return os.environ.get(SORTED_DIR_ENV) or tempfile.gettempdir()
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _age(since: float) -> float:
     import time
 
@@ -180,31 +218,13 @@ def remove_stale_sorted_copies() -> None:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
-def _duck_connection(spill_dir: str | None = None):
-    """A copy's connection (`spill_dir`: SORT_MEMORY, spilling there), or a top-n's (a
-    heap of at most TOP_ROWS rows: a tenth of that)."""
+def _duck_connection(spill_dir: str):
+    """A copy's connection: SORT_MEMORY, spilling into `spill_dir`."""
     con = _duckdb().connect()
-    con.execute(f"SET memory_limit = '{SORT_MEMORY if spill_dir else TOP_N_MEMORY}'")
+    con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
     con.execute("SET preserve_insertion_order = true")
-    if spill_dir is not None:
-        con.execute(f"SET temp_directory = {sql_string(spill_dir)}")
+    con.execute(f"SET temp_directory = {sql_string(spill_dir)}")
     return con
-
-
-def _duck_order(source: FileSource, sort_col, ascending: bool) -> str:
-    """The file's rows in a sorted copy's order: the column, then the file's order."""
-    column = '"' + str(sort_col).replace('"', '""') + '"'
-    return (f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({sql_string(source.path)}, file_row_number = true) "
-            f"ORDER BY {column} {'ASC' if ascending else 'DESC'}, file_row_number")
-
-
-def _duck_sorted(source: FileSource, sort_col, ascending: bool, start: int, end: int):
-    """Rows [start, end) of that order as a top-n query (a heap of `end` rows)."""
-    con = _duck_connection()
-    try:
-        return con.execute(f"{_duck_order(source, sort_col, ascending)} LIMIT {max(0, end - start)} OFFSET {start}").to_arrow_table()
-    finally:
-        con.close()
 
 
 def _duckdb():

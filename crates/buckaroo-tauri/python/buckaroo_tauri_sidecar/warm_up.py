@@ -1,5 +1,6 @@
 """Work done once the sidecar is idle: with BUCKAROO_TAURI_WARM_XORQ=1 (xorq() apps),
-importing xorq, so the first engine load or /load_expr skips its ~1 s import."""
+importing xorq, so the first engine load or /load_expr skips its ~1 s import, and
+DuckDB, which a big file's first sorted window needs (sorted_copies)."""
 
 from __future__ import annotations
 
@@ -65,4 +66,7 @@ def warm_xorq() -> None:
         t0 = time.monotonic()
         error = xorq_import_error()
         log.info("warm-up: xorq %s in %.0f ms, the sidecar idle", "imported" if error is None else "failed", (time.monotonic() - t0) * 1000)
+        from .sorted_copies import SORTED_COPIES
+
+        SORTED_COPIES.warm()
     WARM_UP.start(warm)
