@@ -55,8 +55,9 @@ pub struct Supervisor {
     generation: AtomicU64,
     /// The last probe and the interpreter it was for.
     probe: Mutex<Option<(PathBuf, ProbeReport)>>,
-    /// (generation, page requests it answered), for the restart rule.
-    served: Mutex<(u64, u64)>,
+    /// (generation, page requests it answered, when it last answered one), for the
+    /// restart rule and the liveness check.
+    served: Mutex<(u64, u64, Option<Instant>)>,
     /// Bumped to cancel a managed environment's set-up.
     cancel: watch::Sender<u64>,
     /// The `ready` status an `unresponsive` one replaced, restored when it answers.
@@ -87,7 +88,7 @@ impl Supervisor {
             pid: AtomicU32::new(0),
             generation: AtomicU64::new(0),
             probe: Mutex::new(None),
-            served: Mutex::new((0, 0)),
+            served: Mutex::new((0, 0, None)),
             cancel: watch::channel(0).0,
             last_ready: Mutex::new(None),
             killed_silent: AtomicU64::new(0),
@@ -191,6 +192,18 @@ impl Supervisor {
         let mut served = lock(&self.served);
         if served.0 == generation {
             served.1 += requests;
+            served.2 = Some(Instant::now());
+        }
+    }
+
+    /// When the sidecar of `generation` last answered a page request: a sign of life
+    /// as good as a `/health` answer ([`crate::hub`]'s liveness check).
+    pub(crate) fn last_served(&self, generation: u64) -> Option<Instant> {
+        let served = lock(&self.served);
+        if served.0 == generation {
+            served.2
+        } else {
+            None
         }
     }
 
@@ -276,7 +289,7 @@ impl Supervisor {
     fn publish_ready(&self, sc: &sidecar::Sidecar, token: Option<String>, t0: Instant) -> u64 {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.pid.store(sc.pid, Ordering::SeqCst);
-        *lock(&self.served) = (generation, 0);
+        *lock(&self.served) = (generation, 0, None);
         lock(&self.last_ready).take();
         log::info!(
             "[buckaroo-tauri] sidecar listening on 127.0.0.1:{} pid={} generation={generation} ({} ms)",
