@@ -7,7 +7,8 @@ Files are big_files' (id, price, score, qty, city, tag) in out/big/rows_<N>.parq
 once and kept. Per path, on a fresh launcher (so its peak RSS is its own; temp HOME, cwd
 outside the repository, xorq warmed in the background as a xorq() app does): POST /load →
 first 1,000-row window received, 1,000-row windows at 0 / middle / end, a window sorted on
-`score`, the engine's deferred stats, the sidecar's VmHWM. In one app (the bench build):
+`score`, the engine's deferred stats, a search (buckaroo's search box, two terms: the new
+count, then its first window), the sidecar's VmHWM. In one app (the bench build):
 load → first rows painted. DuckDB answers the same questions in this process. Pandas is
 skipped for a file it would not fit in this machine's memory; on a file of more than 1M
 rows it shows buckaroo's random 1M-row sample (ServerSampling.pre_limit), so its windows
@@ -115,6 +116,10 @@ def run(display: str | None, args: argparse.Namespace) -> dict:
             skip = pandas_skip_reason(rows)
             entry["pandas"] = {"skipped": skip} if skip else launcher_path(path, rows, "pandas", work, floor["sorted_ids"])
             entry["engine"] = launcher_path(path, rows, "xorq", work, floor["sorted_ids"])
+            for term, found in entry["engine"]["search"].items():
+                if found["matches"] != floor["search"][term]["matches"]:
+                    raise SystemExit(f"search {term!r}: the engine counts {found['matches']:,} rows, DuckDB "
+                                     f"{floor['search'][term]['matches']:,}")
             files.append(entry)
         app = app_loads(display, made, args.runs, work) if display else {"skipped": "--no-app"}
     return {"files": files, "app": app, "window_rows": WINDOW}

@@ -26,6 +26,9 @@ WINDOW_REPEATS = 5
 SORTED_REPEATS = 3
 JITTER = 37  # rows between repeats of a window, so no repeat asks for the same rows
 SORT_COLUMN = "score"
+# buckaroo's search box on the engine: `contains` on every string column (city, tag). A
+# city (1 row in 16) and a digit run a few tags hold.
+SEARCH_TERMS = ("Kyoto", "4242424")
 TIMEOUT = 300.0  # a pandas load of 20M rows takes ~40 s and ~8.5 GB here (2 cores); sorts take seconds
 # A sidecar started by a xorq() app imports xorq in the background (BUCKAROO_TAURI_WARM_XORQ);
 # loads here start once that import is done, as a user's first load would after a moment.
@@ -107,10 +110,22 @@ def duckdb_floor(path: Path, rows: int) -> dict:
             ms, table = timed(f"SELECT * FROM big ORDER BY {SORT_COLUMN}, id LIMIT {WINDOW}")
             sorted_times.append(ms)
             sorted_ids = table.column("id").to_pylist()
+        search = {term: _duckdb_search(timed, term) for term in SEARCH_TERMS}
     finally:
         con.close()
     return {"count_ms": count_ms, "first_ms": first_ms, "load_ms": count_ms + first_ms, "windows": windows,
-            "sorted_ms": statistics.median(sorted_times), "sorted_ids": sorted_ids}
+            "sorted_ms": statistics.median(sorted_times), "sorted_ids": sorted_ids, "search": search}
+
+
+def _duckdb_search(timed, term: str) -> dict:
+    """The search's two questions (its count, its first window) as DuckDB answers them,
+    with search_expr's predicate; and a case-blind ILIKE count, the usual scan."""
+    quoted = term.replace("'", "''")
+    where = f"contains(city, '{quoted}') OR contains(tag, '{quoted}')"
+    count_ms, count = timed(f"SELECT count(*) AS n FROM big WHERE {where}")
+    first_ms, _ = timed(f"SELECT * FROM big WHERE {where} LIMIT {WINDOW}")
+    ilike_ms, _ = timed(f"SELECT count(*) AS n FROM big WHERE city ILIKE '%{quoted}%' OR tag ILIKE '%{quoted}%'")
+    return {"count_ms": count_ms, "first_ms": first_ms, "ilike_count_ms": ilike_ms, "matches": count.column("n")[0].as_py()}
 
 
 # -- the launcher, one path at a time ------------------------------------------------------
@@ -217,12 +232,32 @@ def launcher_path(path: Path, rows: int, backend: str, workdir: Path, sorted_ids
                 check_window(table, 0, rows, shown, f"{what}, sorted on {SORT_COLUMN}", sorted_ids)
                 sorted_times.append(ms)
             deep = _sorted_deep(ws, shown, what, sort) if backend == "xorq" else None
+            search = {term: _search(ws, state, term, what) for term in SEARCH_TERMS} if backend == "xorq" else None
             peak = peak_rss_mib(srv.proc.pid)
         finally:
             ws.close()
     return {"load_http_ms": load_ms, "first_rows_ms": first_ms, "stats_ms": stats_ms, "windows": windows,
             "sorted_ms": statistics.median(sorted_times), "sorted_first_ms": sorted_times[0], "peak_rss_mib": peak,
-            "rows_shown": shown, "sorted_deep": deep}
+            "rows_shown": shown, "sorted_deep": deep, "search": search}
+
+
+def _search(ws, state: dict, term: str, what: str) -> dict:
+    """The search box set to `term`, as the page sets it: → the new state's count
+    (initial_state), → its first window; then cleared."""
+    searched = {**state["buckaroo_state"], "quick_command_args": {"search": [term]}}
+    seq = int(time.time() * 1000)
+    began = time.perf_counter()
+    ws.send({"type": "buckaroo_state_change", "new_state": searched, "state_seq": seq})
+    reply = ws.next_of_type("initial_state")
+    counted = time.perf_counter()
+    matches = reply["df_meta"]["filtered_rows"]
+    resp, frame = ws.rows(0, WINDOW)
+    if matches and (frame is None or resp.get("error_info") or resp.get("length") != matches):
+        raise SystemExit(f"{what}: search {term!r}: no rows (length {resp.get('length')}): {str(resp.get('error_info'))[-300:]}")
+    first = time.perf_counter()
+    ws.send({"type": "buckaroo_state_change", "new_state": state["buckaroo_state"], "state_seq": seq + 1})
+    ws.next_of_type("initial_state")
+    return {"count_ms": (counted - began) * 1e3, "first_ms": (first - began) * 1e3, "matches": matches}
 
 
 def _sorted_deep(ws, rows: int, what: str, sort: dict) -> dict:

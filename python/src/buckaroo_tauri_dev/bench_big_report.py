@@ -61,6 +61,7 @@ def report(r: dict) -> list[str]:
                       f"after {fmt(a['engine_stats_ms'])} ms" + ("." if "skipped" in a["pandas"] else
                       f"; one pandas load: row frame {_ms(a['pandas']['frame_ms'])} ms, painted {_ms(a['pandas']['rows_ms'])} ms.")]
     for f in big["files"]:
+        lines += _search_lines(f)
         deep = f["engine"].get("sorted_deep")
         if deep:
             lines += ["", f"Engine, {f['rows']:,} rows, sorted on {SORT_COLUMN} past the top (the sorted copy): the first "
@@ -73,6 +74,21 @@ def report(r: dict) -> list[str]:
               f"{WINDOW_REPEATS}, offsets {JITTER} rows apart; sorted: offset 0, median of {SORTED_REPEATS}; "
               "peak RSS: the sidecar's VmHWM (/proc). The engine's stats are waited for before the windows."]
     lines += ["", *goals(big)]
+    return lines
+
+
+def _search_lines(f: dict) -> list[str]:
+    found, floor = f["engine"].get("search"), f["duckdb"].get("search")
+    if not found or not floor:
+        return []
+    lines = ["", f"Search on the engine, {f['rows']:,} rows (buckaroo's search box: `contains` on every string column), "
+             "ms: the launcher from the state change, DuckDB in process with the same predicate:", "",
+             "| term | matches | count (launcher) | first rows (launcher) | DuckDB count | DuckDB first rows "
+             "| DuckDB ILIKE count | count, launcher / DuckDB |", "|---|---|---|---|---|---|---|---|"]
+    for term, s in found.items():
+        d = floor[term]
+        lines.append(f"| `{term}` | {s['matches']:,} | {_ms(s['count_ms'])} | {_ms(s['first_ms'])} | {_ms(d['count_ms'])} "
+                     f"| {_ms(d['first_ms'])} | {_ms(d['ilike_count_ms'])} | {s['count_ms'] / d['count_ms']:.2f} |")
     return lines
 
 
@@ -91,6 +107,10 @@ def goals(big: dict) -> list[str]:
                      for f in big["files"] if f["engine"].get("sorted_deep")), default=None)
     huge = [f for f in big["files"] if f["rows"] >= 100_000_000]
     lines = ["Goals (engine path):", ""]
+    if base:
+        first, floor = base["engine"]["sorted_first_ms"], base["duckdb"]["sorted_ms"]
+        lines.append(f"- first sorted window on {SORT_COLUMN}, 20M rows, ≤ 1.0× DuckDB's `ORDER BY … LIMIT`: "
+                     f"{_ms(first)} / {_ms(floor)} ms = {first / floor:.2f}× — {_verdict(first / floor, 1.0)}")
     if painted is None:
         note = "app not run" + (f"; launcher load → first rows {_ms(base['engine']['first_rows_ms'])} ms" if base else "")
         lines.append(f"- 20M-row file load → first rows painted ≤ {GOAL_PAINTED_MS / 1000:.1f} s in the app: {note} — not measured")
