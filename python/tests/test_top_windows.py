@@ -54,6 +54,6 @@ def test_a_top_window_is_the_sorted_copys_rows(tied, column, ascending):
 
 
 def test_plain_strings_and_nested_keys_keep_the_one_query(tied):
-    assert top._key_kind(tied, "word") is None
-    assert all(top._key_kind(tied, c) is not None for c in ("city", "qty", "day"))
-    assert top._key_kind(tied, "no such column") is None
+    assert not top.key_first(top.column_type(tied, "word"))
+    assert all(top.key_first(top.column_type(tied, c)) for c in ("city", "qty", "day"))
+    assert top.column_type(tied, "no such column") is None and not top.key_first(None)

@@ -42,6 +42,7 @@ class TopWindows:
             con.close()
 
     def warm(self) -> None:
+        """The database made and its threads started, before a window needs them."""
         con = self._cursor()
         try:
             con.sql("SELECT count(*) FROM range(1000000)").fetchall()
@@ -62,7 +63,7 @@ class TopWindows:
 def order_sql(path: str, column: str, ascending: bool) -> str:
     """Every row of the file in (column, file order); a sorted copy's query too."""
     key = f"{_ident(column)} {_direction(ascending)}"
-    if _nan_first(path, column, ascending):
+    if _nan_first(column_type(path, column), ascending):
         # NaN leads, as DuckDB sorts it; said outright, because its LIMIT prunes row groups
         # on Parquet statistics, which leave NaN out, and so lost NaN rows here.
         key = f"isnan({_ident(column)}) DESC, {key}"
@@ -71,10 +72,10 @@ def order_sql(path: str, column: str, ascending: bool) -> str:
 
 
 def _top_window(con, path: str, column: str, ascending: bool, start: int, end: int):
-    n = max(0, end - start)
+    n, kind = max(0, end - start), column_type(path, column)
     # Descending, NaN comes first and no filter finds it (`isnan(x)` found none of 5,943
     # here: the same pruning on statistics).
-    if n == 0 or _key_kind(path, column) is None or _nan_first(path, column, ascending):
+    if n == 0 or not key_first(kind) or _nan_first(kind, ascending):
         return _one_query(con, path, column, ascending, start, n)
     col, src = _ident(column), f"read_parquet({sql_string(path)})"
 
@@ -97,31 +98,31 @@ def _one_query(con, path: str, column: str, ascending: bool, start: int, n: int)
     return con.sql(f"{order_sql(path, column, ascending)} LIMIT {n} OFFSET {start}").to_arrow_table()
 
 
-def _key_kind(path: str, column: str):
-    """The key's Arrow type when it is cheap to read twice (numbers, dates, booleans,
-    dictionary strings), else None."""
+def column_type(path: str, column: str):
+    """The column's Arrow type in the file's schema; None when it cannot be read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        kind = pq.read_schema(path).field(column).type
+        return pq.read_schema(path).field(column).type
     except (KeyError, OSError, pa.ArrowException):
         return None
-    long = (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
-            or pa.types.is_large_binary(kind) or pa.types.is_nested(kind) or getattr(pa.types, "is_string_view", _never)(kind))
-    return None if long else kind
 
 
-def _nan_first(path: str, column: str, ascending: bool) -> bool:
+def key_first(kind) -> bool:
+    """Cheap to read twice: numbers, dates, booleans, dictionary strings."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    if ascending:
-        return False
-    try:
-        return pa.types.is_floating(pq.read_schema(path).field(column).type)
-    except (KeyError, OSError, pa.ArrowException):
-        return False
+    t = pa.types
+    return kind is not None and not (t.is_string(kind) or t.is_large_string(kind) or t.is_binary(kind)
+                                     or t.is_large_binary(kind) or t.is_nested(kind)
+                                     or getattr(t, "is_string_view", _never)(kind))
+
+
+def _nan_first(kind, ascending: bool) -> bool:
+    import pyarrow as pa
+
+    return not ascending and kind is not None and pa.types.is_floating(kind)
 
 
 def _is_nan(value) -> bool:
