@@ -95,3 +95,32 @@ for (const m of performance.getEntriesByType('mark'))
   if (m.name.startsWith(prefix)) out[m.name.slice(prefix.length)] = (performance.timeOrigin + m.startTime) / 1000;
 return out;
 """
+
+# Tauri's floor under a row reply (the bench build's `bench_channel`): an invoke with a
+# Channel and no message, and an invoke with one raw message of `bytes` bytes, each timed
+# from the call to the message's bytes in JS; alternating, `n` of each.
+FLOOR_JS = """
+const [bytes, n, done] = arguments;
+(async () => {
+  const invoke = window.__TAURI_INTERNALS__.invoke;
+  // A Channel per call: Rust numbers a Channel's messages from 0 each time it is passed,
+  // and the page's Channel waits for the number it expects next.
+  const channel = (onmessage) => { const ch = window.__buckaroo.model.channel(); ch.onmessage = onmessage; return ch; };
+  const out = {noop: [], raw: [], bytes: 0};
+  for (let i = 0; i < n; i++) {
+    let t0 = performance.now();
+    await invoke('bench_channel', {bytes: 0, on: channel(() => {})});
+    out.noop.push(performance.now() - t0);
+    let arrived;
+    const got = new Promise((r) => { arrived = r; });
+    const ch = channel((m) => arrived(m));
+    t0 = performance.now();
+    await invoke('bench_channel', {bytes, on: ch});
+    const m = await got;
+    out.raw.push(performance.now() - t0);
+    out.bytes = m.byteLength;
+    ch.onmessage = () => {};
+  }
+  done(out);
+})().catch((e) => done({error: String(e && e.stack || e)}));
+"""

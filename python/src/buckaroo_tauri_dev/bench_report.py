@@ -86,6 +86,7 @@ def windows_report(r: dict) -> list[str]:
         f"- The Rust→JS hop alone, 10,000-row frame ({r['windows']['10000']['plugin_bytes'] / 2**20:.2f} MiB): "
         f"{t['hop_extra_ms']:.1f} ms over the direct socket (medians)"
         + (f" ≈ **{t['hop_mib_s']:.0f} MiB/s**." if t["hop_mib_s"] else " (no measurable difference)."),
+        *_floor_lines(t.get("tauri_floor")),
         f"- Memory (RSS, MiB) before → after {m['requests']:,} row requests across two windows: "
         f"app {m['before']['app']:.0f} → {m['after']['app']:.0f}, "
         f"webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
@@ -103,6 +104,16 @@ def restart_report(rs: dict) -> list[str]:
     if rs.get("phases"):
         lines += ["| phase | ms |", "|---|---|"] + [f"| {k} | {v:.0f} |" for k, v in rs["phases"].items()] + [""]
     return lines
+
+
+def _floor_lines(f: dict | None) -> list[str]:
+    """Tauri's own floor under the hop, measured in the same run (bench build only)."""
+    if not f:
+        return []
+    rate = f"{f['message_mib_s']:.0f} MiB/s" if f["message_mib_s"] else "not measurable"
+    return [f"- Tauri's floor, same run, no work: an invoke {f['invoke_ms']['median']:.1f} ms; an invoke and one raw "
+            f"Channel message of {f['bytes'] / 2**20:.2f} MiB {f['invoke_and_message_ms']['median']:.1f} ms "
+            f"(medians): the message alone ≈ **{rate}**."]
 
 
 def report(r: dict) -> str:

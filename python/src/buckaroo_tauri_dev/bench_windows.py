@@ -13,7 +13,7 @@ import psutil
 
 from . import e2e, e2e_page, e2e_procs
 from .bench_common import BENCH_BINARY, stats
-from .bench_js import BURST_JS, WINDOWS_JS
+from .bench_js import BURST_JS, FLOOR_JS, WINDOWS_JS
 
 
 def window_latency(d, ep: dict, session: str, n: int, seed: int = 11) -> dict:
@@ -55,6 +55,18 @@ def rss_mb(pids: list[int]) -> float:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(pid).memory_info().rss
     return total / 2**20
+
+
+def tauri_floor(d, frame_bytes: int, n: int) -> dict:
+    """Tauri's own cost for what the plugin does per row reply, with no work: an invoke,
+    and an invoke plus one raw Channel message of a 10,000-row frame's size."""
+    out = d.execute_async_script(FLOOR_JS, int(frame_bytes), n)
+    if "error" in out or out["bytes"] != int(frame_bytes):
+        raise SystemExit(f"bench page: Tauri floor failed: {str(out)[:300]}")
+    noop, raw = stats(out["noop"]), stats(out["raw"])
+    return {"bytes": out["bytes"], "invoke_ms": noop, "invoke_and_message_ms": raw,
+            "message_mib_s": (out["bytes"] / 2**20) / ((raw["median"] - noop["median"]) / 1000)
+            if raw["median"] > noop["median"] else None}
 
 
 def relay_throughput(d, windows: dict) -> dict:
@@ -112,5 +124,6 @@ def in_one_app(display: str, env: dict[str, str], sample: Path, args: argparse.N
         print("[bench] row windows", flush=True)
         results["windows"] = window_latency(d, ep, session, args.n)
         results["throughput"] = relay_throughput(d, results["windows"])
+        results["throughput"]["tauri_floor"] = tauri_floor(d, results["windows"]["10000"]["plugin_bytes"], args.n)
         results["memory_mb"] = memory_across_windows(d, ep, sample, args.scroll_requests)
     return results

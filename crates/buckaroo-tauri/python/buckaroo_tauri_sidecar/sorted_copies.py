@@ -7,7 +7,7 @@ order it is viewed in: DuckDB (one of xorq's engines) writes the file in that or
 (ties in file order) with a memory limit, spilling to a private temp dir; then every
 window of that order is a polars slice of the copy. Until it is written, windows in the
 first TOP_ROWS are top-n queries (top_windows), deeper ones wait. The copy starts after
-the first top window, which it would otherwise slow down by half: both want both cores.
+the first top window, which it would otherwise make twice as slow: both want both cores.
 Without duckdb, sorted windows stay engine queries. Copies are removed when the launcher
 ends (a killed launcher's, at the next start).
 """
@@ -127,7 +127,7 @@ class SortedCopies:
 
     def warm(self) -> None:
         """DuckDB imported and the top windows' database started (its threads, its first
-        query): 70-200 ms off a big file's first sorted window. Without duckdb, nothing."""
+        query): ~40 ms off a big file's first sorted window. Without duckdb, nothing."""
         if _duckdb() is not None:
             self._top_windows().warm()
 

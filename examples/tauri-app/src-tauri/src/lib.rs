@@ -57,6 +57,18 @@ fn bench_endpoint(app: tauri::AppHandle) -> Option<serde_json::Value> {
     Some(serde_json::json!({"port": ep.port, "token": ep.token, "pid": ep.pid}))
 }
 
+/// Bench builds only: Tauri's own floor under a row reply, one invoke with a Channel and
+/// (`bytes` > 0) one raw message of `bytes` bytes on it, no work between.
+#[cfg(feature = "bench")]
+#[tauri::command]
+fn bench_channel(bytes: usize, on: tauri::ipc::Channel<tauri::ipc::InvokeResponseBody>) -> Result<(), String> {
+    if bytes > 0 {
+        on.send(tauri::ipc::InvokeResponseBody::Raw(vec![7u8; bytes]))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// The app's commands, plus any named (the bench build's).
 macro_rules! app_commands {
     ($($extra:path),*) => {
@@ -169,7 +181,7 @@ pub fn run() {
     #[cfg(not(feature = "bench"))]
     let builder = builder.invoke_handler(app_commands!());
     #[cfg(feature = "bench")]
-    let builder = builder.invoke_handler(app_commands!(bench_endpoint));
+    let builder = builder.invoke_handler(app_commands!(bench_endpoint, bench_channel));
     let app = builder.build(context).expect("error while building the buckaroo-tauri example");
     app.run(|app, event| {
         if let tauri::RunEvent::Exit = event {
