@@ -12,9 +12,9 @@ in worker threads with a timeout and cancellation (loads.py, staging.py); CSV/TS
 JSON lines read as a spreadsheet shows them (readers.py); every cell showing what the
 file holds (cells.py, timestamps.py, compare.py); xorq builds (expr_loads.py)
 whose row windows come in a total order (xorq_windows.py); big files on xorq's
-embedded engine (engine_files.py, slices.py, sorted_copies.py); tables of databases
+embedded engine (engine_files.py, slices.py, sorted_copies.py, top_windows.py); tables of databases
 paged by their engine (databases.py, db_sources.py, db_loads.py); an idle warm-up of xorq
-(warm_up.py). Every code it sends, the token header, the exit codes and the tested
+and DuckDB (warm_up.py). Every code it sends, the token header, the exit codes and the tested
 buckaroo version are in contract.py; every replacement of a buckaroo private name is in
 patches.py.
 
@@ -35,6 +35,7 @@ duckdb are imported inside the functions that use them):
   2  window_pool   expression work shared fairly: a queue per session, workers replaced
   2  orders        the total order of an expression's windows
   2  databases     a connection spec to a read-only backend, its tables, coded failures
+  2  top_windows   a big file's sorted window near the top, key first, while its copy is written
   3  loads         /load in a worker: pending loads, timeout, cancel, ThreadedLoadHandler
   3  engine_files  which /load goes to the engine; a file as an expression
   3  warm_up       the idle warm-up (xorq's import)

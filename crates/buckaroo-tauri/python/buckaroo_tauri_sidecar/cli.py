@@ -56,7 +56,7 @@ def _setup_logging(level: str, log_file: str | None) -> None:
 
 
 def _after_handshake() -> None:
-    warm_xorq()
+    warm_xorq(then=SORTED_COPIES.warm)
     threading.Thread(target=remove_stale_sorted_copies, daemon=True, name="stale-copies").start()
 
 

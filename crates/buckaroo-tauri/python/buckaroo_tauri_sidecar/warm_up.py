@@ -1,6 +1,6 @@
 """Work done once the sidecar is idle: with BUCKAROO_TAURI_WARM_XORQ=1 (xorq() apps),
-importing xorq, so the first engine load or /load_expr skips its ~1 s import, and
-DuckDB, which a big file's first sorted window needs (sorted_copies)."""
+importing xorq, so the first engine load or /load_expr skips its ~1 s import, then what
+the caller adds (cli: DuckDB, which a big file's first sorted window needs)."""
 
 from __future__ import annotations
 
@@ -52,9 +52,10 @@ class IdleWarmUp:
 WARM_UP = IdleWarmUp()
 
 
-def warm_xorq() -> None:
+def warm_xorq(then=None) -> None:
     """Import xorq once the sidecar is idle (BUCKAROO_TAURI_WARM_XORQ=1, set for xorq()
-    apps): the first engine load or /load_expr then skips its ~1 s import."""
+    apps): the first engine load or /load_expr then skips its ~1 s import. `then` runs
+    after it, in the same thread (the engine's next warm-up)."""
     import importlib.util
 
     if os.environ.get(WARM_XORQ_ENV) != "1" or importlib.util.find_spec("xorq") is None:
@@ -66,7 +67,6 @@ def warm_xorq() -> None:
         t0 = time.monotonic()
         error = xorq_import_error()
         log.info("warm-up: xorq %s in %.0f ms, the sidecar idle", "imported" if error is None else "failed", (time.monotonic() - t0) * 1000)
-        from .sorted_copies import SORTED_COPIES
-
-        SORTED_COPIES.warm()
+        if then is not None:
+            then()
     WARM_UP.start(warm)
