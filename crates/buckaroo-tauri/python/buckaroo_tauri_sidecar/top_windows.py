@@ -60,10 +60,11 @@ class TopWindows:
             return self._db.cursor()
 
 
-def order_sql(path: str, column: str, ascending: bool) -> str:
-    """Every row of the file in (column, file order); a sorted copy's query too."""
+def order_sql(path: str, column: str, ascending: bool, kind=None) -> str:
+    """Every row of the file in (column, file order); a sorted copy's query too. `kind`:
+    the column's type when the caller has read it already."""
     key = f"{_ident(column)} {_direction(ascending)}"
-    if _nan_first(column_type(path, column), ascending):
+    if _nan_first(kind if kind is not None else column_type(path, column), ascending):
         # NaN leads, as DuckDB sorts it; said outright, because its LIMIT prunes row groups
         # on Parquet statistics, which leave NaN out, and so lost NaN rows here.
         key = f"isnan({_ident(column)}) DESC, {key}"
@@ -76,14 +77,14 @@ def _top_window(con, path: str, column: str, ascending: bool, start: int, end: i
     # Descending, NaN comes first and no filter finds it (`isnan(x)` found none of 5,943
     # here: the same pruning on statistics).
     if n == 0 or not key_first(kind) or _nan_first(kind, ascending):
-        return _one_query(con, path, column, ascending, start, n)
+        return _one_query(con, path, column, ascending, start, n, kind)
     col, src = _ident(column), f"read_parquet({sql_string(path)})"
 
     lo, hi, valued, rows = con.sql(
         f"SELECT min(v), max(v), count(v), count(*) FROM "
         f"(SELECT {col} AS v FROM {src} ORDER BY {col} {_direction(ascending)} LIMIT {n} OFFSET {start})").fetchall()[0]
     if rows == 0 or valued < rows or _is_nan(lo) or _is_nan(hi):
-        return _one_query(con, path, column, ascending, start, n)
+        return _one_query(con, path, column, ascending, start, n, kind)
     first, last = (lo, hi) if ascending else (hi, lo)
     if first == last:
         before = con.sql(f"SELECT count(*) FROM {src} WHERE {col} {'<' if ascending else '>'} $v", params={"v": first}).fetchall()[0][0]
@@ -94,8 +95,8 @@ def _top_window(con, path: str, column: str, ascending: bool, start: int, end: i
         f"LIMIT {n} OFFSET {start}", params={"v": last}).to_arrow_table()
 
 
-def _one_query(con, path: str, column: str, ascending: bool, start: int, n: int):
-    return con.sql(f"{order_sql(path, column, ascending)} LIMIT {n} OFFSET {start}").to_arrow_table()
+def _one_query(con, path: str, column: str, ascending: bool, start: int, n: int, kind):
+    return con.sql(f"{order_sql(path, column, ascending, kind)} LIMIT {n} OFFSET {start}").to_arrow_table()
 
 
 def column_type(path: str, column: str):
