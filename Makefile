@@ -102,7 +102,8 @@ test-rust: adapter
 	@test -d examples/tauri-app/dist || $(MAKE) app
 	cargo fmt --all --check
 	cargo clippy $(CARGO_FEATURES) --all-targets -- -D warnings
-	BUCKAROO_TEST_PYTHON=$(abspath $(PY)) cargo test $(CARGO_FEATURES)
+	@# Under a display: webview_memory's test makes real WebKit web contexts.
+	BUCKAROO_TEST_PYTHON=$(abspath $(PY)) xvfb-run -a cargo test $(CARGO_FEATURES)
 	@# As a user of the crate runs them: no workspace features.
 	cargo test -p buckaroo-tauri --doc --quiet
 	cargo package -p buckaroo-tauri --allow-dirty --quiet

@@ -64,6 +64,7 @@ mod state;
 mod supervisor;
 mod tasks;
 mod watch;
+mod webview_memory;
 
 use std::sync::Arc;
 use tauri::{
@@ -84,6 +85,7 @@ pub use pairing::{JsonFrame, Outgoing};
 pub use probe::ProbeReport;
 pub use saved_dbs::SavedDbsConfig;
 pub use supervisor::{Endpoint, Supervisor};
+pub use webview_memory::{limit_webview_memory, WebviewMemory};
 
 /// This crate's version (an app's About box names it).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -107,6 +107,22 @@ fn exit_unless_display() {
     }
 }
 
+/// `off`: WebKit's own limit (the bench's "before"); a number: that many MiB (a test's
+/// small limit); unset or anything else: the plugin's default.
+const WEBVIEW_MEMORY_ENV: &str = "BUCKAROO_WEBVIEW_MEMORY";
+
+fn webview_memory(value: Option<&str>) -> Option<buckaroo_tauri::WebviewMemory> {
+    let default = buckaroo_tauri::WebviewMemory::default();
+    match value {
+        Some("off") => None,
+        Some(mib) => Some(
+            mib.parse()
+                .map_or(default, |limit_mib| buckaroo_tauri::WebviewMemory { limit_mib, ..default }),
+        ),
+        None => Some(default),
+    }
+}
+
 /// What buckaroo_desktop (the wheel) sets per Python environment (viewer.py INSTANCE_ENV).
 const INSTANCE_ENV: &str = "BUCKAROO_INSTANCE";
 
@@ -158,6 +174,11 @@ pub fn run() {
         .init();
     log::info!("buckaroo-tauri-example {version} starting");
     exit_unless_display();
+    // Before the first window: a window searched all day would otherwise grow until
+    // WebKit's own 3 GB limit.
+    if let Some(memory) = webview_memory(std::env::var(WEBVIEW_MEMORY_ENV).ok().as_deref()) {
+        buckaroo_tauri::limit_webview_memory(memory);
+    }
     // The single-instance plugin first: a second launch hands over its files and
     // exits before the other plugins (and so the sidecar) start.
     let builder = tauri::Builder::default()
@@ -192,7 +213,7 @@ pub fn run() {
 
 #[cfg(test)]
 mod tests {
-    use super::instance_dbus_id;
+    use super::{instance_dbus_id, webview_memory};
 
     #[test]
     fn an_instance_names_its_own_bus_service_only_when_it_is_a_valid_name_element() {
@@ -204,5 +225,14 @@ mod tests {
         for bad in [None, Some(""), Some("1abc"), Some("a.b"), Some("a-b"), Some(&*"a".repeat(65))] {
             assert_eq!(instance_dbus_id(id, bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_webview_memory_variable_turns_the_limit_off_sets_it_or_keeps_the_default() {
+        let default = buckaroo_tauri::WebviewMemory::default();
+        assert_eq!(webview_memory(None), Some(default));
+        assert_eq!(webview_memory(Some("off")), None);
+        assert_eq!(webview_memory(Some("64")).map(|m| m.limit_mib), Some(64));
+        assert_eq!(webview_memory(Some("lots")), Some(default));
     }
 }
