@@ -163,6 +163,8 @@ pub struct BuckarooConfig {
     pub reload_on_change: bool,
     /// Where saved database connections live ([`with_saved_connections`](Self::with_saved_connections)).
     pub saved_connections: Option<SavedDbsConfig>,
+    /// A warm second sidecar parked for restarts ([`with_standby`](Self::with_standby)).
+    pub standby: bool,
 }
 
 /// The launcher reads its load timeout (seconds) from this variable.
@@ -198,6 +200,7 @@ impl BuckarooConfig {
             managed_env: None,
             reload_on_change: false,
             saved_connections: None,
+            standby: false,
         }
     }
 
@@ -299,6 +302,15 @@ impl BuckarooConfig {
     /// adapter's `onFileChanged`) and keeps what it shows until the page calls `reload()`.
     pub fn with_reload_on_change(mut self, on: bool) -> Self {
         self.reload_on_change = on;
+        self
+    }
+
+    /// Keep a warm standby sidecar: once the running one has been ready 5 s and idle 2 s, a
+    /// second one is started and parked (imports done, no session); when the running one
+    /// dies it takes over at once, so a restart skips the respawn. It costs a second
+    /// sidecar's memory (its RSS before any load: docs/benchmarks.md) for the app's life.
+    pub fn with_standby(mut self, on: bool) -> Self {
+        self.standby = on;
         self
     }
 

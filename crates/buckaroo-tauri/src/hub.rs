@@ -4,13 +4,14 @@
 //! reconnected and its last load replayed. No Tauri types here.
 
 use crate::config::{Autoload, BuckarooConfig, LoadMode};
-use crate::connection::Connection;
+use crate::connection::{Connection, FrameSink};
 use crate::database::DbConnections;
 use crate::error::{Error, Result};
 use crate::export::ExportGrants;
 use crate::http::SidecarHttp;
 use crate::message::PageMessage;
 use crate::models::{LoadCompareArgs, LoadExprArgs, LoadPathArgs, LoadResult, ReloadResult, Status};
+use crate::pairing::{JsonFrame, Outgoing};
 use crate::saved_dbs::SavedDbs;
 use crate::scope::Scope;
 use crate::supervisor::{Endpoint, Supervisor};
@@ -374,6 +375,11 @@ impl Hub {
             // Its file may be what ran the last one out of memory: said, not loaded again.
             return Err(Error::SidecarOutOfMemory);
         }
+        // Same data again: the page keeps its grid (scroll, sort, search) and asks again
+        // for the rows the dead sidecar left unanswered, instead of mounting a new one.
+        if lock(&entry.last_load).is_some() && entry.loading.load(Ordering::SeqCst) == 0 {
+            deliver_json(entry, json!({"type": REPLAY_FRAME}));
+        }
         self.replay_last_load(entry, ep, "restart").await
     }
 
@@ -395,6 +401,19 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+/// Told to a window just before its last load is replayed to a new sidecar.
+const REPLAY_FRAME: &str = "buckaroo_tauri_replay";
+
+/// A JSON frame of the plugin's own (its `type` is its kind) to window `entry`'s page.
+fn deliver_json(entry: &WindowEntry, msg: Value) {
+    let sink = lock(&entry.sink).clone();
+    let kind = msg["type"].as_str().unwrap_or_default().to_string();
+    sink.deliver(Outgoing::Json(JsonFrame {
+        kind,
+        text: msg.to_string(),
+    }));
 }
 
 /// Counts a page load as running while it lives.

@@ -180,10 +180,15 @@ impl Pairer {
         out
     }
 
-    /// The connection is gone: answer every unanswered request with an error reply.
+    /// The connection is gone: answer every unanswered request with an error reply
+    /// coded `connection_closed` (a page holds those and asks again after a restart's
+    /// replay).
     pub fn fail_all(&mut self, reason: &str) -> Vec<Outgoing> {
         self.pending = None;
-        self.in_flight.drain(..).map(|key| error_reply(&key, reason)).collect()
+        self.in_flight
+            .drain(..)
+            .map(|key| coded_error_reply(&key, crate::Error::ConnectionClosed.code(), reason))
+            .collect()
     }
 
     /// The sidecar went silent: answer every unanswered request now with a coded
@@ -304,6 +309,10 @@ mod tests {
         p.request_sent(&json!({"start": 2}));
         let out = p.fail_all("gone");
         assert_eq!(out.len(), 3);
+        for frame in &out {
+            let Outgoing::Json(f) = frame else { panic!("a JSON reply") };
+            assert_eq!(serde_json::from_str::<Value>(&f.text).unwrap()["error_code"], "connection_closed");
+        }
         assert_eq!(p.in_flight(), 0);
     }
 

@@ -265,6 +265,11 @@ async fn exited_before_handshake(starting: &mut Starting) -> Error {
 }
 
 impl Sidecar {
+    /// Whether it has exited already (a parked standby killed from outside).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Wait for the sidecar to exit.
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.child.wait().await

@@ -66,9 +66,12 @@ pub struct Supervisor {
     killed_silent: AtomicU64,
     /// The generation the kernel killed for memory (0: none).
     oom_killed: AtomicU64,
+    /// A warm sidecar parked for the next restart, when configured ([`standby`]).
+    standby: Option<standby::Standby>,
 }
 
 mod liveness;
+mod standby;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -79,6 +82,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 impl Supervisor {
     /// A supervisor for `cfg`; nothing runs until [`start`](Self::start).
     pub fn new(cfg: BuckarooConfig) -> Arc<Self> {
+        let standby = cfg.standby.then(standby::Standby::default);
         Arc::new(Self {
             cfg,
             status: watch::channel(Status::Starting { attempt: 0 }).0,
@@ -93,6 +97,7 @@ impl Supervisor {
             last_ready: Mutex::new(None),
             killed_silent: AtomicU64::new(0),
             oom_killed: AtomicU64::new(0),
+            standby,
         })
     }
 
@@ -265,6 +270,11 @@ impl Supervisor {
 
     async fn start_once(&self, reuse_probe: bool) -> Result<(sidecar::Sidecar, Option<String>)> {
         let python = self.interpreter(reuse_probe).await?;
+        self.spawn_on(python).await
+    }
+
+    /// Spawn the server on `python` (resolved and probed) and wait for its handshake.
+    async fn spawn_on(&self, python: PathBuf) -> Result<(sidecar::Sidecar, Option<String>)> {
         let (mut spec, token) = match self.cfg.launcher {
             Launcher::Secure => {
                 let token = sidecar::new_token();
@@ -317,9 +327,16 @@ impl Supervisor {
     /// ended, or `None` once shutdown was requested (the sidecar is then stopped).
     async fn one_life(&self, reuse_probe: bool, shutdown: &mut watch::Receiver<bool>) -> Option<(Life, Error)> {
         let t0 = Instant::now();
-        let started = tokio::select! {
-            r = self.start_once(reuse_probe) => r,
-            _ = shutdown.changed() => return None,
+        let parked = self.standby.as_ref().and_then(standby::Standby::take);
+        let started = match parked {
+            Some(p) => {
+                log::info!("[buckaroo-tauri] standby sidecar pid={} promoted", p.sc.pid);
+                Ok((p.sc, p.token))
+            }
+            None => tokio::select! {
+                r = self.start_once(reuse_probe) => r,
+                _ = shutdown.changed() => return None,
+            },
         };
         let (mut sc, token) = match started {
             Ok(started) => started,
@@ -344,9 +361,15 @@ impl Supervisor {
         };
         let generation = self.publish_ready(&sc, token, t0);
         let ready_at = Instant::now();
-        let exit = tokio::select! {
-            st = sc.wait() => Some(st),
-            _ = shutdown.changed() => None,
+        let standby = self.prepare_standby(generation, ready_at);
+        tokio::pin!(standby);
+        let mut parking = self.standby.is_some();
+        let exit = loop {
+            tokio::select! {
+                st = sc.wait() => break Some(st),
+                _ = shutdown.changed() => break None,
+                _ = &mut standby, if parking => parking = false,
+            }
         };
         self.endpoint.send_replace(None);
         let Some(status) = exit else {
@@ -387,7 +410,11 @@ impl Supervisor {
     /// The supervision loop, until shutdown or `failed`; [`start`](Self::start) runs it.
     /// The restart rule is [`RestartPolicy`](crate::RestartPolicy)'s.
     pub async fn run(self: Arc<Self>) {
-        if self.supervise().await {
+        let stopped = self.supervise().await;
+        if let Some(standby) = &self.standby {
+            standby.shutdown(SHUTDOWN_GRACE).await;
+        }
+        if stopped {
             self.set(Status::Stopped);
         }
         self.done.send_replace(true);
@@ -481,6 +508,9 @@ impl Supervisor {
         let pid = self.pid.load(Ordering::SeqCst);
         if pid != 0 {
             sidecar::kill_group(pid);
+        }
+        if let Some(standby) = &self.standby {
+            standby.kill_now();
         }
     }
 }

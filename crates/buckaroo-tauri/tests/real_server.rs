@@ -152,10 +152,16 @@ async fn kill_9_restarts_reconnects_and_replays() {
     .unwrap();
     let t0 = std::time::Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(old as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
-    let (reply, _) = w.row_reply().await;
+    let (reply, parquet) = w.row_reply().await;
     assert_eq!(reply["key"]["tag"], "inflight");
+    if parquet.is_none() {
+        // Coded, so the page holds it and asks again once the load is replayed.
+        assert_eq!(reply["error_code"], "connection_closed", "{reply}");
+    }
 
-    // The replayed load pushes a fresh initial_state into the same window, same session.
+    // The page is told a replay is coming (it keeps its grid), then the replayed load
+    // pushes initial_state into the same window, same session.
+    w.next_json("buckaroo_tauri_replay").await;
     let state = w.next_json("initial_state").await;
     let ready_ms = t0.elapsed().as_millis();
     assert_eq!(state["df_meta"]["total_rows"], 100_000);
@@ -168,6 +174,47 @@ async fn kill_9_restarts_reconnects_and_replays() {
     eprintln!("restart-to-rows-ready: {ready_ms} ms");
     sup.shutdown().await;
     assert!(!pid_alive(new));
+}
+
+/// `f` until it gives `Some`, checked every 100 ms, for up to `limit`.
+async fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(t0.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_at_once_then_a_new_one_is_parked_and_shutdown_ends_both() {
+    let (sup, hub) = start(config().with_standby(true)).await;
+    let mut w = attach(&hub, "main").await;
+    hub.load_path("main", load(&data("small_100k.parquet"))).await.unwrap();
+    w.next_json("initial_state").await;
+    assert_eq!(sup.standby_pid(), None, "none while the first load is young");
+    let standby = wait_for(Duration::from_secs(60), || sup.standby_pid()).await;
+    let old = ready_pid(&sup);
+    assert_ne!(standby, old);
+
+    let t0 = std::time::Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(old as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    w.next_json("buckaroo_tauri_replay").await;
+    assert_eq!(w.next_json("initial_state").await["df_meta"]["total_rows"], 100_000);
+    let took = t0.elapsed();
+    assert_eq!(ready_pid(&sup), standby, "the standby took over");
+    hub.send("main", &rows(10, 20)).unwrap();
+    assert_eq!(parquet_rows(&w.row_reply().await.1.unwrap()), 10);
+
+    let next = wait_for(Duration::from_secs(60), || sup.standby_pid().filter(|p| *p != standby)).await;
+    sup.shutdown().await;
+    assert!(
+        !pid_alive(standby) && !pid_alive(next),
+        "shutdown ends the running sidecar and the standby"
+    );
+    eprintln!("kill -9 → the standby has the window's file again: {} ms", took.as_millis());
 }
 
 /// A server that dies at start the way a broken environment does: a warning, the

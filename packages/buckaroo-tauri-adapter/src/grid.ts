@@ -144,7 +144,7 @@ export interface Grid {
   readonly rendered: Promise<void>;
   /**
    * Mount a fresh grid when the render function changes, or when new data arrived (an
-   * unnumbered initial_state: a load, a reload, a restart replay). The widget's row cache
+   * unnumbered initial_state: a load, a reload, a restart replay of changed data). The widget's row cache
    * is keyed by the view's parameters, not by the data, so reusing it would show the
    * previous file's rows. Replies to our own state changes (numbered) keep the grid.
    * Then measure the layout again.

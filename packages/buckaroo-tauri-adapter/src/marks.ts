@@ -4,8 +4,8 @@
  * Each name holds its latest mark only, so 10,000 row requests leave no trail.
  */
 
-/** The steps of a load, in order. */
-export type LoadMark = "widget-ready" | "state" | "rows-requested" | "rows-arrived" | "rows-painted";
+/** The steps of a load, in order; `replayed`: a restart's replay applied to the kept grid. */
+export type LoadMark = "widget-ready" | "state" | "rows-requested" | "rows-arrived" | "rows-painted" | "replayed";
 
 export const MARK_PREFIX = "buckaroo-tauri:";
 

@@ -8,6 +8,8 @@ import { send as sendCommand } from "./commands.js";
 import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
 import { mark } from "./marks.js";
+import { decodeRowsFrame, isArrayBuffer, rowWindowError } from "./frames.js";
+import { planReplay, REPLAY_FRAME, RestartHold, type ReplayPlan } from "./restart.js";
 import { StatsChannel, statsOf } from "./stats.js";
 import { WaitingRows } from "./waiting.js";
 
@@ -34,6 +36,8 @@ export interface TauriIPCModelOptions {
 
 type Frame = Record<string, unknown> & { type?: string };
 
+export { decodeRowsFrame, rowWindowError };
+
 /** A released Channel's handler. Module-level: a closure made in a mount would keep that whole mount alive. */
 const IGNORE_FRAME = (): void => {};
 
@@ -54,6 +58,9 @@ export function releaseChannel(channel: Channel<unknown>): void {
   }
 }
 
+/** Held row requests of data a newer load replaced: answered, not reported. */
+const SUPERSEDED: BuckarooError = { code: "rows_failed", serverCode: "rows_superseded", message: "the window shows newer data" };
+
 /** Keys of an initial_state that are envelope, not model state. */
 const NOT_STATE = new Set(["type", "reply_seq"]);
 // Constant objects: `get` must return the same reference every time (useSyncExternalStore).
@@ -66,23 +73,6 @@ export const RENDER_FUNC: Record<LoadMode, string> = {
   lazy: "DFViewerInfinite",
 };
 
-/** What a page shows for a row window the server could not answer. */
-export function rowWindowError(msg: Record<string, unknown>): BuckarooError {
-  const key = (msg.key ?? {}) as { start?: number; end?: number };
-  const where = typeof key.start === "number" ? ` ${key.start}–${key.end}` : "";
-  const code = typeof msg.error_code === "string" ? msg.error_code : undefined;
-  const column = typeof msg.column === "string" ? msg.column : undefined;
-  return {
-    code: "rows_failed",
-    serverCode: code,
-    message: `Rows${where} could not be shown: ${String(msg.error_info ?? "no data in the reply")}`,
-    hint:
-      code === "serialization_failed" && column !== undefined
-        ? `Column '${column}' holds values buckaroo cannot display together (e.g. numbers mixed with text or lists); convert it to one type before loading.`
-        : undefined,
-  };
-}
-
 /** Sent to `row_window` handlers after every row reply reached the grid. */
 export interface RowWindowEvent {
   ok: boolean;
@@ -90,31 +80,6 @@ export interface RowWindowEvent {
   /** Rows in the (filtered) table, as the server counted them. */
   rows?: number;
   error?: BuckarooError;
-}
-
-function isArrayBuffer(x: unknown): x is ArrayBuffer {
-  return Object.prototype.toString.call(x) === "[object ArrayBuffer]";
-}
-
-const utf8 = new TextDecoder();
-
-/**
- * A parquet row reply as the plugin sends it, in one Channel message: the header's
- * length (u32, little-endian), the `infinite_resp` header's JSON, then the parquet
- * bytes, viewed in place. Null when the bytes are not such a frame.
- */
-export function decodeRowsFrame(data: ArrayBuffer | ArrayBufferView): { header: Frame; parquet: DataView } | null {
-  const bytes = isArrayBuffer(data) ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.byteLength < 4) return null;
-  const len = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-  if (4 + len > bytes.byteLength) return null;
-  try {
-    const header = JSON.parse(utf8.decode(bytes.subarray(4, 4 + len))) as Frame;
-    if (!header || typeof header !== "object" || header.type !== "infinite_resp") return null;
-    return { header, parquet: new DataView(bytes.buffer, bytes.byteOffset + 4 + len, bytes.byteLength - 4 - len) };
-  } catch {
-    return null;
-  }
 }
 
 export class TauriIPCModel implements IModel {
@@ -143,6 +108,11 @@ export class TauriIPCModel implements IModel {
   readonly stats: StatsChannel;
   /** Row requests still unanswered: `rows_waiting` events (a RowsWaiting, then null). */
   private readonly waiting = new WaitingRows((w) => this.emit("rows_waiting", w));
+  /** Row requests lost to a sidecar restart, asked again after its replay (restart.ts). */
+  private readonly restart = new RestartHold({
+    resend: (key) => this.post({ type: "infinite_request", payload_args: key }),
+    fail: (reply, cause) => this.deliverRow(reply, [], cause, true),
+  });
 
   private readonly state = new Map<string, unknown>();
   private readonly handlers = new Map<string, Set<Handler>>();
@@ -207,6 +177,11 @@ export class TauriIPCModel implements IModel {
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
     }
+    this.post(msg);
+  }
+
+  /** Send `msg` to the plugin; a row request that fails is answered to the grid as failed. */
+  private post(msg: Record<string, unknown>): void {
     this.sendMessage(msg).catch((err: unknown) => {
       const e = toBuckarooError(err, "send_failed");
       // The grid waits for a reply to every row request: give it a failed one.
@@ -243,6 +218,12 @@ export class TauriIPCModel implements IModel {
   dispose(): void {
     this.handlers.clear();
     this.waiting.clear();
+    this.restart.dispose();
+  }
+
+  /** The sidecar failed for good: requests held for a restart's replay fail now. */
+  sidecarFailed(): void {
+    this.restart.failAll();
   }
 
   // -- Channel -------------------------------------------------------------
@@ -277,7 +258,12 @@ export class TauriIPCModel implements IModel {
         this.reportError({ code: String(msg.error_code ?? "server_error"), message: String(msg.message ?? "buckaroo server error") });
         break;
       case "buckaroo_tauri_error":
+        // A restart that ended in an error (its replay refused) brings no rows back.
+        this.restart.failAll();
         this.reportError(toBuckarooError(msg.error, "plugin_error"));
+        break;
+      case REPLAY_FRAME:
+        this.restart.replayAnnounced();
         break;
       case "buckaroo_tauri_file_changed":
         this.emit("file_changed", { path: String(msg.path), change: msg.change, reloading: msg.reloading === true });
@@ -339,23 +325,54 @@ export class TauriIPCModel implements IModel {
       return;
     }
     this.protocolVersion = version;
+    const replay = msg.reply_seq === undefined && this.restart.takeReplay() ? planReplay(msg, (k) => this.state.get(k), NOT_STATE) : null;
+    if (replay?.sameData) {
+      this.applyReplay(msg, replay);
+      return;
+    }
+    if (typeof msg.reply_seq === "number" && this.restart.isRestoring(msg.reply_seq)) {
+      // The page's view, restored after a replay: only what differs, so the grid keeps its rows.
+      this.setState(msg, planReplay(msg, (k) => this.state.get(k), NOT_STATE).changed);
+      this.emit("initial_state", msg);
+      this.restart.stateReplied(msg.reply_seq);
+      return;
+    }
     if (msg.reply_seq === undefined) {
+      // New data (a load, or a replay of data that changed meanwhile): the grid is mounted afresh.
+      this.restart.failAll(SUPERSEDED);
       mark("state");
       this.sinceState = { requested: false, arrived: false };
     }
     if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
-    const changed: string[] = [];
-    for (const [k, v] of Object.entries(msg)) {
-      if (NOT_STATE.has(k)) continue;
-      this.state.set(k, k === "df_display_args" ? withDisplayHeight(v, this.dfvHeight) : v);
-      changed.push(k);
-    }
-    // Emit after every key is set, so a handler reading two keys sees one consistent state.
-    for (const k of changed) this.emit(`change:${k}`, this.state.get(k));
+    this.setState(msg, Object.keys(msg).filter((k) => !NOT_STATE.has(k)));
     this.emit("initial_state", msg);
     if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
     const stats = statsOf(msg.df_meta);
     if (stats) this.emit("stats", stats);
+  }
+
+  /**
+   * A restart's replay of the data the grid shows: keep the grid (initial_state with
+   * `{ replay: true }`), set only what differs, send the page's search again if the
+   * replay lost it, and ask again for the rows held meanwhile.
+   */
+  private applyReplay(msg: Frame, plan: ReplayPlan): void {
+    mark("replayed");
+    this.setState(msg, plan.changed);
+    this.emit("initial_state", msg, { replay: true });
+    if (plan.restore === undefined) {
+      this.restart.resume();
+      return;
+    }
+    this.stateSeq += 1;
+    this.restart.restoring(this.stateSeq);
+    this.post({ type: "buckaroo_state_change", new_state: plan.restore, state_seq: this.stateSeq });
+  }
+
+  /** Set `keys` of `msg`, then announce each: a handler reading two keys sees one consistent state. */
+  private setState(msg: Frame, keys: string[]): void {
+    for (const k of keys) this.state.set(k, k === "df_display_args" ? withDisplayHeight(msg[k], this.dfvHeight) : msg[k]);
+    for (const k of keys) this.emit(`change:${k}`, this.state.get(k));
   }
 
   /** A key the server side changed (deferred stats): not a page change for save_changes. */
@@ -372,8 +389,10 @@ export class TauriIPCModel implements IModel {
    * Hand a row reply to the grid, and tell the page how the window went: a failed
    * window is reported (onError, `row_window`), never shown as rows.
    */
-  private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError): void {
+  private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError, final = false): void {
     const failed = msg.error_info !== undefined || buffers.length === 0;
+    // Lost to a sidecar restart: held, and asked again after the replay (restart.ts).
+    if (failed && !final && this.restart.hold(msg, cause)) return;
     if (failed) this.counters.errors += 1;
     else this.counters.parquet += 1;
     this.waiting.answered(msg.key);

@@ -138,12 +138,16 @@ function reporter(onError: MountOptions["onError"], life: Life): Report {
   };
 }
 
-/** Every initial_state: note new data for the load in progress, tell the page, (re)mount the grid. */
+/**
+ * Every initial_state: note new data for the load in progress, tell the page, (re)mount
+ * the grid. A restart's replay of the same data (`replay`) keeps the grid as it is.
+ */
 function followStates(model: TauriIPCModel, grid: Grid, loads: LoadTracker, onState: MountOptions["onState"], report: Report): void {
-  model.on("initial_state", (state: Record<string, unknown>) => {
-    if (state.reply_seq === undefined) loads.dataArrived((state.metadata as { path?: unknown } | undefined)?.path);
+  model.on("initial_state", (state: Record<string, unknown>, how?: { replay?: boolean }) => {
+    const fresh = state.reply_seq === undefined && !how?.replay;
+    if (fresh) loads.dataArrived((state.metadata as { path?: unknown } | undefined)?.path);
     onState?.(state);
-    grid.update(state.reply_seq === undefined).catch((e) => report(e, "widget_failed"));
+    grid.update(fresh).catch((e) => report(e, "widget_failed"));
   });
 }
 
@@ -156,13 +160,18 @@ async function watchStatus(
   report: Report,
   seen: { state?: SidecarStatus["state"] },
   loads: LoadTracker,
+  model: TauriIPCModel,
 ): Promise<UnlistenFn | undefined> {
   try {
     // Nothing to reset on "restarting": the plugin delivers a parquet header only together
-    // with its bytes, and answers every request the dead sidecar left unanswered.
+    // with its bytes, and answers every request the dead sidecar left unanswered (the
+    // model holds those until the replay, restart.ts).
     return await commands.onStatus((s) => {
       // A load waiting for a sidecar (an autoload, a refused one) waits for Retry.
-      if (s.state === "failed") loads.pause();
+      if (s.state === "failed") {
+        loads.pause();
+        model.sidecarFailed();
+      }
       else if (s.state !== "stopped") loads.resume();
       onStatus?.(s);
       if (s.state === "failed" && seen.state !== "failed") report(s.error);
@@ -283,7 +292,7 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   if (opts.onExportProgress) model.on("export_progress", opts.onExportProgress as Handler);
   const copier = copyApi(host, opts, report, life);
   const seen: { state?: SidecarStatus["state"] } = {};
-  const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads);
+  const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads, model);
   life.add(() => unlistenStatus?.());
   // A load refused because the sidecar failed says less than the failure itself, which
   // was reported with its own code and fix: the load still rejects, unreported.

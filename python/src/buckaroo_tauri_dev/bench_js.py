@@ -1,6 +1,9 @@
 """The bench's page-side scripts, run in the app's webview through WebDriver: row windows
 through the plugin and through a direct socket (WINDOWS_JS), bursts of row requests
-(BURST_JS), and the adapter's startup marks (PAGE_MARKS_JS)."""
+(BURST_JS), the adapter's startup marks (PAGE_MARKS_JS), and scrolling to a row
+(SCROLL_TO_ROW_JS, ROW_PAINTED_JS)."""
+
+from .e2e_page import DATA_GRID_JS
 
 # One page-side script: times `send` → DataView delivered, through the plugin (the page's
 # TauriIPCModel) or through a direct WebSocket from the same page to the same sidecar.
@@ -123,4 +126,21 @@ const [bytes, n, done] = arguments;
   }
   done(out);
 })().catch((e) => done({error: String(e && e.stack || e)}));
+"""
+
+# Scroll buckaroo's data grid to row `row` (AG Grid caps its scroll height and stretches: by fraction).
+SCROLL_TO_ROW_JS = DATA_GRID_JS + """
+const [row] = arguments;
+const vp = dataGrid().querySelector('.ag-body-viewport');
+const total = (window.__buckaroo.model.get('df_meta') || {}).total_rows || 1;
+vp.scrollTop = Math.round(row / total * (vp.scrollHeight - vp.clientHeight));
+vp.dispatchEvent(new Event('scroll'));
+"""
+
+# Whether row `row` of the data grid shows its data.
+ROW_PAINTED_JS = DATA_GRID_JS + """
+const [row] = arguments;
+const root = dataGrid();
+const cell = root && root.querySelector(`.ag-center-cols-container .ag-row[row-index="${row}"] .ag-cell[col-id="a"]`);
+return Boolean(cell && cell.textContent.trim());
 """

@@ -24,7 +24,7 @@ def write_results(results: dict) -> None:
 GOALS = {"cold start, app / browser": ("≤", 0.90), "100-row window, plugin / direct": ("≤", 1.10),
          "1000-row window, plugin / direct": ("≤", 1.10), "10000-row window, plugin / direct": ("≤", 1.05),
          "Rust→JS hop, MiB/s": ("≥", 150), "scroll → row painted, app / browser": ("≤", 1.0),
-         "kill -9 → rows painted again, ms": ("≤", 1000)}
+         "kill -9 → rows asked for after it painted, ms": ("≤", 1000)}
 
 
 def measured_goals(r: dict) -> dict[str, float | None]:
@@ -40,7 +40,7 @@ def measured_goals(r: dict) -> dict[str, float | None]:
     if "scroll" in r:
         out["scroll → row painted, app / browser"] = ratio(r["scroll"]["app"], r["scroll"]["browser"])
     if "restart_ms" in r:
-        out["kill -9 → rows painted again, ms"] = r["restart_ms"]["median"]
+        out["kill -9 → rows asked for after it painted, ms"] = r["restart_ms"]["median"]
     return out
 
 
@@ -100,7 +100,8 @@ def scroll_report(sc: dict) -> list[str]:
 
 
 def restart_report(rs: dict) -> list[str]:
-    lines = [f"### Restart: sidecar kill -9 → a fresh grid with rows: **{fmt(rs)} ms**", ""]
+    lines = [f"### Restart: sidecar kill -9, then a scroll to rows never fetched → those rows painted: **{fmt(rs)} ms**", "",
+             "The page keeps its grid, scroll, sort and search through the restart (never blank: the E2E test asserts it).", ""]
     if rs.get("phases"):
         lines += ["| phase | ms |", "|---|---|"] + [f"| {k} | {v:.0f} |" for k, v in rs["phases"].items()] + [""]
     return lines

@@ -2,12 +2,12 @@
 //! reload or a hot-reload remount attach again before the old page is gone), its socket,
 //! the file it loads on attach, and its detach when the window closes.
 
-use super::{lock, Hub, WindowEntry};
+use super::{deliver_json, lock, Hub, WindowEntry};
 use crate::config::{Autoload, LoadMode};
 use crate::connection::{Connection, FrameSink, OnServed};
 use crate::error::{Error, Result};
 use crate::models::{AttachInfo, LoadPathArgs};
-use crate::pairing::{JsonFrame, Outgoing};
+use crate::pairing::Outgoing;
 use crate::supervisor::Endpoint;
 use crate::tasks;
 use serde_json::json;
@@ -140,12 +140,7 @@ impl Hub {
     /// A load the plugin started by itself failed: tell the window, down its channel.
     pub(super) fn notify_error(&self, label: &str, error: &Error) {
         if let Ok(entry) = self.entry(label) {
-            let sink = lock(&entry.sink).clone();
-            let msg = json!({"type": "buckaroo_tauri_error", "error": error});
-            sink.deliver(Outgoing::Json(JsonFrame {
-                kind: "buckaroo_tauri_error".into(),
-                text: msg.to_string(),
-            }));
+            deliver_json(&entry, json!({"type": "buckaroo_tauri_error", "error": error}));
         }
     }
 

@@ -5,11 +5,9 @@
 //! Engine windows of a changed file are refused by the launcher (`file_changed`), so
 //! old and new rows never mix.
 
-use super::{lock, Hub};
-use crate::connection::FrameSink;
+use super::{deliver_json, lock, Hub};
 use crate::error::{Error, Result};
 use crate::models::LoadResult;
-use crate::pairing::{JsonFrame, Outgoing};
 use crate::tasks;
 use crate::watch::FileChange;
 use serde_json::{json, Value};
@@ -28,10 +26,7 @@ impl Hub {
         let Ok(entry) = self.entry(label) else { return };
         let reloading = self.cfg().reload_on_change && change.change == "modified";
         let msg = json!({"type": "buckaroo_tauri_file_changed", "path": change.path, "change": change.change, "reloading": reloading});
-        lock(&entry.sink).clone().deliver(Outgoing::Json(JsonFrame {
-            kind: "buckaroo_tauri_file_changed".into(),
-            text: msg.to_string(),
-        }));
+        deliver_json(&entry, msg);
         if reloading {
             let (hub, label) = (self.clone(), label.to_string());
             tasks::spawn_logged("reload-on-change", async move {

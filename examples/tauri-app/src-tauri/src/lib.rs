@@ -40,6 +40,11 @@ fn config() -> BuckarooConfig {
     if let Some(bytes) = std::env::var("BUCKAROO_ENGINE_MIN_BYTES").ok().and_then(|v| v.parse().ok()) {
         cfg = cfg.with_engine_min_bytes(bytes);
     }
+    // A warm standby sidecar for restarts (BUCKAROO_STANDBY=1): it costs a second
+    // sidecar's memory for the app's life (docs/benchmarks.md).
+    if std::env::var("BUCKAROO_STANDBY").as_deref() == Ok("1") {
+        cfg = cfg.with_standby(true);
+    }
     #[cfg(feature = "bench")]
     {
         cfg = cfg.with_env("BUCKAROO_TAURI_ALLOW_QUERY_TOKEN", "1");

@@ -1,0 +1,154 @@
+/**
+ * A sidecar restart the user does not notice. When the sidecar dies, the plugin answers
+ * the row requests it left unanswered with `connection_closed`, and the requests sent
+ * before a new sidecar is ready fail the same way or with `sidecar_not_ready`. AG Grid never
+ * asks again for a block that failed, so those replies are held here instead of reaching the
+ * grid. The plugin sends `buckaroo_tauri_replay` just before it replays the window's load to
+ * the new sidecar. The model then applies the replayed state as the same data: the grid is
+ * kept, with its scroll and sort. It sends the page's search again, and asks again for what
+ * it held.
+ */
+import type { BuckarooError } from "./protocol.js";
+import { requestKey } from "./waiting.js";
+
+type Frame = Record<string, unknown>;
+
+/** Reply codes of a request lost to a restart: held, and asked again after the replay. */
+export const RESTART_CODES: ReadonlySet<string> = new Set(["connection_closed", "sidecar_not_ready"]);
+
+/** The plugin's frame before a restart's replay. */
+export const REPLAY_FRAME = "buckaroo_tauri_replay";
+
+/** Held requests give up after this long (a crash loop's back-off, a slow respawn): failed, not hung. */
+export const HOLD_LIMIT_MS = 90_000;
+
+/** Keys the server sets on a state that are not the data: the page's own view of it. */
+const VIEW_KEYS = new Set(["buckaroo_state"]);
+/** Keys derived from the view (a search's filtered counts): they follow `buckaroo_state`. */
+const VIEW_DERIVED = new Set(["df_meta"]);
+
+/** How a replayed initial_state is applied. */
+export interface ReplayPlan {
+  /** False: not the data the grid shows (the file changed meanwhile): a fresh grid, as for a load. */
+  sameData: boolean;
+  /** Keys whose value differs from the model's, to set and announce (none when `restore`). */
+  changed: string[];
+  /** The page's own view state, when it differs from the replayed one: sent again. */
+  restore?: unknown;
+}
+
+/**
+ * Compare a replayed state with what the model holds (`current`). The data keys must be
+ * equal for the grid to stay. When the page's `buckaroo_state` (its search) differs, the
+ * replayed view is not applied at all: the reply to the page's state sent again brings it.
+ */
+export function planReplay(state: Frame, current: (key: string) => unknown, notState: ReadonlySet<string>): ReplayPlan {
+  const same = (k: string) => requestKey(state[k]) === requestKey(current(k));
+  const keys = Object.keys(state).filter((k) => !notState.has(k));
+  const sameData = keys.every((k) => VIEW_KEYS.has(k) || VIEW_DERIVED.has(k) || same(k));
+  const viewSame = [...VIEW_KEYS].every((k) => !(k in state) || same(k));
+  if (!sameData) return { sameData, changed: keys };
+  if (!viewSame) return { sameData, changed: [], restore: current("buckaroo_state") };
+  return { sameData, changed: keys.filter((k) => !same(k)) };
+}
+
+interface Held {
+  reply: Frame;
+  cause?: BuckarooError;
+}
+
+export interface RestartHoldOptions {
+  /** Ask again for the request whose `payload_args` is `key`. */
+  resend: (key: unknown) => void;
+  /** Give the grid the failed reply after all (`cause` overrides its error). */
+  fail: (reply: Frame, cause?: BuckarooError) => void;
+  limitMs?: number;
+}
+
+/** The requests held across a restart, and where the replay stands. */
+export class RestartHold {
+  private readonly held = new Map<string, Held>();
+  private announced = false;
+  /** The state change sent again after a replay: held requests wait for its reply. */
+  private restoringSeq = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly opts: RestartHoldOptions) {}
+
+  /** Requests held now. */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** A failed reply: true when it was lost to a restart and is held. */
+  hold(reply: Frame, cause?: BuckarooError): boolean {
+    const code = cause?.code ?? reply.error_code;
+    if (typeof code !== "string" || !RESTART_CODES.has(code)) return false;
+    this.held.set(requestKey(reply.key), { reply, cause });
+    this.arm();
+    return true;
+  }
+
+  /** `buckaroo_tauri_replay` came: the next state without a `reply_seq` is the replay. */
+  replayAnnounced(): void {
+    this.announced = true;
+    this.arm();
+  }
+
+  /** Whether the state arriving now (no `reply_seq`) is the announced replay; it is taken. */
+  takeReplay(): boolean {
+    const was = this.announced;
+    this.announced = false;
+    return was;
+  }
+
+  /** The page's view was sent again as state change `seq`: resume once it is answered. */
+  restoring(seq: number): void {
+    this.restoringSeq = seq;
+  }
+
+  /** Whether the reply to state change `seq` is the one restoring the page's view. */
+  isRestoring(seq: number): boolean {
+    return this.restoringSeq > 0 && seq >= this.restoringSeq;
+  }
+
+  /** A state change's reply arrived (`reply_seq`): the view is restored, ask again. */
+  stateReplied(seq: number): void {
+    if (this.isRestoring(seq)) this.resume();
+  }
+
+  /** The new session shows the window's data and view: ask again for every held request. */
+  resume(): void {
+    const keys = [...this.held.values()].map((h) => h.reply.key);
+    this.reset();
+    for (const key of keys) this.opts.resend(key);
+  }
+
+  /** No replay will bring these back (a failed sidecar, a newer load, a plugin error): fail them, with `cause` if given. */
+  failAll(cause?: BuckarooError): void {
+    const held = [...this.held.values()];
+    this.reset();
+    for (const h of held) this.opts.fail(h.reply, cause ?? h.cause);
+  }
+
+  /** Forget everything, unanswered: the mount ended. */
+  dispose(): void {
+    this.reset();
+  }
+
+  private reset(): void {
+    this.held.clear();
+    this.announced = false;
+    this.restoringSeq = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.failAll();
+    }, this.opts.limitMs ?? HOLD_LIMIT_MS);
+  }
+}
