@@ -141,7 +141,7 @@ async fn kill_9_restarts_reconnects_and_replays() {
     let (sup, hub) = start(config()).await;
     let mut w = attach(&hub, "main").await;
     hub.load_path("main", load(&data("small_100k.parquet"))).await.unwrap();
-    w.next_json("initial_state").await;
+    let first = w.next_json("initial_state").await;
     let old = ready_pid(&sup);
 
     // A request in flight when the sidecar dies is answered (rows or an error), never dropped.
@@ -165,6 +165,23 @@ async fn kill_9_restarts_reconnects_and_replays() {
     let state = w.next_json("initial_state").await;
     let ready_ms = t0.elapsed().as_millis();
     assert_eq!(state["df_meta"]["total_rows"], 100_000);
+    // What lets the page keep its grid: the new sidecar's state for the same load is the
+    // same, key for key, but for the summary stats, which buckaroo computes on a random
+    // sample of a frame this size (the adapter keeps the page's).
+    let without_stats = |v: &Value| {
+        let mut v = v.clone();
+        v["df_data_dict"].as_object_mut().map(|d| d.remove("all_stats"));
+        v
+    };
+    let (first, again) = (without_stats(&first), without_stats(&state));
+    let differ: Vec<_> = first
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, v)| again.get(k.as_str()) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(differ.is_empty(), "keys that differ after the replay: {differ:?}");
     let new = ready_pid(&sup);
     assert_ne!(old, new);
     assert!(matches!(sup.status(), Status::Ready { generation: 2, .. }));

@@ -22,6 +22,19 @@ export const REPLAY_FRAME = "buckaroo_tauri_replay";
 /** Held requests give up after this long (a crash loop's back-off, a slow respawn): failed, not hung. */
 export const HOLD_LIMIT_MS = 90_000;
 
+/**
+ * A key's value as far as "the same data" goes: buckaroo computes the summary stats
+ * (`df_data_dict.all_stats`) of a big enough frame on a random sample, so each session's
+ * differ. The page keeps the ones it shows.
+ */
+function dataOf(key: string, value: unknown): string {
+  if (key === "df_data_dict" && value && typeof value === "object") {
+    const { all_stats: _sampled, ...rest } = value as Record<string, unknown>;
+    return requestKey(rest);
+  }
+  return requestKey(value);
+}
+
 /** Keys the server sets on a state that are not the data: the page's own view of it. */
 const VIEW_KEYS = new Set(["buckaroo_state"]);
 /** Keys derived from the view (a search's filtered counts): they follow `buckaroo_state`. */
@@ -43,7 +56,7 @@ export interface ReplayPlan {
  * replayed view is not applied at all: the reply to the page's state sent again brings it.
  */
 export function planReplay(state: Frame, current: (key: string) => unknown, notState: ReadonlySet<string>): ReplayPlan {
-  const same = (k: string) => requestKey(state[k]) === requestKey(current(k));
+  const same = (k: string) => dataOf(k, state[k]) === dataOf(k, current(k));
   const keys = Object.keys(state).filter((k) => !notState.has(k));
   const sameData = keys.every((k) => VIEW_KEYS.has(k) || VIEW_DERIVED.has(k) || same(k));
   const viewSame = [...VIEW_KEYS].every((k) => !(k in state) || same(k));

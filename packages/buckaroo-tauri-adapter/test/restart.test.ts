@@ -142,6 +142,12 @@ describe("planReplay", () => {
     expect(planReplay(state, current(reordered), NOT).changed).toEqual([]);
   });
 
+  it("summary stats sampled afresh by the new session are not new data: the page keeps its own", () => {
+    const sampled = (data: string) => ({ ...state, df_data_dict: { main: [], all_stats: { format: "parquet_b64", data } } });
+    expect(planReplay(sampled("a"), current(sampled("b")), NOT)).toEqual({ sameData: true, changed: [] });
+    expect(planReplay(sampled("a"), current({ ...sampled("b"), df_data_dict: { main: [2], all_stats: {} } }), NOT).sameData).toBe(false);
+  });
+
   it("another view: the page's is restored; other data: a fresh grid", () => {
     const searched = { ...state, buckaroo_state: { search: "a" }, df_meta: { total_rows: 10, filtered_rows: 2 } };
     expect(planReplay(state, current(searched), NOT)).toEqual({ sameData: true, changed: [], restore: { search: "a" } });

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import urllib3
 
 from . import bench_scroll, e2e, e2e_page, e2e_procs
@@ -129,26 +130,47 @@ RESTART_ROW = 60_000
 def restarts(display: str, env: dict[str, str], runs: int) -> dict:
     """kill -9 of the sidecar, then at once a scroll to rows never fetched → those rows
     painted (the page keeps its grid: the user waits only for rows it had not got),
-    `runs` times, and where the time went."""
+    `runs` times each with a fresh respawn and with a warm standby (BUCKAROO_STANDBY=1),
+    interleaved, and where the time went."""
     print("[bench] kill -9 → rows asked for after it painted", flush=True)
-    recoveries, phases = [], []
+    runs_of: dict[str, list[tuple[float, dict | None, float | None]]] = {"respawn": [], "standby": []}
     for _ in range(runs):
-        with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, drv):
-            e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
-            pid = e2e_page.invoke(d, "buckaroo_status")["ok"]["pid"]
-            t0 = time.time()
-            os.kill(pid, signal.SIGKILL)
-            d.execute_script(SCROLL_TO_ROW_JS, RESTART_ROW)
-            e2e_procs.wait_until(lambda: d.execute_script(ROW_PAINTED_JS, RESTART_ROW), timeout=90, interval=0.02,
-                                 what="rows after restart")
-            t_rows = time.time()
-            page = d.execute_script(PAGE_MARKS_JS)
-            recoveries.append(ms_between(t0, t_rows))
-            lt = log_times(drv.log_path, RESTART_LOG)
-            if RESTART_LOG.keys() <= lt.keys() and "replayed" in page:
-                phases.append({"kill → the plugin saw the exit": ms_between(t0, lt["down"]),
-                               "respawn → listening": ms_between(lt["down"], lt["listening"]),
-                               "replayed /load": ms_between(lt["listening"], lt["replayed"]),
-                               "replay applied in the page (grid kept)": ms_between(lt["replayed"], page["replayed"]),
-                               "rows asked for during the restart painted after that": ms_between(page["replayed"], t_rows)})
-    return {**stats(recoveries), "phases": median_phases(phases)}
+        for how in runs_of:
+            runs_of[how].append(_one_restart(display, {**env, "BUCKAROO_STANDBY": "1"} if how == "standby" else env))
+    out = {}
+    for how, done in runs_of.items():
+        rss = [r for _, _, r in done if r is not None]
+        out[how] = {**stats([ms for ms, _, _ in done]), "phases": median_phases([p for _, p, _ in done if p]),
+                    **({"standby_rss_mb": statistics.median(rss)} if rss else {})}
+    return out
+
+
+def _one_restart(display: str, env: dict[str, str]) -> tuple[float, dict | None, float | None]:
+    """One app: (kill → the rows asked for after it painted, ms; its phases; the parked standby's RSS, MB)."""
+    with e2e.running_app(display, env, binary=BENCH_BINARY) as (d, drv):
+        e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
+        pid = e2e_page.invoke(d, "buckaroo_status")["ok"]["pid"]
+        standby_rss = None
+        if env.get("BUCKAROO_STANDBY") == "1":
+            app = psutil.Process(pid).parent().pid
+            spare = e2e_procs.wait_until(lambda: [p for p in e2e_procs.python_children(app) if p != pid], timeout=60,
+                                         what="the standby parked")[0]
+            e2e_procs.wait_until(lambda: "standby sidecar parked" in drv.log_path.read_text(errors="replace"), timeout=60,
+                                 what="the standby's handshake")
+            standby_rss = psutil.Process(spare).memory_info().rss / 2**20
+        t0 = time.time()
+        os.kill(pid, signal.SIGKILL)
+        d.execute_script(SCROLL_TO_ROW_JS, RESTART_ROW)
+        e2e_procs.wait_until(lambda: d.execute_script(ROW_PAINTED_JS, RESTART_ROW), timeout=90, interval=0.02,
+                             what="rows after restart")
+        t_rows = time.time()
+        page = d.execute_script(PAGE_MARKS_JS)
+        lt = log_times(drv.log_path, RESTART_LOG)
+        phases = None
+        if RESTART_LOG.keys() <= lt.keys() and "replayed" in page:
+            phases = {"kill → the plugin saw the exit": ms_between(t0, lt["down"]),
+                      "respawn (or the standby promoted) → listening": ms_between(lt["down"], lt["listening"]),
+                      "replayed /load": ms_between(lt["listening"], lt["replayed"]),
+                      "replay applied in the page (grid kept)": ms_between(lt["replayed"], page["replayed"]),
+                      "rows asked for during the restart painted after that": ms_between(page["replayed"], t_rows)}
+        return ms_between(t0, t_rows), phases, standby_rss
