@@ -120,6 +120,11 @@ export class TauriIPCModel implements IModel {
   private stateSeq = 0;
   /** Row traffic since the last initial_state: its first request and reply are marked. */
   private sinceState = { requested: false, arrived: false };
+  /**
+   * The grid was given a failed row window since its data came: AG Grid never asks again
+   * for that block, so a restart's replay mounts a fresh grid rather than keep this one.
+   */
+  private failedShown = false;
   private dfvHeight: number | null = null;
   private readonly sendMessage: (msg: Record<string, unknown>) => Promise<unknown>;
   private readonly onError?: (err: BuckarooError) => void;
@@ -325,7 +330,8 @@ export class TauriIPCModel implements IModel {
       return;
     }
     this.protocolVersion = version;
-    const replay = msg.reply_seq === undefined && this.restart.takeReplay() ? planReplay(msg, (k) => this.state.get(k), NOT_STATE) : null;
+    const announced = msg.reply_seq === undefined && this.restart.takeReplay();
+    const replay = announced && !this.failedShown ? planReplay(msg, (k) => this.state.get(k), NOT_STATE) : null;
     if (replay?.sameData) {
       this.applyReplay(msg, replay);
       return;
@@ -342,6 +348,7 @@ export class TauriIPCModel implements IModel {
       this.restart.failAll(SUPERSEDED);
       mark("state");
       this.sinceState = { requested: false, arrived: false };
+      this.failedShown = false;
     }
     if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
     this.setState(msg, Object.keys(msg).filter((k) => !NOT_STATE.has(k)));
@@ -400,6 +407,7 @@ export class TauriIPCModel implements IModel {
     this.sinceState.arrived = true;
     this.emit("msg:custom", msg, buffers);
     const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
+    if (error && error.serverCode !== "rows_superseded") this.failedShown = true;
     this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
     // rows_superseded: rows of a load the window has replaced since; nothing to tell the user.
     if (error && error.serverCode !== "rows_superseded") this.reportError(error);

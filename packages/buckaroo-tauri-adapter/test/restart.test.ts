@@ -95,6 +95,20 @@ describe("a sidecar restart", () => {
     expect(m.counters.errors).toBe(1);
   });
 
+  it("mounts afresh when the grid shows a failed block (a frozen sidecar's), which only a fresh grid asks for again", () => {
+    const { m, states } = model();
+    const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
+    m.handleFrame(state);
+    m.send({ type: "infinite_request", payload_args: key(0) });
+    m.handleFrame({ ...lost(0), error_code: "sidecar_not_responding" });
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.handleFrame(structuredClone(state));
+    expect(states.at(-1)).toBeUndefined();
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.handleFrame(structuredClone(state));
+    expect(states.at(-1)).toEqual({ replay: true }); // that fresh grid has no failed block
+  });
+
   it("fails what it held when the sidecar fails, when the plugin says the replay failed, or after its limit", () => {
     vi.useFakeTimers();
     for (const end of ["failed", "error", "limit"] as const) {

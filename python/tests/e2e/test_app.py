@@ -222,6 +222,28 @@ def test_sidecar_kill_9_keeps_the_grid_its_scroll_sort_and_search(display, data_
         assert e2e_page.screenshot_ok(shot)
 
 
+def test_a_warm_standby_takes_over_and_dies_with_the_app(display, data_dir, df100k):
+    """Issue 33, lever 3 (BUCKAROO_STANDBY=1): once idle the app parks a second sidecar;
+    kill -9 of the running one promotes it, and killing the app ends every sidecar."""
+    with e2e.running_app(display, start_env(data_dir, BUCKAROO_STANDBY="1")) as (d, _):
+        grid.wait_ids(d, lambda m: 0 in m, what="first rows")
+        sidecar, app = _sidecar_and_app(d)
+        standby = e2e_procs.wait_until(lambda: [p for p in e2e_procs.python_children(app.pid) if p != sidecar.pid], timeout=60,
+                                       what="a standby started")[0]
+        e2e_procs.wait_until(lambda: any(c.status == psutil.CONN_LISTEN for c in psutil.Process(standby).net_connections()),
+                             timeout=60, what="the standby listening")
+        os.kill(sidecar.pid, signal.SIGKILL)
+        grid.scroll_to_row(d, 30_000)
+        assert _restarted(d, sidecar.pid) == standby, "the standby took over"
+        near = grid.wait_ids(d, lambda m: any(29_980 <= i <= 30_020 for i in m), timeout=60, what="rows from the standby")
+        assert all(v == int(df100k["id"].iloc[i]) for i, v in near.items())
+        sidecars = [psutil.Process(p) for p in e2e_procs.python_children(app.pid)]
+        groups = [p for p in psutil.process_iter() if _pgid(p) in {s.pid for s in sidecars}]
+        app.send_signal(signal.SIGKILL)
+        gone, alive = psutil.wait_procs(sidecars + groups, timeout=15)
+        assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], alive
+
+
 def _sidecar_and_app(driver) -> tuple[psutil.Process, psutil.Process]:
     sidecar = psutil.Process(ready_pid(driver))
     return sidecar, sidecar.parent()
