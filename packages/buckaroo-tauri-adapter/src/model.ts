@@ -331,14 +331,14 @@ export class TauriIPCModel implements IModel {
     }
     this.protocolVersion = version;
     const announced = msg.reply_seq === undefined && this.restart.takeReplay();
-    const replay = announced && !this.failedShown ? planReplay(msg, (k) => this.state.get(k), NOT_STATE) : null;
+    const replay = announced && !this.failedShown ? this.planAgainst(msg) : null;
     if (replay?.sameData) {
       this.applyReplay(msg, replay);
       return;
     }
     if (typeof msg.reply_seq === "number" && this.restart.isRestoring(msg.reply_seq)) {
       // The page's view, restored after a replay: only what differs, so the grid keeps its rows.
-      this.setState(msg, planReplay(msg, (k) => this.state.get(k), NOT_STATE).changed);
+      this.setState(msg, this.planAgainst(msg).changed);
       this.emit("initial_state", msg);
       this.restart.stateReplied(msg.reply_seq);
       return;
@@ -376,15 +376,26 @@ export class TauriIPCModel implements IModel {
     this.post({ type: "buckaroo_state_change", new_state: plan.restore, state_seq: this.stateSeq });
   }
 
+  /** How `msg` (a replay, or the reply restoring the page's view) compares with the state held. */
+  private planAgainst(msg: Frame): ReplayPlan {
+    const keys = Object.keys(msg).filter((k) => !NOT_STATE.has(k));
+    return planReplay(keys, (k) => this.stored(k, msg[k]), (k) => this.state.get(k));
+  }
+
+  /** A key's value as the model keeps it: the grid's height patched into the display args. */
+  private stored(key: string, value: unknown): unknown {
+    return key === "df_display_args" ? withDisplayHeight(value, this.dfvHeight) : value;
+  }
+
   /** Set `keys` of `msg`, then announce each: a handler reading two keys sees one consistent state. */
   private setState(msg: Frame, keys: string[]): void {
-    for (const k of keys) this.state.set(k, k === "df_display_args" ? withDisplayHeight(msg[k], this.dfvHeight) : msg[k]);
+    for (const k of keys) this.state.set(k, this.stored(k, msg[k]));
     for (const k of keys) this.emit(`change:${k}`, this.state.get(k));
   }
 
   /** A key the server side changed (deferred stats): not a page change for save_changes. */
   private putState(key: string, value: unknown): void {
-    this.state.set(key, key === "df_display_args" ? withDisplayHeight(value, this.dfvHeight) : value);
+    this.state.set(key, this.stored(key, value));
     this.emit(`change:${key}`, this.state.get(key));
     if (key === "df_meta") {
       const stats = statsOf(value);

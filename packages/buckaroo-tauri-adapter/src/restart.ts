@@ -51,15 +51,15 @@ export interface ReplayPlan {
 }
 
 /**
- * Compare a replayed state with what the model holds (`current`). The data keys must be
+ * Compare a replayed state with what the model holds (`current`); `incoming` is a key's
+ * value as the model would store it (the grid height patched in). The data keys must be
  * equal for the grid to stay. When the page's `buckaroo_state` (its search) differs, the
  * replayed view is not applied at all: the reply to the page's state sent again brings it.
  */
-export function planReplay(state: Frame, current: (key: string) => unknown, notState: ReadonlySet<string>): ReplayPlan {
-  const same = (k: string) => dataOf(k, state[k]) === dataOf(k, current(k));
-  const keys = Object.keys(state).filter((k) => !notState.has(k));
+export function planReplay(keys: string[], incoming: (key: string) => unknown, current: (key: string) => unknown): ReplayPlan {
+  const same = (k: string) => dataOf(k, incoming(k)) === dataOf(k, current(k));
   const sameData = keys.every((k) => VIEW_KEYS.has(k) || VIEW_DERIVED.has(k) || same(k));
-  const viewSame = [...VIEW_KEYS].every((k) => !(k in state) || same(k));
+  const viewSame = keys.every((k) => !VIEW_KEYS.has(k) || same(k));
   if (!sameData) return { sameData, changed: keys };
   if (!viewSame) return { sameData, changed: [], restore: current("buckaroo_state") };
   return { sameData, changed: keys.filter((k) => !same(k)) };

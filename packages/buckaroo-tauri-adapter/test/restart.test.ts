@@ -57,6 +57,16 @@ describe("a sidecar restart", () => {
     expect(m.counters).toMatchObject({ requests: 2, parquet: 2, errors: 0 });
   });
 
+  it("keeps the grid when the model holds the display args with the grid's height patched in", () => {
+    const { m, states } = model();
+    m.setDisplayHeight(640);
+    const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
+    m.handleFrame(state);
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.handleFrame(structuredClone(state));
+    expect(states.at(-1)).toEqual({ replay: true });
+  });
+
   it("sends the page's search again when the replay lost it, and asks again once that is answered", async () => {
     const { m, sent, grid } = model();
     const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
@@ -146,25 +156,25 @@ describe("a sidecar restart", () => {
 });
 
 describe("planReplay", () => {
-  const state = { df_meta: { total_rows: 10 }, buckaroo_state: { search: null }, df_data_dict: { main: [] }, reply_seq: undefined };
-  const current = (s: Record<string, unknown>) => (k: string) => s[k];
-  const NOT = new Set(["type", "reply_seq"]);
+  const state: Record<string, unknown> = { df_meta: { total_rows: 10 }, buckaroo_state: { search: null }, df_data_dict: { main: [] } };
+  const plan = (incoming: Record<string, unknown>, held: Record<string, unknown>) =>
+    planReplay(Object.keys(incoming), (k) => incoming[k], (k) => held[k]);
 
   it("same data, same view: nothing changed; keys compared whatever their order", () => {
-    expect(planReplay(state, current({ ...state, df_data_dict: { main: [] } }), NOT)).toEqual({ sameData: true, changed: [] });
+    expect(plan(state, { ...state, df_data_dict: { main: [] } })).toEqual({ sameData: true, changed: [] });
     const reordered = { buckaroo_state: { search: null }, df_data_dict: { main: [] }, df_meta: { total_rows: 10 } };
-    expect(planReplay(state, current(reordered), NOT).changed).toEqual([]);
+    expect(plan(state, reordered).changed).toEqual([]);
   });
 
   it("summary stats sampled afresh by the new session are not new data: the page keeps its own", () => {
     const sampled = (data: string) => ({ ...state, df_data_dict: { main: [], all_stats: { format: "parquet_b64", data } } });
-    expect(planReplay(sampled("a"), current(sampled("b")), NOT)).toEqual({ sameData: true, changed: [] });
-    expect(planReplay(sampled("a"), current({ ...sampled("b"), df_data_dict: { main: [2], all_stats: {} } }), NOT).sameData).toBe(false);
+    expect(plan(sampled("a"), sampled("b"))).toEqual({ sameData: true, changed: [] });
+    expect(plan(sampled("a"), { ...sampled("b"), df_data_dict: { main: [2], all_stats: {} } }).sameData).toBe(false);
   });
 
   it("another view: the page's is restored; other data: a fresh grid", () => {
     const searched = { ...state, buckaroo_state: { search: "a" }, df_meta: { total_rows: 10, filtered_rows: 2 } };
-    expect(planReplay(state, current(searched), NOT)).toEqual({ sameData: true, changed: [], restore: { search: "a" } });
-    expect(planReplay(state, current({ ...state, df_data_dict: { main: [1] } }), NOT).sameData).toBe(false);
+    expect(plan(state, searched)).toEqual({ sameData: true, changed: [], restore: { search: "a" } });
+    expect(plan(state, { ...state, df_data_dict: { main: [1] } }).sameData).toBe(false);
   });
 });

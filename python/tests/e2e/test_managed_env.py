@@ -32,6 +32,24 @@ def user(tmp_path) -> tuple[Path, dict[str, str]]:
     return binary, env
 
 
+@pytest.fixture
+def held_user(tmp_path, user) -> tuple[Path, dict[str, str], Path]:
+    """`user`, with the env bundle's uv holding its install until `release` exists (the
+    wheels and manifest are the bundle's own): a Cancel then always finds the set-up
+    running, however fast the install would be."""
+    held = tmp_path / "held-bundle"
+    held.mkdir()
+    shutil.copy(ENV_BUNDLE / "manifest.json", held / "manifest.json")
+    (held / "wheels").symlink_to(ENV_BUNDLE / "wheels")
+    release = tmp_path / "release"
+    uv = held / "uv"
+    uv.write_text(f'#!/bin/sh\n[ "$1" = pip ] && while [ ! -e "{release}" ]; do sleep 0.05; done\nexec "{ENV_BUNDLE / "uv"}" "$@"\n')
+    uv.chmod(0o755)
+    _, env = user
+    env = {**env, "BUCKAROO_TAURI_ENV_BUNDLE": str(held)}
+    return e2e.wrapped_binary(tmp_path / "held-app.sh", e2e.APP_BINARY, env, unset=("BUCKAROO_PYTHON",)), env, release
+
+
 def env_root(env: dict[str, str]) -> Path:
     return Path(env["HOME"]) / ".local/share" / bundle.identifier() / "buckaroo-env"
 
@@ -40,8 +58,8 @@ def folders(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
 
 
-def test_cancel_then_retry_then_reset(display, data_dir, user):
-    binary, env = user
+def test_cancel_then_retry_then_reset(display, data_dir, held_user):
+    binary, env, release = held_user
     root = env_root(env)
     with e2e.running_app(display, e2e.app_env(), binary=binary, args=["tiny.parquet"], cwd=data_dir) as (driver, _):
         e2e_procs.wait_until(lambda: (s := driver.execute_script(STATUS_JS))[0] == "provisioning" and "%" in s[1] and s,
@@ -57,6 +75,7 @@ def test_cancel_then_retry_then_reset(display, data_dir, user):
         assert driver.execute_script("return document.getElementById('provisioning').hidden")
         assert [f for f in folders(root) if not f.startswith(".")] == [], folders(root)
 
+        release.touch()  # the installs from here on run at once
         driver.execute_script("document.getElementById('retry').click()")
         e2e_procs.wait_until(lambda: driver.execute_script(e2e_page.ROWS_PAINTED_JS), 120, what="rows after Retry")
         (key,) = folders(root)
