@@ -370,15 +370,17 @@ impl Hub {
         {
             return Ok(());
         }
+        // Same data again: the page keeps its grid (scroll, sort, search) and asks again
+        // for the rows the dead sidecar left unanswered, instead of mounting a new one. Said
+        // before the new socket opens, so the page holds its row requests from here until
+        // the replayed state comes (the new session has no data before it).
+        if lock(&entry.last_load).is_some() && entry.loading.load(Ordering::SeqCst) == 0 {
+            deliver_json(entry, json!({"type": REPLAY_FRAME}));
+        }
         self.ensure_conn(entry, ep).await?;
         if self.sup.followed_an_oom_kill(ep.generation) && lock(&entry.last_load).is_some() {
             // Its file may be what ran the last one out of memory: said, not loaded again.
             return Err(Error::SidecarOutOfMemory);
-        }
-        // Same data again: the page keeps its grid (scroll, sort, search) and asks again
-        // for the rows the dead sidecar left unanswered, instead of mounting a new one.
-        if lock(&entry.last_load).is_some() && entry.loading.load(Ordering::SeqCst) == 0 {
-            deliver_json(entry, json!({"type": REPLAY_FRAME}));
         }
         self.replay_last_load(entry, ep, "restart").await
     }

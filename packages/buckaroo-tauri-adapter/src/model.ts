@@ -181,6 +181,8 @@ export class TauriIPCModel implements IModel {
       this.waiting.requested(msg.payload_args);
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
+      // A restart's replay is on its way: the new session has no data yet (restart.ts).
+      if (this.restart.defer(msg.payload_args)) return;
     }
     this.post(msg);
   }

@@ -19,6 +19,9 @@ export const RESTART_CODES: ReadonlySet<string> = new Set(["connection_closed", 
 /** The plugin's frame before a restart's replay. */
 export const REPLAY_FRAME = "buckaroo_tauri_replay";
 
+/** What a request held until a replay says if it is failed after all. */
+const DEFERRED = "buckaroo-tauri: sent while the sidecar restarted, and its replay did not come";
+
 /** Held requests give up after this long (a crash loop's back-off, a slow respawn): failed, not hung. */
 export const HOLD_LIMIT_MS = 90_000;
 
@@ -99,6 +102,17 @@ export class RestartHold {
     if (typeof code !== "string" || !RESTART_CODES.has(code)) return false;
     this.held.set(requestKey(reply.key), { reply, cause });
     this.arm();
+    return true;
+  }
+
+  /**
+   * A row request the page is sending: held (true) from `buckaroo_tauri_replay` until the
+   * replayed state is applied, since the new session has no data before it.
+   */
+  defer(payloadArgs: unknown): boolean {
+    if (!this.announced && this.restoringSeq === 0) return false;
+    const reply = { type: "infinite_resp", key: payloadArgs, length: 0, error_info: DEFERRED, error_code: "connection_closed" };
+    this.held.set(requestKey(payloadArgs), { reply });
     return true;
   }
 

@@ -67,6 +67,20 @@ describe("a sidecar restart", () => {
     expect(states.at(-1)).toEqual({ replay: true });
   });
 
+  it("holds requests the grid sends between the replay's notice and its state, and sends them after", async () => {
+    const { m, sent, grid } = model();
+    const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
+    m.handleFrame(state);
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.send({ type: "infinite_request", payload_args: key(500) });
+    await Promise.resolve();
+    expect(rowRequests(sent)).toEqual([]);
+    m.handleFrame(structuredClone(state));
+    await vi.waitFor(() => expect(rowRequests(sent)).toEqual([key(500)]));
+    expect(grid).toEqual([]);
+    expect(m.counters.requests).toBe(1);
+  });
+
   it("sends the page's search again when the replay lost it, and asks again once that is answered", async () => {
     const { m, sent, grid } = model();
     const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
