@@ -162,6 +162,7 @@ bench: app env-bundle
 	$(PY) -m buckaroo_tauri_dev.bench_first_run --json out/bench/first-run.json | tee out/bench-first-run.md
 	$(PY) -m buckaroo_tauri_dev.bench_export --json out/bench/export.json | tee out/bench-export.md
 	$(PY) -m buckaroo_tauri_dev.bench_databases --json out/bench/databases.json | tee out/bench-databases.md
+	$(PY) -m buckaroo_tauri_dev.bench_webview_memory --json out/bench/webview-memory.json | tee out/bench-webview-memory.md
 	$(PY) -m buckaroo_tauri_dev.bench
 
 # An hour of 8 windows scrolling, sorting and searching (not in CI; 2 minutes of it run in
