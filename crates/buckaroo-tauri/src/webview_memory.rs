@@ -26,15 +26,19 @@ pub struct WebviewMemory {
 }
 
 impl Default for WebviewMemory {
-    /// 512 MiB: one window of buckaroo's widget settles near 170 MiB of its own memory
-    /// (the rest of its RSS is shared libraries), so releases start past that and never
-    /// on a fresh window. No kill threshold: a killed web process is a blank window.
+    /// 768 MiB, checked every 30 s (WebKit's own interval). Only the strict release
+    /// (past half the limit) stops the growth; the conservative one alone does not. A
+    /// window searched all day settles at 600–720 MB RSS, with no more CPU per search than
+    /// without a limit. A 512 MiB limit checked every 5 s held it lower (about 390 MB) but
+    /// released all the time: 51 % more CPU per search on one window, and a third fewer
+    /// row windows served in the soak's hour (docs/benchmarks.md). No kill threshold: a
+    /// killed web process is a blank window.
     fn default() -> Self {
         Self {
-            limit_mib: 512,
+            limit_mib: 768,
             conservative: 0.33,
             strict: 0.5,
-            poll_interval_secs: 5.0,
+            poll_interval_secs: 30.0,
         }
     }
 }
