@@ -96,10 +96,15 @@ export class RestartHold {
     return this.held.size;
   }
 
-  /** A failed reply: true when it was lost to a restart and is held. */
+  /**
+   * A failed reply: true when it was lost to a restart and is held. While a replay is
+   * announced every failure is: a request that reached the new session before its data
+   * did (sent before the page heard of the replay) is answered "No data loaded".
+   */
   hold(reply: Frame, cause?: BuckarooError): boolean {
     const code = cause?.code ?? reply.error_code;
-    if (typeof code !== "string" || !RESTART_CODES.has(code)) return false;
+    const lost = typeof code === "string" && RESTART_CODES.has(code);
+    if (!lost && !this.announced) return false;
     this.held.set(requestKey(reply.key), { reply, cause });
     this.arm();
     return true;

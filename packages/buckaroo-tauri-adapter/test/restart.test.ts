@@ -81,6 +81,20 @@ describe("a sidecar restart", () => {
     expect(m.counters.requests).toBe(1);
   });
 
+  it("holds a failure from the new session before the replayed data came (a request sent before the notice reached the page)", async () => {
+    const { m, sent, grid } = model();
+    const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
+    m.handleFrame(state);
+    m.send({ type: "infinite_request", payload_args: key(700) });
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.handleFrame({ type: "infinite_resp", key: key(700), length: 0, error_info: "No data loaded for this session", error_code: "row_request_failed" });
+    expect(grid).toEqual([]);
+    m.handleFrame(structuredClone(state));
+    await vi.waitFor(() => expect(rowRequests(sent)).toEqual([key(700), key(700)]));
+    m.handleFrame({ type: "infinite_resp", key: key(900), length: 0, error_info: "bad", error_code: "row_request_failed" });
+    expect(grid).toHaveLength(1); // after the replay, a failure is the grid's again
+  });
+
   it("sends the page's search again when the replay lost it, and asks again once that is answered", async () => {
     const { m, sent, grid } = model();
     const state = fixture<Record<string, unknown>>("initial_state_buckaroo");

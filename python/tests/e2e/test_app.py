@@ -181,6 +181,8 @@ def test_sidecar_kill_9_keeps_the_grid_its_scroll_sort_and_search(display, data_
     view = df100k[mask].sort_values("ratio", kind="stable")["id"].tolist()
     assert len(view) > 3_000, len(view)
     rows_right = lambda m: all(v == view[i] for i, v in m.items())  # noqa: E731
+    # grid.scroll_to_row scales by the file's rows; the searched grid holds len(view).
+    scroll_to = lambda d, row: grid.scroll_to_row(d, round(row * len(df100k) / len(view)))  # noqa: E731
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
         grid.search(d, term)
@@ -188,7 +190,7 @@ def test_sidecar_kill_9_keeps_the_grid_its_scroll_sort_and_search(display, data_
                              what="searched")
         grid.click_header(d, "e")
         grid.wait_ids(d, lambda m: [m.get(i) for i in range(10)] == view[:10], timeout=30, what="searched, sorted by ratio")
-        grid.scroll_to_row(d, 1_000)
+        scroll_to(d, 1_000)
         grid.wait_ids(d, lambda m: any(990 <= i <= 1_010 for i in m) and rows_right(m), what="rows near 1,000")
         d.execute_script(RECORD_FRAMES_JS)
 
@@ -202,14 +204,14 @@ def test_sidecar_kill_9_keeps_the_grid_its_scroll_sort_and_search(display, data_
         assert all(painted > 0 for painted, _, _ in frames), f"a frame without rows: {frames}"
         assert all(same for _, _, same in frames), "the grid was replaced"
         assert len({top for _, top, _ in frames}) == 1, "the scroll position moved"
-        grid.scroll_to_row(d, 2_000)
+        scroll_to(d, 2_000)
         grid.wait_ids(d, lambda m: any(1_990 <= i <= 2_010 for i in m) and rows_right(m), timeout=60,
                       what="the new sidecar's rows, searched and sorted")
 
         # 2. Rows asked for while no sidecar is up: held, then asked again after the replay.
         os.kill(pid, signal.SIGKILL)
         e2e_procs.wait_until(lambda: e2e_page.invoke(d, "buckaroo_status")["ok"]["state"] != "ready", timeout=30, what="the exit seen")
-        grid.scroll_to_row(d, 3_000)
+        scroll_to(d, 3_000)
         _restarted(d, pid)
         grid.wait_ids(d, lambda m: any(2_990 <= i <= 3_010 for i in m) and rows_right(m), timeout=60,
                       what="rows asked for during the restart")
