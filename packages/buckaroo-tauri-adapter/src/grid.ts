@@ -6,6 +6,7 @@ import { keepFitting } from "./layout.js";
 import { mark } from "./marks.js";
 import type { Handler, TauriIPCModel } from "./model.js";
 import type { BuckarooError } from "./protocol.js";
+import { type RenderOnce, type WarmUp, warmUp } from "./warmup.js";
 
 /**
  * What `await import("widget.js")` gives: an anywidget ESM module with an async factory.
@@ -122,10 +123,15 @@ export function capturingRoots(el: HTMLElement, render: () => unknown): { result
   }
 }
 
+/** Whether the widget's initialize or render returned its cleanup (a function, or a promise of one). */
+function gaveCleanup(results: unknown[]): boolean {
+  return results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function");
+}
+
 /** A widget's cleanups (functions, or promises of them) as one call. */
 function cleanupOf(results: unknown[], roots: ReactRoot[]): Cleanup {
   const call = (c: unknown) => typeof c === "function" && (c as Cleanup)();
-  const given = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function");
+  const given = gaveCleanup(results);
   return () => {
     for (const r of results) {
       const then = (r as PromiseLike<unknown> | undefined)?.then;
@@ -136,6 +142,33 @@ function cleanupOf(results: unknown[], roots: ReactRoot[]): Cleanup {
     if (!given) for (const root of roots) root.unmount();
   };
 }
+
+type Instance = Awaited<ReturnType<WidgetModule["default"]>>;
+
+/**
+ * Run the widget's initialize and render over `model` in `el`: its cleanup, and how it
+ * ends the tree (the widget's own cleanup, else the React roots its render made). A render
+ * that throws has its partial cleanup kept before it rethrows.
+ */
+function renderWidget(instance: Instance, model: unknown, el: HTMLElement): { cleanup: Cleanup; ends: "yes" | "root" | "none" } {
+  const results: unknown[] = [];
+  let roots: ReactRoot[] = [];
+  let done = false;
+  try {
+    results.push(instance.initialize?.({ model }));
+    const rendered = capturingRoots(el, () => instance.render({ model, el, experimental: {} }));
+    results.push(rendered.result);
+    roots = rendered.roots;
+    done = true;
+  } finally {
+    if (!done) cleanupOf(results, roots)();
+  }
+  const given = gaveCleanup(results);
+  return { cleanup: cleanupOf(results, roots), ends: given ? "yes" : roots.length ? "root" : "none" };
+}
+
+/** The warm-up's render (warmup.ts): the same bookkeeping, so its placeholder tree ends too. */
+const renderOnce: RenderOnce = (instance, model, el) => renderWidget(instance, model, el).cleanup;
 
 export interface Grid {
   /** The element the current grid renders into; undefined before the first grid. */
@@ -150,6 +183,11 @@ export interface Grid {
    * Then measure the layout again.
    */
   update(freshData: boolean): Promise<void>;
+  /**
+   * Before the first data: mount the widget (`renderFunc`) unseen over a placeholder
+   * and end it (warmup.ts), so the first real grid pays a render, not a first mount.
+   */
+  warm(renderFunc: string): void;
   dispose(): void;
 }
 
@@ -163,6 +201,7 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
   let disposed = false;
   let remounts = 0;
   let cleanup: Cleanup = () => {};
+  let warming: WarmUp | null = null;
   let resolveRendered!: () => void;
   const rendered = new Promise<void>((r) => {
     resolveRendered = r;
@@ -189,27 +228,20 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
     const instance = await (await widget).default();
     // Disposed meanwhile, or a newer state is mounting its own grid.
     if (disposed || mine !== remounts) return;
+    warming?.end();
     teardown();
     inner = el.ownerDocument.createElement("div");
     inner.className = "buckaroo-tauri-grid";
     host.replaceChildren(inner);
     replaced();
     model.on = capture;
-    const results: unknown[] = [];
-    let roots: ReactRoot[] = [];
-    const target = inner;
     try {
-      results.push(instance.initialize?.({ model }));
-      const rendered = capturingRoots(target, () => instance.render({ model, el: target, experimental: {} }));
-      results.push(rendered.result);
-      roots = rendered.roots;
+      const rendered = renderWidget(instance, model, inner);
+      cleanup = rendered.cleanup;
+      inner.dataset.cleanup = rendered.ends;
     } finally {
       model.on = on;
-      cleanup = cleanupOf(results, roots);
     }
-    // How the grid's tree is ended: the widget's own cleanup, else the root its render made.
-    const given = results.some((r) => typeof r === "function" || typeof (r as PromiseLike<unknown> | undefined)?.then === "function");
-    inner.dataset.cleanup = given ? "yes" : roots.length ? "root" : "none";
     layout.mounted();
     resolveRendered();
   }
@@ -227,8 +259,13 @@ export function mountGrid(el: HTMLElement, host: HTMLElement, model: TauriIPCMod
       }
       if (!disposed) layout.settle();
     },
+    warm(renderFunc) {
+      if (warming || renderedFunc || disposed) return;
+      warming = warmUp(host, widget, renderFunc, renderOnce);
+    },
     dispose() {
       disposed = true;
+      warming?.end();
       layout.dispose();
       teardown();
     },

@@ -9,7 +9,7 @@ import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
 import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
-import { type Handler, releaseChannel, TauriIPCModel } from "./model.js";
+import { type Handler, releaseChannel, RENDER_FUNC, TauriIPCModel } from "./model.js";
 import { type AttachInfo, type BuckarooError, type BuckarooErrorCode, type ExportArgs, type ExportProgress,
   type CopyResult, type ExportResult, type FileChange, type LoadCompareArgs, type LoadExprArgs, type LoadPathArgs, type LoadResult, type OpenTableArgs, type SidecarStatus, toBuckarooError } from "./protocol.js";
 import { failedRows, watchRows } from "./rows.js";
@@ -30,6 +30,12 @@ export interface MountOptions {
    * Default: next to a widget URL; `false` when the page links it itself.
    */
   css?: string | false;
+  /**
+   * Mount the widget once, unseen, over a placeholder while the sidecar starts (when this
+   * mounts before it is ready), and end it before the first data (warmup.ts): the first
+   * grid then renders without paying React's and AG Grid's first mount. Default `true`.
+   */
+  warmUp?: boolean;
   /** Load this right after attaching. */
   load?: string | LoadPathArgs;
   /**
@@ -128,6 +134,9 @@ export interface BuckarooHandle {
 }
 
 type Report = (e: unknown, fallbackCode?: BuckarooErrorCode) => BuckarooError;
+
+/** The sidecar's states in which the widget is warmed up before the data: it is on its way. */
+const WARM_WHILE = new Set<SidecarStatus["state"] | undefined>(["starting", "provisioning", "restarting"]);
 
 /** Normalise an error, pass it to `onError` while the mount is live, and return it (to reject with). */
 function reporter(onError: MountOptions["onError"], life: Life): Report {
@@ -294,6 +303,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   const seen: { state?: SidecarStatus["state"] } = {};
   const unlistenStatus = await watchStatus(opts.onStatus, report, seen, loads, model);
   life.add(() => unlistenStatus?.());
+  // Only while Python starts: with a sidecar up, a load's data comes within the warm-up's own time.
+  if (opts.warmUp !== false && WARM_WHILE.has(seen.state)) grid.warm(RENDER_FUNC.buckaroo);
   // A load refused because the sidecar failed says less than the failure itself, which
   // was reported with its own code and fix: the load still rejects, unreported.
   const reportLoad: Report = (e, fallbackCode) => {

@@ -37,7 +37,8 @@ function setup() {
   document.body.append(el);
   const trees = { live: 0 };
   const errors: BuckarooError[] = [];
-  const opts = { widget: widgetOf(trees), onError: (e: BuckarooError) => errors.push(e) };
+  // The real grids' lives; the warm-up's placeholder tree has its own tests (warmup.test.ts).
+  const opts = { widget: widgetOf(trees), onError: (e: BuckarooError) => errors.push(e), warmUp: false };
   return { el, trees, errors, opts, attaches: mockPlugin() };
 }
 

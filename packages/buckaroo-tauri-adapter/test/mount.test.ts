@@ -57,7 +57,7 @@ describe("mountBuckaroo", () => {
     const el = document.createElement("div");
     document.body.append(el);
     const { mod, log, rows } = fakeWidget();
-    const handle = await mountBuckaroo(el, { widget: mod });
+    const handle = await mountBuckaroo(el, { widget: mod, warmUp: false });
     expect(handle.sessionId).toBe("sess-1");
     expect(handle.model.get("df_id")).toBe("sess-1");
     expect(log).toEqual([]);

@@ -21,12 +21,13 @@ def invoke(driver: webdriver.Remote, cmd: str, args: dict | None = None) -> dict
     )
 
 
-
-# renamed a, b, c… and virtualised); the status bar above it is an AG Grid too. Cell text
-# is read as textContent: every cell is under overflow:hidden, where WebDriver's text is "".
+# The data grid: the AG Grid with an index column (buckaroo's columns are renamed a, b, c…
+# and virtualised); the status bar above it is an AG Grid too, and so is the placeholder
+# the adapter mounts unseen before the first data (its warm-up), which is left out. Cell
+# text is read as textContent: every cell is under overflow:hidden, where WebDriver's text is "".
 DATA_GRID_JS = """
 const dataGrid = () => [...document.querySelectorAll('.ag-root-wrapper')]
-  .filter(r => r.querySelector('.ag-header-cell[col-id="index"]')).pop();
+  .filter(r => r.querySelector('.ag-header-cell[col-id="index"]') && !r.closest('.buckaroo-tauri-warmup')).pop();
 """
 
 # How many data rows show a value in column `a` (0 until the first rows are painted).

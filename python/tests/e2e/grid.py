@@ -96,6 +96,7 @@ def status_bar(driver) -> dict[str, str]:
         """
         const out = {};
         for (const c of document.querySelectorAll('.ag-cell[col-id]')) {
+          if (c.closest('.buckaroo-tauri-warmup')) continue;  // the widget's warm-up placeholder
           const id = c.getAttribute('col-id');
           if (['total_rows', 'filtered_rows', 'columns'].includes(id)) out[id] = (c.textContent || '').trim();
         }
