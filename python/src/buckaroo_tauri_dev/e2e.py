@@ -177,7 +177,10 @@ def app_env(autoload: Path | None = None, mode: str = "buckaroo", scope: list[Pa
            "CARGO_HOME": os.environ.get("CARGO_HOME", str(real / ".cargo")),
            "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(real / ".rustup")),
            "NPM_CONFIG_USERCONFIG": os.environ.get("NPM_CONFIG_USERCONFIG", str(real / ".npmrc")),
-           "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE", str(real / ".npm"))}
+           "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE", str(real / ".npm")),
+           # The example parks a warm standby sidecar once idle: tests and benches that count
+           # or measure the app's one sidecar run without it; those of the standby say "1".
+           "BUCKAROO_STANDBY": "0"}
     if autoload:
         env["BUCKAROO_AUTOLOAD_PARQUET"] = str(autoload)
         env["BUCKAROO_AUTOLOAD_MODE"] = mode
