@@ -105,7 +105,9 @@ def restart_report(rs: dict) -> list[str]:
     lines = ["### Restart: sidecar kill -9, then a scroll to rows never fetched → those rows painted, ms: median (min–max)", "",
              "The page keeps its grid, scroll, sort and search through the restart (never blank: the E2E test asserts it).", "",
              "| sidecar | ms | a parked standby's RSS |", "|---|---|---|"]
-    for how, label in (("respawn", "respawned (default)"), ("standby", "warm standby promoted (`with_standby`)")):
+    labels = (("respawn", "respawned (the plugin's default; `BUCKAROO_STANDBY=0`)"),
+              ("standby", "warm standby promoted (`with_standby`; the example's default)"))
+    for how, label in labels:
         if how in rs:
             rss = f"{rs[how]['standby_rss_mb']:.0f} MB" if "standby_rss_mb" in rs[how] else "–"
             lines.append(f"| {label} | {fmt(rs[how])} | {rss} |")
