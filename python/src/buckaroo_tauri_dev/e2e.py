@@ -31,6 +31,7 @@ from .e2e_procs import wait_until as wait_until
 REPO = Path(__file__).resolve().parents[3]
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "buckaroo-tauri" / "target"))
 APP_BINARY = TARGET_DIR / "debug" / "buckaroo-tauri-example"
+RELEASE_BINARY = TARGET_DIR / "release" / "buckaroo-tauri-example"
 TAURI_DRIVER = REPO / "node_modules" / ".bin" / "tauri-driver"
 VENV_PYTHON = REPO / "python" / ".venv" / "bin" / "python"
 
