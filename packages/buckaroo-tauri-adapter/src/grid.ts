@@ -143,14 +143,15 @@ function cleanupOf(results: unknown[], roots: ReactRoot[]): Cleanup {
   };
 }
 
-type Instance = Awaited<ReturnType<WidgetModule["default"]>>;
+/** What the widget module's factory gives: its initialize and render. */
+export type WidgetInstance = Awaited<ReturnType<WidgetModule["default"]>>;
 
 /**
  * Run the widget's initialize and render over `model` in `el`: its cleanup, and how it
  * ends the tree (the widget's own cleanup, else the React roots its render made). A render
- * that throws has its partial cleanup kept before it rethrows.
+ * that throws has what it made so far ended before it rethrows.
  */
-function renderWidget(instance: Instance, model: unknown, el: HTMLElement): { cleanup: Cleanup; ends: "yes" | "root" | "none" } {
+function renderWidget(instance: WidgetInstance, model: unknown, el: HTMLElement): { cleanup: Cleanup; ends: "yes" | "root" | "none" } {
   const results: unknown[] = [];
   let roots: ReactRoot[] = [];
   let done = false;

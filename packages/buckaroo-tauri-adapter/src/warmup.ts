@@ -9,7 +9,7 @@
  * not the data, so a grid built before the data would have to be rebuilt anyway.
  */
 import type { IModel } from "./model.js";
-import type { WidgetModule } from "./grid.js";
+import type { WidgetInstance, WidgetModule } from "./grid.js";
 
 /**
  * A buckaroo-mode state with a few columns of each displayer, rows from a local source: no
@@ -78,14 +78,12 @@ function placeholderModel(state: Record<string, unknown>): IModel {
 }
 
 export interface WarmUp {
-  /** Resolves once the placeholder grid was painted and ended (or the warm-up gave up). */
-  readonly done: Promise<void>;
-  /** End it now (a real grid is about to mount, or the mount ended). */
+  /** End it now (a real grid is about to mount, or the mount ended); it also ends by itself. */
   end(): void;
 }
 
 /** How the warm-up renders, given by the grid (grid.ts owns the React-root bookkeeping). */
-export type RenderOnce = (instance: Awaited<ReturnType<WidgetModule["default"]>>, model: IModel, el: HTMLElement) => () => void;
+export type RenderOnce = (instance: WidgetInstance, model: IModel, el: HTMLElement) => () => void;
 
 /** Longest the placeholder grid stays mounted waiting for AG Grid's first rows. */
 export const WARMUP_LIMIT_MS = 3000;
@@ -112,7 +110,7 @@ export function warmUp(host: HTMLElement, widget: Promise<WidgetModule>, renderF
     el?.remove();
   };
   const painted = () => el?.querySelector(".ag-row .ag-cell") != null;
-  const done = (async () => {
+  void (async () => {
     try {
       const instance = await (await widget).default();
       if (ended) return;
@@ -132,7 +130,7 @@ export function warmUp(host: HTMLElement, widget: Promise<WidgetModule>, renderF
       end();
     }
   })();
-  return { done, end };
+  return { end };
 }
 
 function nextFrame(win: (Window & typeof globalThis) | null): Promise<void> {
