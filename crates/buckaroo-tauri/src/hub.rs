@@ -370,13 +370,8 @@ impl Hub {
         {
             return Ok(());
         }
-        // Same data again: the page keeps its grid (scroll, sort, search) and asks again
-        // for the rows the dead sidecar left unanswered, instead of mounting a new one. Said
-        // before the new socket opens, so the page holds its row requests from here until
-        // the replayed state comes (the new session has no data before it).
-        if lock(&entry.last_load).is_some() && entry.loading.load(Ordering::SeqCst) == 0 {
-            deliver_json(entry, json!({"type": REPLAY_FRAME}));
-        }
+        // Said before the new socket opens: the new session has no data before the replay.
+        announce_replay(entry);
         self.ensure_conn(entry, ep).await?;
         if self.sup.followed_an_oom_kill(ep.generation) && lock(&entry.last_load).is_some() {
             // Its file may be what ran the last one out of memory: said, not loaded again.
@@ -405,8 +400,19 @@ impl Hub {
     }
 }
 
-/// Told to a window just before its last load is replayed to a new sidecar.
+/// Told to a window just before its last load is replayed (a new sidecar, or one that
+/// answers again after a silence).
 const REPLAY_FRAME: &str = "buckaroo_tauri_replay";
+
+/// Same data again: the page keeps its grid (scroll, sort, search) and asks again for the
+/// rows it was refused meanwhile, instead of mounting a new one. It holds its row requests
+/// from here until the replayed state comes. Unless a load of the page's own runs, which
+/// brings new data anyway.
+fn announce_replay(entry: &WindowEntry) {
+    if lock(&entry.last_load).is_some() && entry.loading.load(Ordering::SeqCst) == 0 {
+        deliver_json(entry, json!({"type": REPLAY_FRAME}));
+    }
+}
 
 /// A JSON frame of the plugin's own (its `type` is its kind) to window `entry`'s page.
 fn deliver_json(entry: &WindowEntry, msg: Value) {

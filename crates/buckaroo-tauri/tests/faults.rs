@@ -3,7 +3,7 @@
 
 mod common;
 
-use buckaroo_tauri::{Error, Status, Supervisor};
+use buckaroo_tauri::{Error, Outgoing, Status, Supervisor};
 use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -70,7 +70,14 @@ async fn a_stopped_sidecar_is_unresponsive_its_rows_are_answered_and_it_comes_ba
     )
     .await;
     eprintln!("continued → ready: {} ms", resumed.elapsed().as_millis());
-    // The late reply to "waiting" was answered already: the next reply is the new request's.
+    // Refused meanwhile: the window's load is replayed, said first, so the page keeps its
+    // grid and asks again for what was refused. The late reply to "waiting" is not relayed.
+    let replay = w.next().await;
+    assert!(
+        matches!(&replay, Outgoing::Json(f) if f.kind == "buckaroo_tauri_replay"),
+        "{replay:?}"
+    );
+    w.next_json("initial_state").await;
     hub.send("main", &request("after", 200)).unwrap();
     let (reply, parquet) = w.row_reply().await;
     assert_eq!(reply["key"]["tag"], "after", "{reply}");

@@ -88,6 +88,9 @@ async function copyFix(): Promise<void> {
   }
 }
 
+/** Error codes about the sidecar being away (stopped, silent, restarting), not about a file. */
+const SIDECAR_AWAY = new Set(["sidecar_not_ready", "sidecar_not_responding", "connection_closed", "sidecar_exited", "sidecar_failed"]);
+
 function showStatus(s: SidecarStatus): void {
   sidecar.dataset.state = s.state;
   sidecar.textContent =
@@ -109,7 +112,9 @@ function showStatus(s: SidecarStatus): void {
   $("retry").hidden = s.state !== "failed" && s.state !== "unresponsive";
   $("retry").textContent = s.state === "unresponsive" ? "Restart" : "Retry";
   showFailure(s.state === "failed" ? s.error : null);
-  if (s.state !== "restarting") showError(null); // a failure shows in the panel, whole
+  // A failure shows in the panel, whole; a new state ends what was said of the sidecar
+  // being away. Not what a restart was for (out of memory, whose status may come after it).
+  if (s.state === "failed" || (s.state !== "restarting" && SIDECAR_AWAY.has(errorEl.dataset.code ?? ""))) showError(null);
   showEmptyHint();
   if (s.state === "restarting") showProgress("Reconnecting…");
 }

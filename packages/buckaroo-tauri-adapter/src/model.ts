@@ -108,10 +108,14 @@ export class TauriIPCModel implements IModel {
   readonly stats: StatsChannel;
   /** Row requests still unanswered: `rows_waiting` events (a RowsWaiting, then null). */
   private readonly waiting = new WaitingRows((w) => this.emit("rows_waiting", w));
-  /** Row requests lost to a sidecar restart, asked again after its replay (restart.ts). */
+  /** Row requests lost to a sidecar restart or refused by a silence, asked again after its replay (restart.ts). */
   private readonly restart = new RestartHold({
-    resend: (key) => this.post({ type: "infinite_request", payload_args: key }),
-    fail: (reply, cause) => this.deliverRow(reply, [], cause, true),
+    resend: (key, told) => {
+      // A refusal the page was told of was its answer: asking again is a new request.
+      if (told) this.countRequest(key);
+      this.post({ type: "infinite_request", payload_args: key });
+    },
+    fail: (reply, cause, told) => this.deliverRow(reply, [], cause, { final: true, told }),
   });
 
   private readonly state = new Map<string, unknown>();
@@ -177,14 +181,18 @@ export class TauriIPCModel implements IModel {
 
   send(msg: Record<string, unknown>): void {
     if (msg.type === "infinite_request") {
-      this.counters.requests += 1;
-      this.waiting.requested(msg.payload_args);
+      this.countRequest(msg.payload_args);
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
       // A restart's replay is on its way: the new session has no data yet (restart.ts).
       if (this.restart.defer(msg.payload_args)) return;
     }
     this.post(msg);
+  }
+
+  private countRequest(key: unknown): void {
+    this.counters.requests += 1;
+    this.waiting.requested(key);
   }
 
   /** Send `msg` to the plugin; a row request that fails is answered to the grid as failed. */
@@ -407,20 +415,31 @@ export class TauriIPCModel implements IModel {
 
   /**
    * Hand a row reply to the grid, and tell the page how the window went: a failed
-   * window is reported (onError, `row_window`), never shown as rows.
+   * window is reported (onError, `row_window`), never shown as rows. `final`: a held
+   * reply given up on; `told`: the page was told of it when it was held.
    */
-  private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError, final = false): void {
+  private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError, how: { final?: boolean; told?: boolean } = {}): void {
     const failed = msg.error_info !== undefined || buffers.length === 0;
-    // Lost to a sidecar restart: held, and asked again after the replay (restart.ts).
-    if (failed && !final && this.restart.hold(msg, cause)) return;
-    if (failed) this.counters.errors += 1;
-    else this.counters.parquet += 1;
-    this.waiting.answered(msg.key);
+    // Lost to a sidecar restart or refused by a silence: held from the grid, and asked
+    // again after the replay (restart.ts); a silence's refusal is the page's answer now.
+    const held = failed && !how.final ? this.restart.hold(msg, cause) : false;
+    if (held) {
+      if (held === "silence") this.tell(msg, failed, cause);
+      return;
+    }
     if (!this.sinceState.arrived) mark("rows-arrived");
     this.sinceState.arrived = true;
     this.emit("msg:custom", msg, buffers);
+    if (failed && (cause ?? rowWindowError(msg)).serverCode !== "rows_superseded") this.failedShown = true;
+    if (!how.told) this.tell(msg, failed, cause);
+  }
+
+  /** Tell the page how a row window went: counted, no longer waiting, `row_window`, and a failure reported. */
+  private tell(msg: Frame, failed: boolean, cause?: BuckarooError): void {
+    if (failed) this.counters.errors += 1;
+    else this.counters.parquet += 1;
+    this.waiting.answered(msg.key);
     const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
-    if (error && error.serverCode !== "rows_superseded") this.failedShown = true;
     this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
     // rows_superseded: rows of a load the window has replaced since; nothing to tell the user.
     if (error && error.serverCode !== "rows_superseded") this.reportError(error);

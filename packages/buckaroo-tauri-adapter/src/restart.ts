@@ -1,12 +1,14 @@
 /**
- * A sidecar restart the user does not notice. When the sidecar dies, the plugin answers
- * the row requests it left unanswered with `connection_closed`, and the requests sent
- * before a new sidecar is ready fail the same way or with `sidecar_not_ready`. AG Grid never
- * asks again for a block that failed, so those replies are held here instead of reaching the
- * grid. The plugin sends `buckaroo_tauri_replay` just before it replays the window's load to
- * the new sidecar. The model then applies the replayed state as the same data: the grid is
- * kept, with its scroll and sort. It sends the page's search again, and asks again for what
- * it held.
+ * A sidecar restart, or a silence, the user does not notice. When the sidecar dies, the
+ * plugin answers the row requests it left unanswered with `connection_closed`, and the
+ * requests sent before a new sidecar is ready fail the same way or with `sidecar_not_ready`.
+ * AG Grid never asks again for a block that failed, so those replies are held here instead
+ * of reaching the grid. A sidecar that stops answering (`sidecar_not_responding`) may stay
+ * so for long: its refusals are told to the page at once, and only kept from the grid.
+ * The plugin sends `buckaroo_tauri_replay` just before it replays the window's load (to a
+ * new sidecar, or to the same one answering again). The model then applies the replayed
+ * state as the same data: the grid is kept, with its scroll and sort. It sends the page's
+ * search again, and asks again for what it held.
  */
 import type { BuckarooError } from "./protocol.js";
 import { requestKey } from "./waiting.js";
@@ -15,6 +17,12 @@ type Frame = Record<string, unknown>;
 
 /** Reply codes of a request lost to a restart: held, and asked again after the replay. */
 export const RESTART_CODES: ReadonlySet<string> = new Set(["connection_closed", "sidecar_not_ready"]);
+
+/** The reply code of a request refused by a silent sidecar: told to the page, kept from the grid. */
+export const SILENCE_CODE = "sidecar_not_responding";
+
+/** How a failed reply is held: lost to a restart (unsaid), or refused by a silence (said already). */
+export type HoldKind = "restart" | "silence";
 
 /** The plugin's frame before a restart's replay. */
 export const REPLAY_FRAME = "buckaroo_tauri_replay";
@@ -71,13 +79,15 @@ export function planReplay(keys: string[], incoming: (key: string) => unknown, c
 interface Held {
   reply: Frame;
   cause?: BuckarooError;
+  /** Told to the page already (a silence's refusal): asking again is a new request. */
+  told: boolean;
 }
 
 export interface RestartHoldOptions {
-  /** Ask again for the request whose `payload_args` is `key`. */
-  resend: (key: unknown) => void;
-  /** Give the grid the failed reply after all (`cause` overrides its error). */
-  fail: (reply: Frame, cause?: BuckarooError) => void;
+  /** Ask again for the request whose `payload_args` is `key`; `told`: its failure was said. */
+  resend: (key: unknown, told: boolean) => void;
+  /** Give the grid the failed reply after all (`cause` overrides its error; `told`: said already). */
+  fail: (reply: Frame, cause: BuckarooError | undefined, told: boolean) => void;
   limitMs?: number;
 }
 
@@ -97,17 +107,19 @@ export class RestartHold {
   }
 
   /**
-   * A failed reply: true when it was lost to a restart and is held. While a replay is
-   * announced every failure is: a request that reached the new session before its data
-   * did (sent before the page heard of the replay) is answered "No data loaded".
+   * A failed reply: how it is held, or false when it is the grid's. Held: one lost to a
+   * restart, one refused by a silence, and while a replay is announced every failure (a
+   * request that reached the new session before its data did, sent before the page heard
+   * of the replay, is answered "No data loaded").
    */
-  hold(reply: Frame, cause?: BuckarooError): boolean {
+  hold(reply: Frame, cause?: BuckarooError): HoldKind | false {
     const code = cause?.code ?? reply.error_code;
-    const lost = typeof code === "string" && RESTART_CODES.has(code);
-    if (!lost && !this.announced) return false;
-    this.held.set(requestKey(reply.key), { reply, cause });
+    const kind: HoldKind | false =
+      code === SILENCE_CODE ? "silence" : (typeof code === "string" && RESTART_CODES.has(code)) || this.announced ? "restart" : false;
+    if (!kind) return false;
+    this.held.set(requestKey(reply.key), { reply, cause, told: kind === "silence" });
     this.arm();
-    return true;
+    return kind;
   }
 
   /**
@@ -117,7 +129,7 @@ export class RestartHold {
   defer(payloadArgs: unknown): boolean {
     if (!this.announced && this.restoringSeq === 0) return false;
     const reply = { type: "infinite_resp", key: payloadArgs, length: 0, error_info: DEFERRED, error_code: "connection_closed" };
-    this.held.set(requestKey(payloadArgs), { reply });
+    this.held.set(requestKey(payloadArgs), { reply, told: false });
     return true;
   }
 
@@ -151,16 +163,16 @@ export class RestartHold {
 
   /** The new session shows the window's data and view: ask again for every held request. */
   resume(): void {
-    const keys = [...this.held.values()].map((h) => h.reply.key);
+    const held = [...this.held.values()];
     this.reset();
-    for (const key of keys) this.opts.resend(key);
+    for (const h of held) this.opts.resend(h.reply.key, h.told);
   }
 
   /** No replay will bring these back (a failed sidecar, a newer load, a plugin error): fail them, with `cause` if given. */
   failAll(cause?: BuckarooError): void {
     const held = [...this.held.values()];
     this.reset();
-    for (const h of held) this.opts.fail(h.reply, cause ?? h.cause);
+    for (const h of held) this.opts.fail(h.reply, cause ?? h.cause, h.told);
   }
 
   /** Forget everything, unanswered: the mount ended. */

@@ -133,18 +133,72 @@ describe("a sidecar restart", () => {
     expect(m.counters.errors).toBe(1);
   });
 
-  it("mounts afresh when the grid shows a failed block (a frozen sidecar's), which only a fresh grid asks for again", () => {
+  it("mounts afresh when the grid shows a failed block, which only a fresh grid asks for again", () => {
     const { m, states } = model();
     const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
     m.handleFrame(state);
     m.send({ type: "infinite_request", payload_args: key(0) });
-    m.handleFrame({ ...lost(0), error_code: "sidecar_not_responding" });
+    m.handleFrame({ ...lost(0), error_code: "row_request_failed" });
     m.handleFrame({ type: "buckaroo_tauri_replay" });
     m.handleFrame(structuredClone(state));
     expect(states.at(-1)).toBeUndefined();
     m.handleFrame({ type: "buckaroo_tauri_replay" });
     m.handleFrame(structuredClone(state));
     expect(states.at(-1)).toEqual({ replay: true }); // that fresh grid has no failed block
+  });
+
+  it("tells the page of a silent sidecar's refusals at once, keeps them from the grid, and asks again after the replay", async () => {
+    let refuse = true;
+    const sent: Record<string, unknown>[] = [];
+    const send = vi.fn(async (msg: Record<string, unknown>) => {
+      sent.push(msg);
+      if (refuse && msg.type === "infinite_request") throw { code: "sidecar_not_responding", message: "silent for 3 s" };
+      return null;
+    });
+    const errors: BuckarooError[] = [];
+    const m = new TauriIPCModel({ sendMessage: send, onError: (e) => errors.push(e), sessionId: "s1" });
+    const grid: Array<Record<string, unknown>> = [];
+    m.on("msg:custom", (msg: Record<string, unknown>) => grid.push(msg));
+    const windows: Array<{ ok: boolean }> = [];
+    m.on("row_window", (w: { ok: boolean }) => windows.push(w));
+    const states: Array<{ replay?: boolean } | undefined> = [];
+    m.on("initial_state", (_s: unknown, how?: { replay?: boolean }) => states.push(how));
+    const state = fixture<Record<string, unknown>>("initial_state_buckaroo");
+    m.handleFrame(state);
+    // One abandoned in flight by the plugin, one refused when sent.
+    refuse = false;
+    m.send({ type: "infinite_request", payload_args: key(0) });
+    m.handleFrame({ ...lost(0), error_code: "sidecar_not_responding" });
+    refuse = true;
+    m.send({ type: "infinite_request", payload_args: key(100) });
+    await vi.waitFor(() => expect(m.counters.errors).toBe(2));
+    expect(grid).toEqual([]); // the grid keeps both blocks loading
+    expect(windows.map((w) => w.ok)).toEqual([false, false]);
+    expect(errors.map((e) => e.code)).toEqual(["rows_failed", "sidecar_not_responding"]);
+    expect(m.counters).toMatchObject({ requests: 2, parquet: 0, errors: 2 }); // every request answered
+
+    refuse = false;
+    m.handleFrame({ type: "buckaroo_tauri_replay" });
+    m.handleFrame(structuredClone(state));
+    expect(states.at(-1)).toEqual({ replay: true });
+    await vi.waitFor(() => expect(rowRequests(sent).slice(2)).toEqual([key(0), key(100)]));
+    for (const start of [0, 100]) m.handleFrame(rowsReply({ ...fixture<Record<string, unknown>>("infinite_resp_parquet"), key: key(start) }));
+    expect(grid.map((g) => g.key)).toEqual([key(0), key(100)]);
+    expect(m.counters).toMatchObject({ requests: 4, parquet: 2, errors: 2 }); // asked again: new requests, each answered
+    expect(errors).toHaveLength(2);
+  });
+
+  it("gives a silence's refusals to the grid after its limit, without telling the page twice", () => {
+    vi.useFakeTimers();
+    const { m, grid, errors } = model();
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    m.send({ type: "infinite_request", payload_args: key(0) });
+    m.handleFrame({ ...lost(0), error_code: "sidecar_not_responding" });
+    expect(errors).toHaveLength(1);
+    vi.advanceTimersByTime(HOLD_LIMIT_MS);
+    expect(grid).toMatchObject([{ key: key(0), error_code: "sidecar_not_responding" }]);
+    expect(errors).toHaveLength(1);
+    expect(m.counters).toMatchObject({ requests: 1, errors: 1 });
   });
 
   it("fails what it held when the sidecar fails, when the plugin says the replay failed, or after its limit", () => {

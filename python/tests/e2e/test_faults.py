@@ -42,12 +42,23 @@ def stop_until_unresponsive(d, pid: int, scroll_to: int) -> float:
     assert e2e_page.page_state(d)["sidecarText"].startswith("Not responding for")
     retry = d.find_element(By.ID, "retry")
     assert retry.is_displayed() and retry.text == "Restart"
-    # Every row request waiting on it is answered (with sidecar_not_responding): nothing hangs.
+    # Every row request waiting on it is answered to the page (sidecar_not_responding):
+    # nothing hangs. The grid keeps those rows empty, to fill them when it answers.
     grid.wait_idle(d)
+    assert e2e_page.page_state(d)["counters"]["errors"] > 0
     return said
 
 
+def shows_rows_near(d, df, near: int, what: str) -> None:
+    """Without scrolling: the grid kept its place, and fills it with the file's ids there."""
+    shown = grid.wait_ids(d, lambda m: any(abs(i - near) < 200 for i in m), timeout=30, what=what)
+    assert all(v == int(df["id"].iloc[i]) for i, v in shown.items())
+    grid.wait_idle(d)
+
+
 def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir, df100k):
+    """The grid is kept through the silence and through Restart: the rows asked for
+    meanwhile come where the user is, with no scrolling again."""
     with e2e.running_app(display, start_env(data_dir)) as (d, _):
         grid.wait_ids(d, lambda m: 0 in m, what="first rows")
         pid = ready_pid(d)
@@ -58,14 +69,15 @@ def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir,
         e2e_procs.wait_until(lambda: (s := status(d))["state"] == "ready" and s["pid"] == pid, 15, what="ready again")
         back = time.monotonic() - continued
         assert not d.find_element(By.ID, "retry").is_displayed()
+        shows_rows_near(d, df100k, 40_000, "the rows asked for while it was silent")
         rows_right(d, df100k, 80_000)
         grid.wait_idle(d)
-        # 2. Stopped for good: Restart ends it, and a new sidecar shows the file again.
+        # 2. Stopped for good: Restart ends it, and a new sidecar fills the rows asked for.
         stop_until_unresponsive(d, pid, 20_000)
         d.find_element(By.ID, "retry").click()
         e2e_procs.wait_until(lambda: (s := status(d))["state"] == "ready" and s["pid"] != pid, 60, what="a new sidecar")
         e2e_procs.wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="the stopped sidecar gone")
-        grid.wait_ids(d, lambda m: 0 in m, what="rows from the new sidecar")
+        shows_rows_near(d, df100k, 20_000, "rows from the new sidecar")
         rows_right(d, df100k, 60_000)
         grid.wait_idle(d)
         assert e2e_page.page_state(d)["error"] is None

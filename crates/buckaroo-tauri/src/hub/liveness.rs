@@ -5,7 +5,7 @@
 //! `sidecar_not_responding`, new ones are refused with that code, and it is `ready`
 //! again as soon as it answers.
 
-use super::{lock, Hub};
+use super::{announce_replay, lock, Hub};
 use crate::error::Error;
 use crate::supervisor::Endpoint;
 use crate::tasks;
@@ -104,13 +104,16 @@ impl Hub {
         );
     }
 
-    /// The sidecar answers again: windows whose row requests failed meanwhile get their
-    /// load again, since the grid never asks for a failed block twice.
+    /// The sidecar answers again: windows refused meanwhile (row requests, a search) get
+    /// their load again as a replay: the page keeps its grid, asks again for the rows it
+    /// held back from the grid (which never asks for a failed block twice) and sends its
+    /// view again if the refused search lost it.
     async fn refill_failed_windows(&self, ep: &Endpoint) {
         let labels: Vec<String> = lock(&self.silent_failed).drain().collect();
         for label in labels {
             let Ok(entry) = self.entry(&label) else { continue };
             let _op = entry.op.lock().await;
+            announce_replay(&entry);
             if let Err(e) = self.replay_last_load(&entry, ep, "a silence").await {
                 log::error!("[buckaroo-tauri] refilling window {label} failed: {e}");
                 self.notify_error(&label, &e);
