@@ -96,9 +96,15 @@ def windows_report(r: dict) -> list[str]:
 
 
 def scroll_report(sc: dict) -> list[str]:
-    return ["### Scrolling: viewport scrolled to a row → that row painted with its data, ms: median (min–max)", "",
-            f"{len(sc['positions'])} positions, the same in both, each in a block not fetched before.", "",
-            *app_vs_browser(sc, "Tauri app", "browser: buckaroo's /s/ page in headless Chromium")]
+    lines = ["### Scrolling: viewport scrolled to a row → that row painted with its data, ms: median (min–max)", "",
+             f"{len(sc['positions'])} positions, the same in both, each in a block not fetched before.", "",
+             *app_vs_browser(sc, "Tauri app", "browser: buckaroo's /s/ page in headless Chromium")]
+    if "steps" in sc:
+        cell = lambda v: "–" if v is None else f"{v:.0f}"  # noqa: E731
+        lines += ["", "Where it goes (medians, ms after the scroll):", "",
+                  "| path | first row request | first reply at the grid | painted |", "|---|---|---|---|",
+                  *(f"| {path} | {cell(s['asked'])} | {cell(s['arrived'])} | {cell(s['painted'])} |" for path, s in sc["steps"].items())]
+    return lines
 
 
 def restart_report(rs: dict) -> list[str]:

@@ -15,11 +15,39 @@ from . import e2e, e2e_page, e2e_procs
 from .bench_common import BENCH_BINARY, stats
 from .server import BuckarooServer
 
+# Where a scroll's time goes: each path's page notes (in `window.__scrollSteps`) when the
+# grid asked for rows and when a reply reached the grid. The app's through its model; the
+# browser page's through its WebSocket (a request sent, a binary reply's bytes read).
+APP_STEPS_JS = """
+window.__scrollSteps = [];
+const model = window.__buckaroo.model;
+const send = model.send.bind(model);
+model.send = (msg) => { if (msg.type === 'infinite_request') window.__scrollSteps.push(['asked', performance.now()]); return send(msg); };
+model.on('msg:custom', (msg) => { if (msg.type === 'infinite_resp') window.__scrollSteps.push(['arrived', performance.now()]); });
+"""
+BROWSER_STEPS_JS = """
+window.__scrollSteps = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data === 'string' && data.includes('"infinite_request"')) window.__scrollSteps.push(['asked', performance.now()]);
+  return send.call(this, data);
+};
+const data = Object.getOwnPropertyDescriptor(MessageEvent.prototype, 'data');
+Object.defineProperty(MessageEvent.prototype, 'data', {get() {
+  const v = data.get.call(this);
+  if (typeof v !== 'string' && !this.__noted) { this.__noted = true; window.__scrollSteps.push(['arrived', performance.now()]); }
+  return v;
+}});
+"""
+
 # Scroll the data grid so row `target` is near the top, then wait (each animation frame)
 # until every row in view shows its data: column `a` (the sample's `id`) must read the
-# row's own index, anything else is a wrong row, reported as such.
+# row's own index, anything else is a wrong row, reported as such. With the steps above
+# installed, each scroll also says when its first request and first reply came.
 SCROLL_JS = e2e_page.DATA_GRID_JS + """
 const [positions, settleMs, done] = arguments;
+const steps = window.__scrollSteps || [];
+const firstAfter = (kind, t0) => { const s = steps.find(([k, t]) => k === kind && t >= t0); return s ? s[1] - t0 : null; };
 const root = dataGrid();
 const viewport = root && root.querySelector('.ag-body-viewport');
 const rows = () => [...root.querySelectorAll('.ag-center-cols-container .ag-row')];
@@ -34,7 +62,7 @@ function inView(target) {
   return seen.some(([i]) => Math.abs(i - target) < 200) ? seen : null;
 }
 (async () => {
-  const out = [];
+  const out = [], asked = [], arrived = [];
   const rowHeight = viewport.scrollHeight / 100000;
   for (const target of positions) {
     await sleep(settleMs);
@@ -53,8 +81,10 @@ function inView(target) {
     });
     if (r.error) { done(r); return; }
     out.push(r.ms);
+    asked.push(firstAfter('asked', t0));
+    arrived.push(firstAfter('arrived', t0));
   }
-  done({ms: out});
+  done({ms: out, asked, arrived});
 })().catch((e) => done({error: String(e)}));
 """
 
@@ -71,26 +101,29 @@ def positions(n: int, rows: int, seed: int = 7) -> list[int]:
     return picked
 
 
-def measure(driver, targets: list[int], settle_ms: int = 400) -> list[float]:
+def measure(driver, targets: list[int], steps_js: str, settle_ms: int = 400) -> dict:
+    """Scroll → painted per target (`ms`), and the steps: scroll → first row request
+    (`asked`) and → first reply at the grid (`arrived`), where the page saw them."""
+    driver.execute_script(steps_js)
     out = driver.execute_async_script(SCROLL_JS, targets, settle_ms)
     if "error" in out:
         raise SystemExit(f"scroll bench: {out['error']}")
-    return out["ms"]
+    return out
 
 
-def in_app(driver, targets: list[int]) -> list[float]:
+def in_app(driver, targets: list[int]) -> dict:
     """In a running app whose grid shows the sample."""
     print("[bench] scrolling: app", flush=True)
-    return measure(driver, targets)
+    return measure(driver, targets, APP_STEPS_JS)
 
 
-def in_browser(sample, targets: list[int]) -> list[float]:
+def in_browser(sample, targets: list[int]) -> dict:
     """buckaroo's own page for the same file: buckaroo-server, /load, /s/<session> in
     headless Chromium."""
     print("[bench] scrolling: browser", flush=True)
     with chromium() as browser, buckaroo_page(browser, sample):
         browser.set_script_timeout(300)
-        return measure(browser, targets)
+        return measure(browser, targets, BROWSER_STEPS_JS)
 
 
 @contextlib.contextmanager
@@ -134,4 +167,13 @@ def scrolling(display: str, env: dict[str, str], sample: Path, n: int) -> dict:
         e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="rows painted")
         app = in_app(d, targets)
     browser = in_browser(sample, targets)
-    return {"positions": targets, "app": stats(app), "browser": stats(browser)}
+    return {"positions": targets, "app": stats(app["ms"]), "browser": stats(browser["ms"]),
+            "steps": {path: steps(out) for path, out in (("app", app), ("browser", browser))}}
+
+
+def steps(out: dict) -> dict:
+    """Medians of scroll → first request, → first reply at the grid, → painted."""
+    def median(xs):
+        xs = [x for x in xs if x is not None]
+        return stats(xs)["median"] if xs else None
+    return {"asked": median(out["asked"]), "arrived": median(out["arrived"]), "painted": median(out["ms"])}
