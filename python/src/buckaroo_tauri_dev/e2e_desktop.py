@@ -107,15 +107,16 @@ def keys(display: str, window_name: str, *combos: str, pause: float = 0.3) -> No
 
 
 def answer_file_dialog(display: str, path: Path, title: str = "Open File", timeout: float = 20) -> None:
-    """Type `path` into the native GTK open dialog (as a user would: Ctrl+L, path, Enter)."""
-    wid = wait_until(lambda: xdo(display, "search", "--name", f"^{title}$").split(),
-                     timeout=timeout, what=f"the '{title}' dialog")[0]
-    xdo(display, "windowfocus", "--sync", wid)
+    """Type `path` into the native GTK open dialog (as a user would: Ctrl+L, path, Enter),
+    once it is shown and takes keys (typed sooner, the keys were lost one run in two and
+    the dialog stayed open); returns when it has closed."""
+    wid, visible = _focused_dialog(display, title, timeout)
     xdo(display, "key", "--window", wid, "ctrl+l", check=True)
     time.sleep(0.4)
     xdo(display, "type", "--delay", 5, path, check=True)
     time.sleep(0.3)
     xdo(display, "key", "Return", check=True)
+    wait_until(lambda: not visible(), timeout=timeout, what=f"the '{title}' dialog to close")
 
 
 def _focused_dialog(display: str, title: str, timeout: float):
