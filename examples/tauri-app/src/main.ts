@@ -9,6 +9,7 @@ import {
   resetEnvironment,
   retry,
   type BuckarooError,
+  type BuckarooErrorCode,
   type BuckarooHandle,
   type ExportProgress,
   type LoadExprArgs,
@@ -89,7 +90,7 @@ async function copyFix(): Promise<void> {
 }
 
 /** Error codes about the sidecar being away (stopped, silent, restarting), not about a file. */
-const SIDECAR_AWAY = new Set(["sidecar_not_ready", "sidecar_not_responding", "connection_closed", "sidecar_exited", "sidecar_failed"]);
+const SIDECAR_AWAY: ReadonlySet<string> = new Set<BuckarooErrorCode>(["sidecar_not_ready", "sidecar_not_responding", "connection_closed", "sidecar_exited", "sidecar_failed"]);
 
 function showStatus(s: SidecarStatus): void {
   sidecar.dataset.state = s.state;

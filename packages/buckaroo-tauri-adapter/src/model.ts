@@ -423,24 +423,24 @@ export class TauriIPCModel implements IModel {
     // Lost to a sidecar restart or refused by a silence: held from the grid, and asked
     // again after the replay (restart.ts); a silence's refusal is the page's answer now.
     const held = failed && !how.final ? this.restart.hold(msg, cause) : false;
+    const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
     if (held) {
-      if (held === "silence") this.tell(msg, failed, cause);
+      if (held === "silence") this.tell(msg, error);
       return;
     }
     if (!this.sinceState.arrived) mark("rows-arrived");
     this.sinceState.arrived = true;
     this.emit("msg:custom", msg, buffers);
-    if (failed && (cause ?? rowWindowError(msg)).serverCode !== "rows_superseded") this.failedShown = true;
-    if (!how.told) this.tell(msg, failed, cause);
+    if (error && error.serverCode !== "rows_superseded") this.failedShown = true;
+    if (!how.told) this.tell(msg, error);
   }
 
-  /** Tell the page how a row window went: counted, no longer waiting, `row_window`, and a failure reported. */
-  private tell(msg: Frame, failed: boolean, cause?: BuckarooError): void {
-    if (failed) this.counters.errors += 1;
+  /** Tell the page how a row window went (`error`: it failed): counted, no longer waiting, `row_window`, and a failure reported. */
+  private tell(msg: Frame, error: BuckarooError | undefined): void {
+    if (error) this.counters.errors += 1;
     else this.counters.parquet += 1;
     this.waiting.answered(msg.key);
-    const error = failed ? (cause ?? rowWindowError(msg)) : undefined;
-    this.emit("row_window", { ok: !failed, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
+    this.emit("row_window", { ok: !error, key: msg.key, rows: typeof msg.length === "number" ? msg.length : undefined, error });
     // rows_superseded: rows of a load the window has replaced since; nothing to tell the user.
     if (error && error.serverCode !== "rows_superseded") this.reportError(error);
   }

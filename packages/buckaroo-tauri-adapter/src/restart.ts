@@ -114,8 +114,8 @@ export class RestartHold {
    */
   hold(reply: Frame, cause?: BuckarooError): HoldKind | false {
     const code = cause?.code ?? reply.error_code;
-    const kind: HoldKind | false =
-      code === SILENCE_CODE ? "silence" : (typeof code === "string" && RESTART_CODES.has(code)) || this.announced ? "restart" : false;
+    const lost = typeof code === "string" && RESTART_CODES.has(code);
+    const kind: HoldKind | null = code === SILENCE_CODE ? "silence" : lost || this.announced ? "restart" : null;
     if (!kind) return false;
     this.held.set(requestKey(reply.key), { reply, cause, told: kind === "silence" });
     this.arm();

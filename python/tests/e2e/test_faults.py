@@ -25,11 +25,16 @@ def status(d) -> dict:
     return e2e_page.invoke(d, "buckaroo_status")["ok"]
 
 
+def shows_rows_near(d, df, near: int, what: str) -> None:
+    """The grid shows rows near row `near`, each with the file's id there."""
+    shown = grid.wait_ids(d, lambda m: any(abs(i - near) < 200 for i in m), timeout=30, what=what)
+    assert all(v == int(df["id"].iloc[i]) for i, v in shown.items())
+
+
 def rows_right(d, df, near: int) -> None:
     """The grid scrolled near row `near` shows the file's ids there."""
     grid.scroll_to_row(d, near)
-    shown = grid.wait_ids(d, lambda m: any(abs(i - near) < 200 for i in m), timeout=30, what=f"rows near {near}")
-    assert all(v == int(df["id"].iloc[i]) for i, v in shown.items())
+    shows_rows_near(d, df, near, f"rows near {near}")
 
 
 def stop_until_unresponsive(d, pid: int, scroll_to: int) -> float:
@@ -49,13 +54,6 @@ def stop_until_unresponsive(d, pid: int, scroll_to: int) -> float:
     return said
 
 
-def shows_rows_near(d, df, near: int, what: str) -> None:
-    """Without scrolling: the grid kept its place, and fills it with the file's ids there."""
-    shown = grid.wait_ids(d, lambda m: any(abs(i - near) < 200 for i in m), timeout=30, what=what)
-    assert all(v == int(df["id"].iloc[i]) for i, v in shown.items())
-    grid.wait_idle(d)
-
-
 def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir, df100k):
     """The grid is kept through the silence and through Restart: the rows asked for
     meanwhile come where the user is, with no scrolling again."""
@@ -69,7 +67,9 @@ def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir,
         e2e_procs.wait_until(lambda: (s := status(d))["state"] == "ready" and s["pid"] == pid, 15, what="ready again")
         back = time.monotonic() - continued
         assert not d.find_element(By.ID, "retry").is_displayed()
+        # Without scrolling again: the grid kept its place and fills it.
         shows_rows_near(d, df100k, 40_000, "the rows asked for while it was silent")
+        grid.wait_idle(d)
         rows_right(d, df100k, 80_000)
         grid.wait_idle(d)
         # 2. Stopped for good: Restart ends it, and a new sidecar fills the rows asked for.
@@ -78,6 +78,7 @@ def test_a_frozen_sidecar_is_said_answered_for_and_comes_back(display, data_dir,
         e2e_procs.wait_until(lambda: (s := status(d))["state"] == "ready" and s["pid"] != pid, 60, what="a new sidecar")
         e2e_procs.wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="the stopped sidecar gone")
         shows_rows_near(d, df100k, 20_000, "rows from the new sidecar")
+        grid.wait_idle(d)
         rows_right(d, df100k, 60_000)
         grid.wait_idle(d)
         assert e2e_page.page_state(d)["error"] is None
