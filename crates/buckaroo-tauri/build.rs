@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "buckaroo_reload_expr",
     "buckaroo_load_compare",
     "buckaroo_send",
+    "buckaroo_poll",
     "buckaroo_pick_file",
     "buckaroo_pick_build",
     "buckaroo_cancel_setup",

@@ -9,6 +9,7 @@
 //! command, a missing invoke key or Origin.
 
 use crate::error::{Error, Result};
+use crate::frame_queue::POLL_WAIT;
 use crate::models::{
     AttachInfo, CopyArgs, CopyResult, DbTablesArgs, DbTablesResult, ExportArgs, ExportResult, HealthInfo, LoadCompareArgs, LoadExprArgs,
     LoadPathArgs, LoadResult, OpenTableArgs, PickExportArgs, ReloadResult, SaveConnectionArgs, SaveConnectionResult, SavedConnection,
@@ -19,7 +20,7 @@ use crate::BuckarooState;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use tauri::ipc::JavaScriptChannelId;
+use tauri::ipc::{JavaScriptChannelId, Response};
 use tauri::{command, AppHandle, Runtime, State, Webview};
 
 /// Read the page-supplied argument `key` of `command`, with a coded error if it is
@@ -89,12 +90,18 @@ pub(crate) async fn buckaroo_diagnostics(state: State<'_, BuckarooState>) -> Res
     Ok(d)
 }
 
+/// Attach this window: its frames go to the Channel `onEvent`, or, with `poll: true`,
+/// wait for the page's `buckaroo_poll` (the adapter's way: one main-thread turn a reply).
 #[command]
 pub(crate) async fn buckaroo_attach<R: Runtime>(
     webview: Webview<R>,
     state: State<'_, BuckarooState>,
     on_event: Option<Value>,
+    poll: Option<Value>,
 ) -> Result<AttachInfo> {
+    if poll.is_some_and(|p| p == Value::Bool(true)) {
+        return state.hub.attach_polled(webview.label()).await;
+    }
     let id: JavaScriptChannelId = arg("buckaroo_attach", "onEvent", on_event)?;
     let label = webview.label().to_string();
     let sink = Arc::new(ChannelSink {
@@ -150,6 +157,14 @@ pub(crate) async fn buckaroo_load_compare<R: Runtime>(
 pub(crate) async fn buckaroo_send<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>, msg: Option<Value>) -> Result<()> {
     let msg: Value = arg("buckaroo_send", "msg", msg)?;
     state.hub.send(webview.label(), &msg)
+}
+
+/// The frames queued for this window's polled attach `id` since the last poll, as one
+/// binary batch (`frame_queue`); empty after a wait with none.
+#[command]
+pub(crate) async fn buckaroo_poll<R: Runtime>(webview: Webview<R>, state: State<'_, BuckarooState>, id: Option<Value>) -> Result<Response> {
+    let id: u64 = arg("buckaroo_poll", "id", id)?;
+    Ok(Response::new(state.hub.poll(webview.label(), id, POLL_WAIT).await?))
 }
 
 /// The native open dialog; the chosen file joins the scope for this run.

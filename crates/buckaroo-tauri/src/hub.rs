@@ -44,6 +44,8 @@ struct WindowEntry {
     session: String,
     /// The newest attach's sink ([`Gated`]): where new sockets deliver.
     sink: Mutex<Arc<Gated>>,
+    /// The newest attach's frame queue and number, when its page polls (`attach_polled`).
+    polled: Mutex<Option<(u64, Arc<crate::frame_queue::FrameQueue>)>>,
     /// The newest attach's number; each attach of the window takes the next.
     newest: Arc<AtomicU64>,
     conn: Mutex<Option<Arc<Connection>>>,

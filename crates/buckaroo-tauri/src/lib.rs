@@ -27,7 +27,7 @@
 //! A row request reads one way: the page's `buckaroo_send` (`commands`) → [`Hub::send`]
 //! (the window's session) → its connection (checked, queued, recorded in flight) → the
 //! sidecar; the reply: the connection's reader → the pairer (header + parquet frame) →
-//! the window's sink (its Channel).
+//! the window's sink (the frame queue its page polls with `buckaroo_poll`, or its Channel).
 
 #![warn(missing_docs)]
 
@@ -42,6 +42,7 @@ mod error;
 mod exit;
 mod export;
 mod frame;
+mod frame_queue;
 mod handshake;
 mod http;
 mod hub;
@@ -123,6 +124,7 @@ pub fn init<R: Runtime>(config: BuckarooConfig) -> TauriPlugin<R> {
             commands::buckaroo_reload_expr,
             commands::buckaroo_load_compare,
             commands::buckaroo_send,
+            commands::buckaroo_poll,
             commands::buckaroo_pick_file,
             commands::buckaroo_pick_build,
             commands::buckaroo_cancel_setup,

@@ -180,6 +180,9 @@ pub struct AttachInfo {
     pub connected: bool,
     /// The path the plugin started loading into this window by itself, if any.
     pub autoload: Option<String>,
+    /// With `poll`: the id `buckaroo_poll` takes to pull this attach's frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_id: Option<u64>,
 }
 
 /// `buckaroo_health`: the plugin's view plus the server's own `/health` when it is up.

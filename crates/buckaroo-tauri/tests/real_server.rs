@@ -136,6 +136,87 @@ async fn of_two_quick_attaches_from_one_window_the_newest_gets_every_frame() {
     sup.shutdown().await;
 }
 
+/// A poll's batch as (kind, payload) records: 0 a JSON frame, 1 a row reply.
+fn records(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let len = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
+        out.push((b[4], b[5..5 + len].to_vec()));
+        b = &b[5 + len..];
+    }
+    out
+}
+
+/// Polls attach `id` of `label` until a record of `kind` whose JSON (a row reply's
+/// header) has `type`; returns it, with a row reply's parquet bytes.
+async fn poll_until(hub: &Hub, label: &str, id: u64, kind: u8, ty: &str) -> (Value, Vec<u8>) {
+    for _ in 0..30 {
+        let batch = hub.poll(label, id, Duration::from_secs(2)).await.unwrap();
+        for (k, payload) in records(&batch) {
+            let (json, rest) = match k {
+                1 => {
+                    let n = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
+                    (payload[4..4 + n].to_vec(), payload[4 + n..].to_vec())
+                }
+                _ => (payload, Vec::new()),
+            };
+            let v: Value = serde_json::from_slice(&json).unwrap();
+            if k == kind && v["type"] == ty {
+                return (v, rest);
+            }
+        }
+    }
+    panic!("no {ty} record of kind {kind} within 30 polls");
+}
+
+/// A polled attach gets the same frames, as batches a poll takes; a newer attach of
+/// the window ends the older one's poll, and a closed window ends the newest's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_attach_takes_its_frames_and_a_newer_attach_ends_its_poll() {
+    let (sup, hub) = start(config()).await;
+    let info = hub.attach_polled("main").await.unwrap();
+    let id = info.poll_id.expect("a polled attach has a poll id");
+    hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
+    let (state, _) = poll_until(&hub, "main", id, 0, "initial_state").await;
+    assert_eq!(state["df_meta"]["total_rows"], 50);
+    hub.send("main", &rows(0, 10)).unwrap();
+    let (header, parquet) = poll_until(&hub, "main", id, 1, "infinite_resp").await;
+    assert_eq!(header["payload"]["format"], "parquet_buffer");
+    assert_eq!(parquet_rows(&parquet), 10);
+
+    let waiting = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.poll("main", id, Duration::from_secs(30)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut newer = attach(&hub, "main").await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the old poll ends at once");
+    assert_eq!(ended.unwrap().unwrap_err().code(), "not_attached");
+    assert_eq!(newer.next_json("initial_state").await["df_meta"]["total_rows"], 50);
+
+    let again = hub.attach_polled("main").await.unwrap().poll_id.unwrap();
+    assert!(again > id);
+    assert_eq!(
+        hub.poll("main", id, Duration::from_millis(10)).await.unwrap_err().code(),
+        "not_attached"
+    );
+    let waiting = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.poll("main", again, Duration::from_secs(30)).await }
+    });
+    // Its fresh socket's state first; then the window closes and the poll after it ends.
+    let first = waiting.await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    hub.detach("main");
+    assert_eq!(
+        hub.poll("main", again, Duration::from_secs(1)).await.unwrap_err().code(),
+        "not_attached"
+    );
+    sup.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_restarts_reconnects_and_replays() {
     let (sup, hub) = start(config()).await;

@@ -38,8 +38,18 @@ export const cancelSetup = () => call<SidecarStatus>("buckaroo_cancel_setup");
 export const resetEnvironment = () => call<SidecarStatus>("buckaroo_reset_environment");
 export const health = () => call<HealthInfo>("buckaroo_health");
 export const diagnostics = () => call<Record<string, unknown>>("buckaroo_diagnostics");
-/** Give this window's Channel to the plugin; JSON frames arrive as objects, parquet as ArrayBuffer. */
-export const attach = (onEvent: Channel<unknown>) => call<AttachInfo>("buckaroo_attach", { onEvent });
+/**
+ * Attach this window. With `poll`, the frames wait for `poll` (the reply's `pollId`
+ * names them; a plugin without it uses the Channel); else they go to the Channel:
+ * JSON frames arrive as objects, parquet as ArrayBuffer.
+ */
+export const attach = (onEvent: Channel<unknown>, poll = false) =>
+  call<AttachInfo>("buckaroo_attach", poll ? { onEvent, poll } : { onEvent });
+/**
+ * The frames queued for attach `id` since the last poll, as one batch (decodeBatch);
+ * empty after a wait with none. Rejects with `not_attached` once a newer attach replaced it.
+ */
+export const poll = (id: number) => call<ArrayBuffer>("buckaroo_poll", { id });
 export const loadPath = (args: LoadPathArgs) => call<LoadResult>("buckaroo_load_path", { args });
 /** Load again what this window shows (a file that changed on disk). */
 export const reload = () => call<LoadResult>("buckaroo_reload");

@@ -47,3 +47,33 @@ export function decodeRowsFrame(data: ArrayBuffer | ArrayBufferView): { header: 
     return null;
   }
 }
+
+/** A poll batch's record kinds (crates/buckaroo-tauri/src/frame_queue.rs). */
+const RECORD_JSON = 0;
+const RECORD_ROWS = 1;
+
+/**
+ * A `buckaroo_poll` batch as the frames it holds, in order: records of a length (u32,
+ * little-endian), a kind (0: a JSON frame's text, 1: a parquet row reply laid out as
+ * decodeRowsFrame reads it) and the payload. A JSON frame comes as its object (as a
+ * Channel gives it), a row reply as a view into the batch.
+ */
+export function decodeBatch(data: ArrayBuffer | ArrayBufferView | number[]): unknown[] {
+  const bytes = Array.isArray(data)
+    ? Uint8Array.from(data)
+    : isArrayBuffer(data)
+      ? new Uint8Array(data)
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frames: unknown[] = [];
+  for (let at = 0; at + 5 <= bytes.byteLength; ) {
+    const len = view.getUint32(at, true);
+    const kind = bytes[at + 4];
+    const payload = bytes.subarray(at + 5, at + 5 + len);
+    at += 5 + len;
+    if (payload.byteLength !== len) throw new Error("buckaroo-tauri: a poll batch ends inside a record");
+    if (kind === RECORD_JSON) frames.push(JSON.parse(utf8.decode(payload)));
+    else if (kind === RECORD_ROWS) frames.push(payload);
+  }
+  return frames;
+}

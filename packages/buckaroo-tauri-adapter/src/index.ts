@@ -1,4 +1,6 @@
 export { TauriIPCModel, releaseChannel, RENDER_FUNC, rowWindowError, decodeRowsFrame, type IModel, type TauriIPCModelOptions, type Handler, type RowWindowEvent } from "./model.js";
+export { decodeBatch } from "./frames.js";
+export { pollFrames } from "./poll.js";
 export { mountBuckaroo, DEFAULT_WIDGET_URL, type MountOptions, type BuckarooHandle, type LoadInProgress, type WidgetModule } from "./mount.js";
 export * as commands from "./commands.js";
 export {
@@ -8,6 +10,7 @@ export {
   cancelSetup,
   resetEnvironment,
   attach,
+  poll,
   loadPath,
   loadExpr,
   reloadExpr,

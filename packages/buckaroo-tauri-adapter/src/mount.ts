@@ -7,6 +7,7 @@
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as commands from "./commands.js";
 import { createHost, DEFAULT_WIDGET_URL, type Grid, loadWidget, mountGrid, type WidgetModule } from "./grid.js";
+import { pollFrames } from "./poll.js";
 import { attachInTurn, begin, cancelled, type Life } from "./lifecycle.js";
 import { type LoadApi, type LoadInProgress, LoadTracker, loadApi } from "./loads.js";
 import { type Handler, releaseChannel, RENDER_FUNC, TauriIPCModel } from "./model.js";
@@ -314,13 +315,17 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
 
   let info: AttachInfo | null;
   try {
-    info = await attachInTurn(win, life, () => commands.attach(channel));
+    info = await attachInTurn(win, life, () => commands.attach(channel, true));
   } catch (e) {
     const err = report(e);
     life.end("failed");
     throw err;
   }
   if (!info || life.over) throw cancelled(life.over ?? "disposed");
+  if (info.pollId !== undefined) {
+    const poller = pollFrames(info.pollId, model.handleFrame.bind(model), report);
+    life.add(() => poller.stop());
+  }
   model.sessionId = info.sessionId;
   if (info.autoload) {
     loads.begin(info.autoload, "autoload");

@@ -27,6 +27,7 @@ export const COMMANDS = [
   "buckaroo_reload_expr",
   "buckaroo_load_compare",
   "buckaroo_send",
+  "buckaroo_poll",
   "buckaroo_pick_file",
   "buckaroo_pick_build",
   "buckaroo_cancel_setup",
@@ -236,6 +237,8 @@ export interface AttachInfo {
   sessionId: string;
   connected: boolean;
   autoload: string | null;
+  /** Set when attached with `poll`: the id `buckaroo_poll` pulls this attach's frames with. */
+  pollId?: number;
 }
 
 export interface LoadPathArgs {

@@ -38,6 +38,7 @@ describe("commands", () => {
       commands.reloadExpr(),
       commands.loadCompare({ path1: "/a", path2: "/b", joinColumns: ["id"] }),
       commands.send({ type: "infinite_request" }),
+      commands.poll(1),
       commands.pickFile(),
       commands.pickBuild(),
       commands.cancelSetup(),

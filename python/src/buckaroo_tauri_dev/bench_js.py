@@ -100,8 +100,9 @@ return out;
 """
 
 # Tauri's floor under a row reply (the bench build's `bench_channel`): an invoke with a
-# Channel and no message, and an invoke with one raw message of `bytes` bytes, each timed
-# from the call to the message's bytes in JS; alternating, `n` of each.
+# Channel and no message, an invoke with one raw message of `bytes` bytes, and an invoke
+# whose own reply is those bytes (how `buckaroo_poll` answers), each timed from the call
+# to the bytes in JS; interleaved, `n` of each.
 FLOOR_JS = """
 const [bytes, n, done] = arguments;
 (async () => {
@@ -109,7 +110,7 @@ const [bytes, n, done] = arguments;
   // A Channel per call: Rust numbers a Channel's messages from 0 each time it is passed,
   // and the page's Channel waits for the number it expects next.
   const channel = (onmessage) => { const ch = window.__buckaroo.model.channel(); ch.onmessage = onmessage; return ch; };
-  const out = {noop: [], raw: [], bytes: 0};
+  const out = {noop: [], raw: [], reply: [], bytes: 0};
   for (let i = 0; i < n; i++) {
     let t0 = performance.now();
     await invoke('bench_channel', {bytes: 0, on: channel(() => {})});
@@ -123,6 +124,10 @@ const [bytes, n, done] = arguments;
     out.raw.push(performance.now() - t0);
     out.bytes = m.byteLength;
     ch.onmessage = () => {};
+    t0 = performance.now();
+    const r = await invoke('bench_channel', {bytes, on: channel(() => {}), reply: true});
+    out.reply.push(performance.now() - t0);
+    if (r.byteLength !== bytes) throw new Error(`invoke reply of ${r.byteLength} bytes, not ${bytes}`);
   }
   done(out);
 })().catch((e) => done({error: String(e && e.stack || e)}));

@@ -128,10 +128,17 @@ def _floor_lines(f: dict | None) -> list[str]:
     """Tauri's own floor under the hop, measured in the same run (bench build only)."""
     if not f:
         return []
-    rate = f"{f['message_mib_s']:.0f} MiB/s" if f["message_mib_s"] else "not measurable"
-    return [f"- Tauri's floor, same run, no work: an invoke {f['invoke_ms']['median']:.1f} ms; an invoke and one raw "
-            f"Channel message of {f['bytes'] / 2**20:.2f} MiB {f['invoke_and_message_ms']['median']:.1f} ms "
-            f"(medians): the message alone ≈ **{rate}**."]
+    def rate(key: str) -> str:
+        return f"{f[key]:.0f} MiB/s" if f.get(key) else "not measurable"
+
+    size = f"{f['bytes'] / 2**20:.2f} MiB"
+    lines = [f"- Tauri's floor, same run, no work: an invoke {f['invoke_ms']['median']:.1f} ms; an invoke and one raw "
+             f"Channel message of {size} {f['invoke_and_message_ms']['median']:.1f} ms "
+             f"(medians): the message alone ≈ **{rate('message_mib_s')}**."]
+    if "invoke_reply_ms" in f:
+        lines.append(f"- An invoke replying with those {size} itself (how `buckaroo_poll` brings rows): "
+                     f"{f['invoke_reply_ms']['median']:.1f} ms, the bytes ≈ **{rate('reply_mib_s')}**.")
+    return lines
 
 
 def report(r: dict) -> str:

@@ -59,14 +59,19 @@ def rss_mb(pids: list[int]) -> float:
 
 def tauri_floor(d, frame_bytes: int, n: int) -> dict:
     """Tauri's own cost for what the plugin does per row reply, with no work: an invoke,
-    and an invoke plus one raw Channel message of a 10,000-row frame's size."""
+    an invoke plus one raw Channel message of a 10,000-row frame's size, and an invoke
+    replying with those bytes itself (the poll's way)."""
     out = d.execute_async_script(FLOOR_JS, int(frame_bytes), n)
     if "error" in out or out["bytes"] != int(frame_bytes):
         raise SystemExit(f"bench page: Tauri floor failed: {str(out)[:300]}")
-    noop, raw = stats(out["noop"]), stats(out["raw"])
-    return {"bytes": out["bytes"], "invoke_ms": noop, "invoke_and_message_ms": raw,
-            "message_mib_s": (out["bytes"] / 2**20) / ((raw["median"] - noop["median"]) / 1000)
-            if raw["median"] > noop["median"] else None}
+    noop, raw, reply = stats(out["noop"]), stats(out["raw"]), stats(out["reply"])
+
+    def rate(ms: dict) -> float | None:
+        extra = ms["median"] - noop["median"]
+        return (out["bytes"] / 2**20) / (extra / 1000) if extra > 0 else None
+
+    return {"bytes": out["bytes"], "invoke_ms": noop, "invoke_and_message_ms": raw, "invoke_reply_ms": reply,
+            "message_mib_s": rate(raw), "reply_mib_s": rate(reply)}
 
 
 def relay_throughput(d, windows: dict) -> dict:

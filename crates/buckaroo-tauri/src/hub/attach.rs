@@ -6,6 +6,7 @@ use super::{deliver_json, lock, Hub, WindowEntry};
 use crate::config::{Autoload, LoadMode};
 use crate::connection::{Connection, FrameSink, OnServed};
 use crate::error::{Error, Result};
+use crate::frame_queue::FrameQueue;
 use crate::models::{AttachInfo, LoadPathArgs};
 use crate::pairing::Outgoing;
 use crate::supervisor::Endpoint;
@@ -14,6 +15,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One attach's sink: it delivers while its attach is the window's newest, and never
 /// after. A page that remounts (React's StrictMode, a reload, hot reload) attaches
@@ -35,7 +37,33 @@ impl Hub {
     /// its session and gets the current `initial_state` from a fresh socket. The newest
     /// attach of a window wins, however close two come: only its sink gets frames.
     pub async fn attach(self: &Arc<Self>, label: &str, sink: Arc<dyn FrameSink>) -> Result<AttachInfo> {
-        let (entry, attach) = self.register(label, sink);
+        self.attach_to(label, sink, None).await
+    }
+
+    /// As [`Self::attach`], the frames queued for the page to pull with [`Self::poll`];
+    /// the reply's `pollId` names the queue.
+    pub async fn attach_polled(self: &Arc<Self>, label: &str) -> Result<AttachInfo> {
+        let queue = Arc::new(FrameQueue::default());
+        self.attach_to(label, queue.clone(), Some(queue)).await
+    }
+
+    /// The frames queued for window `label`'s attach `poll_id`, waiting up to `wait` for
+    /// the first; `not_attached` once a newer attach replaced it or the window closed.
+    pub async fn poll(&self, label: &str, poll_id: u64, wait: Duration) -> Result<Vec<u8>> {
+        let queue = {
+            let entry = self.entry(label)?;
+            let polled = lock(&entry.polled);
+            match &*polled {
+                Some((attach, q)) if *attach == poll_id => q.clone(),
+                _ => return Err(Error::NotAttached),
+            }
+        };
+        queue.take(wait).await.ok_or(Error::NotAttached)
+    }
+
+    async fn attach_to(self: &Arc<Self>, label: &str, sink: Arc<dyn FrameSink>, queue: Option<Arc<FrameQueue>>) -> Result<AttachInfo> {
+        let polled = queue.is_some();
+        let (entry, attach) = self.register(label, sink, queue);
         let newest = || entry.newest.load(Ordering::SeqCst) == attach;
         let mut connected = false;
         if let Some(ep) = self.sup.endpoint() {
@@ -55,11 +83,13 @@ impl Hub {
             session_id: entry.session.clone(),
             connected: connected && newest(),
             autoload,
+            poll_id: polled.then_some(attach),
         })
     }
 
-    /// The window's entry (made at its first attach) with `sink` as its newest attach's.
-    fn register(&self, label: &str, sink: Arc<dyn FrameSink>) -> (Arc<WindowEntry>, u64) {
+    /// The window's entry (made at its first attach) with `sink` as its newest attach's;
+    /// the queue an older attach's page polled is closed, so its poll ends.
+    fn register(&self, label: &str, sink: Arc<dyn FrameSink>, queue: Option<Arc<FrameQueue>>) -> (Arc<WindowEntry>, u64) {
         let mut windows = lock(&self.windows);
         let entry = windows.entry(label.to_string()).or_insert_with(|| {
             Arc::new(WindowEntry {
@@ -71,6 +101,7 @@ impl Hub {
                     sink: sink.clone(),
                 })),
                 newest: Arc::default(),
+                polled: Mutex::default(),
                 conn: Mutex::default(),
                 conn_attach: AtomicU64::new(0),
                 autoloading: Mutex::default(),
@@ -87,6 +118,10 @@ impl Hub {
             newest: entry.newest.clone(),
             sink,
         });
+        let replaced = std::mem::replace(&mut *lock(&entry.polled), queue.map(|q| (attach, q)));
+        if let Some((_, old)) = replaced {
+            old.close();
+        }
         (entry.clone(), attach)
     }
 
@@ -150,6 +185,9 @@ impl Hub {
         self.exports.forget(label);
         if let Some(entry) = lock(&self.windows).remove(label) {
             lock(&entry.conn).take();
+            if let Some((_, q)) = lock(&entry.polled).take() {
+                q.close();
+            }
             log::info!("[buckaroo-tauri] window {label} closed: session {} released", entry.session);
         }
     }

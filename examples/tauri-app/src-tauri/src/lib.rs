@@ -64,16 +64,24 @@ fn bench_endpoint(app: tauri::AppHandle) -> Option<serde_json::Value> {
     Some(serde_json::json!({"port": ep.port, "token": ep.token, "pid": ep.pid}))
 }
 
-/// Bench builds only: Tauri's own floor under a row reply, one invoke with a Channel and
-/// (`bytes` > 0) one raw message of `bytes` bytes on it, no work between.
+/// Bench builds only: Tauri's own floor under a row reply, no work between: one invoke
+/// with a Channel and (`bytes` > 0) either one raw message of `bytes` bytes on it, or
+/// (`reply`) those bytes as the invoke's own reply, as the plugin's `buckaroo_poll` answers.
 #[cfg(feature = "bench")]
 #[tauri::command]
-fn bench_channel(bytes: usize, on: tauri::ipc::Channel<tauri::ipc::InvokeResponseBody>) -> Result<(), String> {
+fn bench_channel(
+    bytes: usize,
+    on: tauri::ipc::Channel<tauri::ipc::InvokeResponseBody>,
+    reply: Option<bool>,
+) -> Result<tauri::ipc::Response, String> {
+    if reply == Some(true) {
+        return Ok(tauri::ipc::Response::new(vec![7u8; bytes]));
+    }
     if bytes > 0 {
         on.send(tauri::ipc::InvokeResponseBody::Raw(vec![7u8; bytes]))
             .map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(tauri::ipc::Response::new(Vec::new()))
 }
 
 /// The app's commands, plus any named (the bench build's).
