@@ -20,8 +20,8 @@ const NOT_GRANTED_HINT =
 
 /**
  * Pull attach `id`'s frames until `stop()` or the plugin ends them (`not_attached`: a
- * newer attach, the window closed). Any other refusal is reported and ends the loop:
- * polling again would only repeat it. `stop()` lets go of the handlers at
+ * newer attach, the window closed). Any other refusal, or a batch that cannot be read,
+ * is reported and ends the loop: polling again would only repeat it. `stop()` lets go of the handlers at
  * once: a poll still in flight holds only the emptied feed.
  */
 export function pollFrames(id: number, onFrame: (frame: unknown) => void, onError: (err: BuckarooError) => void): { stop(): void } {
@@ -47,7 +47,15 @@ async function run(id: number, feed: Feed): Promise<void> {
       feed.onError?.(err.code === "invalid_request" && !err.hint ? { ...err, hint: NOT_GRANTED_HINT } : err);
       return;
     }
-    for (const frame of decodeBatch(batch)) {
+    let frames: unknown[];
+    try {
+      frames = decodeBatch(batch);
+    } catch (e) {
+      // Its frames are lost, row replies among them: say so rather than leave the grid waiting.
+      feed.onError?.({ code: "protocol_mismatch", message: `buckaroo-tauri: a poll's frames could not be read (${String(e)})` });
+      return;
+    }
+    for (const frame of frames) {
       if (!feed.onFrame) return;
       try {
         feed.onFrame(frame);

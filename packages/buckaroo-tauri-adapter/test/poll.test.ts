@@ -117,7 +117,7 @@ describe("a polled mount", () => {
     expect(plugin.polls).toHaveLength(4);
   });
 
-  it("stops at not_attached without an error, and reports any other refusal once", async () => {
+  it("stops at not_attached without an error, and reports any other refusal or an unreadable batch once", async () => {
     const plugin = mockPolledPlugin();
     const errors: BuckarooError[] = [];
     const el = document.body.appendChild(document.createElement("div"));
@@ -138,7 +138,16 @@ describe("a polled mount", () => {
     expect(refused[0].hint).toMatch(/allow-buckaroo-poll/);
     await new Promise((r) => setTimeout(r, 20));
     expect(plugin.polls).toHaveLength(2);
+
+    // A batch that cannot be read loses its frames: said, not left waiting.
+    const third = await mountBuckaroo(el, { widget: rowsWidget([]), warmUp: false, onError: (e) => refused.push(e) });
+    await vi.waitFor(() => expect(plugin.polls).toHaveLength(3));
+    plugin.polls[2].answer(batch({ type: "a" }).slice(0, 7));
+    await vi.waitFor(() => expect(refused.map((e) => e.code)).toContain("protocol_mismatch"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plugin.polls).toHaveLength(3);
     again.dispose();
+    third.dispose();
   });
 
   it("a disposed mount is garbage while its last poll is still in flight", async () => {
