@@ -97,6 +97,19 @@ impl FrameSink for FrameQueue {
     }
 }
 
+/// A poll's batch as its records, `(kind, payload)` in order; `None` when one is cut off.
+/// The adapter's `decodeBatch` is its reader in the page; this one is for Rust hosts and tests.
+pub fn batch_records(mut batch: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut out = Vec::new();
+    while !batch.is_empty() {
+        let len = u32::from_le_bytes(batch.get(..4)?.try_into().ok()?) as usize;
+        let kind = *batch.get(4)?;
+        out.push((kind, batch.get(5..5 + len)?));
+        batch = &batch[5 + len..];
+    }
+    Some(out)
+}
+
 fn lock(m: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -115,14 +128,8 @@ mod tests {
     }
 
     /// The batch's records as (kind, payload).
-    fn records(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        while !b.is_empty() {
-            let len = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
-            out.push((b[4], b[5..5 + len].to_vec()));
-            b = &b[5 + len..];
-        }
-        out
+    fn records(b: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        batch_records(b).unwrap().into_iter().map(|(k, p)| (k, p.to_vec())).collect()
     }
 
     #[tokio::test]
@@ -164,6 +171,17 @@ mod tests {
         q.close();
         assert_eq!(waiting.await.unwrap(), None);
         assert!(!q.deliver(json("{}")), "a closed queue takes no frame");
+    }
+
+    #[test]
+    fn a_batch_cut_off_inside_a_record_is_refused() {
+        let q = FrameQueue::default();
+        assert!(q.deliver(json(r#"{"a":1}"#)));
+        let batch = std::mem::take(&mut lock(&q.pending).batch);
+        assert_eq!(batch_records(&batch).map(|r| r.len()), Some(1));
+        for cut in [1, 4, 5, batch.len() - 1] {
+            assert_eq!(batch_records(&batch[..cut]), None, "cut at {cut}");
+        }
     }
 
     #[tokio::test]

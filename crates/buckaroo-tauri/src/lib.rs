@@ -76,6 +76,7 @@ use tauri::{
 pub use config::{Autoload, BackendKind, BuckarooConfig, Launcher, LoadMode, RestartPolicy, LOAD_TIMEOUT_ENV};
 pub use connection::FrameSink;
 pub use error::{Error, PipInstall, Result};
+pub use frame_queue::{batch_records, RECORD_JSON, RECORD_ROWS};
 pub use hub::Hub;
 pub use managed_env::{EnvLock, ManagedEnv};
 pub use models::{

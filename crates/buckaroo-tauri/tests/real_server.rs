@@ -3,7 +3,9 @@
 
 mod common;
 
-use buckaroo_tauri::{BuckarooConfig, Hub, LoadExprArgs, RestartPolicy, StatsDelivery, Status, Supervisor};
+use buckaroo_tauri::{
+    batch_records, BuckarooConfig, Hub, LoadExprArgs, RestartPolicy, StatsDelivery, Status, Supervisor, RECORD_JSON, RECORD_ROWS,
+};
 use common::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -136,29 +138,18 @@ async fn of_two_quick_attaches_from_one_window_the_newest_gets_every_frame() {
     sup.shutdown().await;
 }
 
-/// A poll's batch as (kind, payload) records: 0 a JSON frame, 1 a row reply.
-fn records(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let len = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
-        out.push((b[4], b[5..5 + len].to_vec()));
-        b = &b[5 + len..];
-    }
-    out
-}
-
 /// Polls attach `id` of `label` until a record of `kind` whose JSON (a row reply's
 /// header) has `type`; returns it, with a row reply's parquet bytes.
 async fn poll_until(hub: &Hub, label: &str, id: u64, kind: u8, ty: &str) -> (Value, Vec<u8>) {
     for _ in 0..30 {
         let batch = hub.poll(label, id, Duration::from_secs(2)).await.unwrap();
-        for (k, payload) in records(&batch) {
+        for (k, payload) in batch_records(&batch).expect("a whole batch") {
             let (json, rest) = match k {
-                1 => {
+                RECORD_ROWS => {
                     let n = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
                     (payload[4..4 + n].to_vec(), payload[4 + n..].to_vec())
                 }
-                _ => (payload, Vec::new()),
+                _ => (payload.to_vec(), Vec::new()),
             };
             let v: Value = serde_json::from_slice(&json).unwrap();
             if k == kind && v["type"] == ty {
@@ -177,10 +168,10 @@ async fn a_polled_attach_takes_its_frames_and_a_newer_attach_ends_its_poll() {
     let info = hub.attach_polled("main").await.unwrap();
     let id = info.poll_id.expect("a polled attach has a poll id");
     hub.load_path("main", load(&data("tiny.parquet"))).await.unwrap();
-    let (state, _) = poll_until(&hub, "main", id, 0, "initial_state").await;
+    let (state, _) = poll_until(&hub, "main", id, RECORD_JSON, "initial_state").await;
     assert_eq!(state["df_meta"]["total_rows"], 50);
     hub.send("main", &rows(0, 10)).unwrap();
-    let (header, parquet) = poll_until(&hub, "main", id, 1, "infinite_resp").await;
+    let (header, parquet) = poll_until(&hub, "main", id, RECORD_ROWS, "infinite_resp").await;
     assert_eq!(header["payload"]["format"], "parquet_buffer");
     assert_eq!(parquet_rows(&parquet), 10);
 
