@@ -66,8 +66,8 @@ impl FrameQueue {
         self.arrived.notify_waiters();
     }
 
-    fn push(&self, kind: u8, parts: &[&[u8]]) -> bool {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
+    /// Append one record of `kind` whose payload, `len` bytes, `write` appends.
+    fn push(&self, kind: u8, len: usize, write: impl FnOnce(&mut Vec<u8>)) -> bool {
         {
             let mut p = lock(&self.pending);
             if p.closed {
@@ -76,9 +76,7 @@ impl FrameQueue {
             p.batch.reserve(5 + len);
             p.batch.extend_from_slice(&(len as u32).to_le_bytes());
             p.batch.push(kind);
-            for part in parts {
-                p.batch.extend_from_slice(part);
-            }
+            write(&mut p.batch);
         }
         self.arrived.notify_waiters();
         true
@@ -88,11 +86,10 @@ impl FrameQueue {
 impl FrameSink for FrameQueue {
     fn deliver(&self, frame: Outgoing) -> bool {
         match frame {
-            Outgoing::Json(f) => self.push(RECORD_JSON, &[f.text.as_bytes()]),
-            Outgoing::Rows { header, parquet } => {
-                let head = header.text.as_bytes();
-                self.push(RECORD_ROWS, &[&(head.len() as u32).to_le_bytes(), head, &parquet])
-            }
+            Outgoing::Json(f) => self.push(RECORD_JSON, f.text.len(), |b| b.extend_from_slice(f.text.as_bytes())),
+            Outgoing::Rows { header, parquet } => self.push(RECORD_ROWS, Outgoing::rows_frame_len(&header, &parquet), |b| {
+                Outgoing::write_rows_frame(b, &header, &parquet)
+            }),
         }
     }
 }

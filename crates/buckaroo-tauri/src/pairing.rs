@@ -39,12 +39,23 @@ impl Outgoing {
     /// (a JSON one, then bytes the page fetches separately); the page parses the header
     /// once and views the parquet bytes in place.
     pub fn rows_frame(header: &JsonFrame, parquet: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::rows_frame_len(header, parquet));
+        Self::write_rows_frame(&mut out, header, parquet);
+        out
+    }
+
+    /// The byte length of [`Self::rows_frame`] for this header and these bytes.
+    pub(crate) fn rows_frame_len(header: &JsonFrame, parquet: &[u8]) -> usize {
+        4 + header.text.len() + parquet.len()
+    }
+
+    /// [`Self::rows_frame`]'s layout appended to `out` (a poll's batch), without a
+    /// frame of its own to copy from.
+    pub(crate) fn write_rows_frame(out: &mut Vec<u8>, header: &JsonFrame, parquet: &[u8]) {
         let head = header.text.as_bytes();
-        let mut out = Vec::with_capacity(4 + head.len() + parquet.len());
         out.extend_from_slice(&(head.len() as u32).to_le_bytes());
         out.extend_from_slice(head);
         out.extend_from_slice(parquet);
-        out
     }
 }
 
