@@ -139,3 +139,31 @@ def test_launcher_command_is_the_plugins():
     assert args == ["-m", LAUNCHER_PACKAGE]
     assert env == {"PYTHONPATH": f"{LAUNCHER_PATH_ENTRY}{os.pathsep}/user/site", "PYTHONSAFEPATH": "1", "PATH": "/usr/bin"}
     assert launcher_command({})[1]["PYTHONPATH"] == str(LAUNCHER_PATH_ENTRY)
+
+
+def test_the_collector_is_off_while_the_server_starts_and_on_once_it_listens(monkeypatch):
+    """__main__ turns it off before the server's imports (~100 ms of a ~700 ms start, in
+    docs/benchmarks.md); cli turns it on, with the start's objects frozen, at the handshake."""
+    import gc
+    import types
+
+    seen = {}
+    stub = types.ModuleType(f"{LAUNCHER_PACKAGE}.cli")
+    stub.serve = lambda argv: seen.setdefault("collecting", gc.isenabled()) and 1 or 0
+    monkeypatch.setitem(sys.modules, f"{LAUNCHER_PACKAGE}.cli", stub)
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    main = launcher_module("__main__").main
+    try:
+        assert main(["--port", "0"]) == 0
+        assert seen == {"collecting": False}
+    finally:
+        gc.enable()
+    monkeypatch.undo()
+
+    gc.disable()
+    try:
+        launcher_module("cli").collect_from_now()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

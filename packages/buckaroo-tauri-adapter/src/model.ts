@@ -9,6 +9,7 @@ import { gridHeight, withDisplayHeight } from "./layout.js";
 import { SUPPORTED_PROTOCOL_VERSIONS, toBuckarooError, type BuckarooError, type LoadMode } from "./protocol.js";
 import { mark } from "./marks.js";
 import { decodeRowsFrame, isArrayBuffer, rowWindowError } from "./frames.js";
+import { FirstWindowPrefetch } from "./prefetch.js";
 import { planReplay, REPLAY_FRAME, RestartHold, type ReplayPlan } from "./restart.js";
 import { StatsChannel, statsOf } from "./stats.js";
 import { WaitingRows } from "./waiting.js";
@@ -89,7 +90,8 @@ export class TauriIPCModel implements IModel {
   /**
    * For diagnostics and tests: row requests sent, and replies delivered to the grid
    * (parquet or failed); deferred stats applied, aborted for the owed generation, and
-   * dropped because they were for another one.
+   * dropped because they were for another one; first windows asked for early that the
+   * grid took, and that it never asked for (prefetch.ts).
    */
   readonly counters = {
     requests: 0,
@@ -100,6 +102,8 @@ export class TauriIPCModel implements IModel {
     statsUpdates: 0,
     statsAborted: 0,
     statsStale: 0,
+    firstWindowUsed: 0,
+    firstWindowUnused: 0,
   };
   /**
    * Deferred summary stats. The grid reads `stats.expectedGen` into every row request
@@ -116,6 +120,16 @@ export class TauriIPCModel implements IModel {
       this.post({ type: "infinite_request", payload_args: key });
     },
     fail: (reply, cause, told) => this.deliverRow(reply, [], cause, { final: true, told }),
+  });
+  /** New data's first row window, asked for before the grid is mounted (prefetch.ts). */
+  private readonly firstWindow = new FirstWindowPrefetch({
+    post: (args, statsGen) =>
+      this.post({ type: "infinite_request", payload_args: args, ...(statsGen === undefined ? {} : { stats_gen: statsGen }) }),
+    deliver: (reply) => this.deliverRow(reply.frame, reply.buffers),
+    forward: (msg) => {
+      if (!this.restart.defer(msg.payload_args)) this.post(msg);
+    },
+    counters: this.counters,
   });
 
   private readonly state = new Map<string, unknown>();
@@ -184,8 +198,12 @@ export class TauriIPCModel implements IModel {
       this.countRequest(msg.payload_args);
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
+      if (this.firstWindow.claim(msg)) return;
       // A restart's replay is on its way: the new session has no data yet (restart.ts).
       if (this.restart.defer(msg.payload_args)) return;
+    } else {
+      // A state change (or anything else the server may act on): the early window may not be the grid's now.
+      this.firstWindow.drop();
     }
     this.post(msg);
   }
@@ -231,6 +249,7 @@ export class TauriIPCModel implements IModel {
    * requests will never be answered (their replies go to the window's newer Channel).
    */
   dispose(): void {
+    this.firstWindow.drop();
     this.handlers.clear();
     this.waiting.clear();
     this.restart.dispose();
@@ -278,6 +297,7 @@ export class TauriIPCModel implements IModel {
         this.reportError(toBuckarooError(msg.error, "plugin_error"));
         break;
       case REPLAY_FRAME:
+        this.firstWindow.drop();
         this.restart.replayAnnounced();
         break;
       case "buckaroo_tauri_file_changed":
@@ -362,6 +382,8 @@ export class TauriIPCModel implements IModel {
     }
     if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
     this.setState(msg, Object.keys(msg).filter((k) => !NOT_STATE.has(k)));
+    // Asked before the grid mounts on it (the emit below), which keeps the page's main thread busy.
+    if (msg.reply_seq === undefined) this.firstWindow.start(this.stats.expectedGen);
     this.emit("initial_state", msg);
     if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
     const stats = statsOf(msg.df_meta);
@@ -420,6 +442,8 @@ export class TauriIPCModel implements IModel {
    */
   private deliverRow(msg: Frame, buffers: DataView[], cause?: BuckarooError, how: { final?: boolean; told?: boolean } = {}): void {
     const failed = msg.error_info !== undefined || buffers.length === 0;
+    // The reply to an early first window is not the grid's until the grid asks for it.
+    if (this.firstWindow.take({ frame: msg, buffers }, !failed)) return;
     // Lost to a sidecar restart or refused by a silence: held from the grid, and asked
     // again after the replay (restart.ts); a silence's refusal is the page's answer now.
     const held = failed && !how.final ? this.restart.hold(msg, cause) : false;

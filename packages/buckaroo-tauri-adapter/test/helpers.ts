@@ -4,9 +4,15 @@ import { createElement, useLayoutEffect } from "react";
 import { flushSync } from "react-dom";
 import { createRoot } from "react-dom/client";
 import type { IModel, WidgetModule } from "../src/index.js";
+import { prefetchId } from "../src/prefetch.js";
 
 // jsdom rewrites import.meta.url to http:, so resolve from this file's directory instead.
 const dir = `${join(__dirname, "fixtures")}/`;
+
+/** What the grid sent, without the model's own early first window (prefetch.ts). */
+export function fromGrid<T>(sent: T[]): T[] {
+  return sent.filter((m) => prefetchId((m as { payload_args?: unknown } | undefined)?.payload_args) === undefined);
+}
 
 /** A frame recorded from the real buckaroo server (see python/src/buckaroo_tauri_dev/fixtures.py). */
 export function fixture<T = Record<string, unknown>>(name: string): T {

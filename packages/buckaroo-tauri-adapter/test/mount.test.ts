@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { EVENTS, formatError, type IModel, type LoadCompareArgs, mountBuckaroo, type WidgetModule } from "../src/index.js";
-import { channelSend, fixture, type IpcArgs, rowsReply } from "./helpers.js";
+import { channelSend, fixture, type IpcArgs, rowsReply, fromGrid } from "./helpers.js";
 
 afterEach(() => clearMocks());
 
@@ -70,7 +70,7 @@ describe("mountBuckaroo", () => {
     expect(el.textContent).toBe("BuckarooInfiniteWidget");
 
     handle.model.send({ type: "infinite_request", payload_args: { start: 0, end: 20 } });
-    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    await vi.waitFor(() => expect(fromGrid(sent)).toHaveLength(1));
     channelSend(channel, rowsReply(), 1);
     channelSend(channel, fixture("infinite_resp_error"), 2);
     expect(rows.map(([m, b]) => [m.type, b.length])).toEqual([

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TauriIPCModel, type BuckarooError } from "../src/index.js";
 import { HOLD_LIMIT_MS, planReplay } from "../src/restart.js";
-import { fixture, rowsReply } from "./helpers.js";
+import { fixture, fromGrid, rowsReply } from "./helpers.js";
 
 afterEach(() => vi.useRealTimers());
 
@@ -28,7 +28,7 @@ const lost = (start: number) => ({
   error_info: "buckaroo-tauri: the connection to the sidecar was lost (it is restarting); request failed",
   error_code: "connection_closed",
 });
-const rowRequests = (sent: Record<string, unknown>[]) => sent.filter((s) => s.type === "infinite_request").map((s) => s.payload_args);
+const rowRequests = (sent: Record<string, unknown>[]) => fromGrid(sent).filter((s) => s.type === "infinite_request").map((s) => s.payload_args);
 
 describe("a sidecar restart", () => {
   it("holds the requests the dead sidecar lost and asks again after the replay, keeping the grid", async () => {

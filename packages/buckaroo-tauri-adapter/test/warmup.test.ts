@@ -4,7 +4,7 @@ import { createElement, useLayoutEffect } from "react";
 import { createRoot } from "react-dom/client";
 import { type BuckarooError, type IModel, mountBuckaroo, type WidgetModule } from "../src/index.js";
 import { placeholderState, WARMUP_LIMIT_MS } from "../src/warmup.js";
-import { channelSend, fixture, type IpcArgs } from "./helpers.js";
+import { channelSend, fixture, type IpcArgs, fromGrid } from "./helpers.js";
 
 afterEach(() => clearMocks());
 
@@ -100,7 +100,7 @@ describe("the widget warmed up before the data", () => {
     expect(warmEl(el)).toBeNull();
     expect(seen.renders.map((r) => [r.df_id, r.warm])).toEqual([["warmup", true], ["sess-1", false]]);
     expect(el.querySelector(".buckaroo-tauri-grid")?.textContent).toBe("rows of sess-1");
-    await vi.waitFor(() => expect(seen.sent).toHaveLength(1));
+    await vi.waitFor(() => expect(fromGrid(seen.sent)).toHaveLength(1));
     expect(errors).toEqual([]);
     handle.dispose();
     await vi.waitFor(() => expect(seen.live).toBe(0));

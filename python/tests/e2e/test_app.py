@@ -63,7 +63,11 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
             assert rows[i]["b"].replace(",", "") == str(df100k["count"].iloc[i])
             city = df100k["city"].iloc[i]
             assert rows[i]["f"] == ("" if city != city else city)
-        assert e2e_page.page_state(d)["file"].startswith("small_100k.parquet · 100,000 rows")
+        state = e2e_page.page_state(d)
+        assert state["file"].startswith("small_100k.parquet · 100,000 rows")
+        # Those rows were the window the page asked for with the data, before the grid
+        # asked: buckaroo's grid asked for exactly that one (the adapter's FIRST_WINDOW).
+        assert state["counters"]["firstWindowUsed"] == 1, state["counters"]
         shot = shots / "01-autoload.png"
         e2e_page.grab(display, shot)
         assert e2e_page.screenshot_ok(shot)

@@ -5,6 +5,7 @@ the token read from the environment, logs to stderr (one line per event, level f
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -84,6 +85,14 @@ def _start_stdin_watchdog() -> None:
     threading.Thread(target=watchdog, daemon=True, name="stdin-watchdog").start()
 
 
+def collect_from_now() -> None:
+    """The collector back on (__main__.py turns it off for the start). What the start made
+    (modules, the app) lives as long as the process: it is kept out of every later
+    collection, so the first ones after the start do not walk it all."""
+    gc.freeze()
+    gc.enable()
+
+
 def _listen(app, port: int, then=lambda: None) -> None:
     """Bind 127.0.0.1, print the handshake line, call `then`, run the loop until the
     process ends."""
@@ -102,6 +111,7 @@ def _listen(app, port: int, then=lambda: None) -> None:
     server = NoDelayServer(app, max_buffer_size=64 * 1024 * 1024)
     server.add_sockets(sockets)
     log.info("listening on 127.0.0.1:%d", port)
+    collect_from_now()
     print(f"{HANDSHAKE_PREFIX}{port}")
     then()
     tornado.ioloop.IOLoop.current().start()
