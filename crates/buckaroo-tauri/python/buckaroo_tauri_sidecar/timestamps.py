@@ -49,18 +49,36 @@ def zone_as_text(dtype) -> bool:
     return tz is not None and iana_zone(tz) is None
 
 
-def below_ms(values) -> bool:
-    return bool(((values.dt.microsecond % 1000 != 0) | (values.dt.nanosecond != 0)).any())
+TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def subsecond_ns(ser):
+    """Each non-null value's part below the second, in nanoseconds (0 to 999,999,999), from
+    the column's integer ticks: the same in every IANA zone, whose offsets are whole
+    seconds. The `.dt` fields would convert every value to its zone first: on a 100k-row
+    file that was ~18 % of the load."""
+    import numpy as np
+
+    values = ser.array
+    ticks = np.asarray(values.asi8)[~np.asarray(values.isna())]
+    per_second = TICKS_PER_SECOND[getattr(values, "unit", "ns")]
+    # numpy's % takes the divisor's sign: before 1970 too the part is >= 0, as .dt's.
+    return (ticks % per_second) * (1_000_000_000 // per_second)
+
+
+def below_ms(ser) -> bool:
+    """Some value has a part below the millisecond."""
+    return bool((subsecond_ns(ser) % 1_000_000 != 0).any())
 
 
 def fraction_digits(ser) -> int:
     """0 when no value has a sub-second part, else the digits that show them (<= 3)."""
-    values = ser.dropna()
-    if values.empty:
+    parts = subsecond_ns(ser)
+    if parts.size == 0:
         return 0
-    if below_ms(values):
+    if (parts % 1_000_000 != 0).any():
         return 3
-    ms = values.dt.microsecond // 1000
+    ms = parts // 1_000_000
     for digits, step in ((1, 100), (2, 10)):
         if (ms % step == 0).all():
             return digits if (ms != 0).any() else 0
@@ -106,8 +124,7 @@ def floored_to_ms(ser):
     has none: hyparquet divides micro- and nanoseconds toward zero, which moves an
     instant before 1970 up to 1 ms later (1969-12-31 23:59:59.9995 would show as
     1970-01-01 00:00:00.000)."""
-    values = ser.dropna()
-    if values.empty or not below_ms(values):
+    if not below_ms(ser):
         return None
     tz = getattr(ser.dtype, "tz", None)
     if tz is None:
