@@ -676,3 +676,9 @@ def test_the_open_dialog_offers_every_extension_the_viewer_opens():
     picker = (CRATE / "src/picker.rs").read_text()
     (listed,) = re.findall(r'add_filter\("Tables", &\[([^\]]*)\]', picker)
     assert set(re.findall(r'"([^"]+)"', listed)) == bundle.opened_extensions()
+
+
+def test_poll_batch_record_kinds_are_the_same_numbers_on_both_sides():
+    rust = dict(re.findall(r"pub const (RECORD_\w+): u8 = (\d+);", (CRATE / "src/frame_queue.rs").read_text()))
+    page = dict(re.findall(r"const (RECORD_\w+) = (\d+);", (ADAPTER / "src/frames.ts").read_text()))
+    assert rust and rust == page, drift("poll batch record kinds", ADAPTER / "src/frames.ts", page.items(), rust.items())

@@ -58,11 +58,14 @@ export class LoadTracker {
     return this.current !== null && this.rowsAwaited === this.seq;
   }
 
-  /** The awaited row window reached the grid; it ends the load once the grid painted it. */
-  rowsArrived(painted: Promise<void>): void {
+  /**
+   * A row window reached the grid: when it is the awaited one, the load ends once the grid
+   * painted it (`painted`, only then called: it watches the grid's rows every frame).
+   */
+  rowsArrived(painted: () => Promise<void>): void {
     if (!this.awaitingRows) return;
     const seq = this.seq;
-    void painted.then(() => {
+    void painted().then(() => {
       if (seq === this.seq) mark("rows-painted");
       this.end(seq);
     });

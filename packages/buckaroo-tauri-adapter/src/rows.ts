@@ -97,7 +97,7 @@ export function watchRows(model: TauriIPCModel, overlay: FailedRows, loads: Load
   model.on("row_window", (ev: RowWindowEvent) => {
     if (ev.ok) overlay.ok(ev.key);
     else if (ev.error) overlay.failed(ev.key, ev.error);
-    loads.rowsArrived(ev.ok && ev.rows !== 0 ? rowsPainted(grid) : Promise.resolve());
+    loads.rowsArrived(() => (ev.ok && ev.rows !== 0 ? rowsPainted(grid) : Promise.resolve()));
   });
   // A load the plugin started failed (buckaroo_tauri_error) or the server said no.
   model.on("error", (err: BuckarooError) => {

@@ -77,6 +77,15 @@ describe("decodeBatch", () => {
     expect(decodeBatch(new ArrayBuffer(0))).toEqual([]);
   });
 
+  it("reads the same batch given as a number array or as a view into a larger buffer", () => {
+    const bytes = new Uint8Array(batch({ type: "a" }, rowsReply()));
+    const want = decodeBatch(bytes.buffer);
+    expect(decodeBatch(Array.from(bytes))).toEqual(want); // what an IPC without raw bytes gives
+    const padded = new Uint8Array(bytes.byteLength + 8);
+    padded.set(bytes, 3);
+    expect(decodeBatch(padded.subarray(3, 3 + bytes.byteLength))).toEqual(want);
+  });
+
   it("refuses a batch that ends inside a record", () => {
     expect(() => decodeBatch(batch({ type: "a" }).slice(0, 7))).toThrow(/ends inside a record/);
   });

@@ -89,7 +89,9 @@ def windows_report(r: dict) -> list[str]:
         f"{t['hop_extra_ms']:.1f} ms over the direct socket (medians)"
         + (f" ≈ **{t['hop_mib_s']:.0f} MiB/s**." if t["hop_mib_s"] else " (no measurable difference)."),
         *_floor_lines(t.get("tauri_floor")),
-        f"- Memory (RSS, MiB) before → after {m['requests']:,} row requests across two windows: "
+        f"- Memory (RSS, MiB) before → after {m['requests']:,} row requests across two windows"
+        + (f" (after {m['warm_up_requests']:,} to warm them up; webviews at their first paint "
+           f"{m['first_paint']['webviews']:.0f})" if "first_paint" in m else "") + ": "
         f"app {m['before']['app']:.0f} → {m['after']['app']:.0f}, "
         f"webviews {m['before']['webviews']:.0f} → {m['after']['webviews']:.0f}, "
         f"sidecar {m['before']['sidecar']:.0f} → {m['after']['sidecar']:.0f}.", ""]

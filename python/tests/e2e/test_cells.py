@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from buckaroo_tauri_dev import cell_rules, e2e, e2e_procs
+from buckaroo_tauri_dev import cell_rules, e2e, e2e_page, e2e_procs
 
 from . import grid
 
@@ -83,6 +83,8 @@ def test_every_cell_shows_what_the_file_holds(display, tmp_path, mode):
         print(f"\n[cells] {mode}: {table.num_columns} columns × {table.num_rows} rows, {len(bad)} mismatches")
         assert not bad, "\n".join(bad)
         grid.wait_idle(d)
+        # The first window came as the page asked for it with the data (prefetch.ts), in both modes.
+        assert e2e_page.page_state(d)["counters"]["firstWindowUsed"] == 1
 
 
 def test_a_zero_row_file_shows_its_columns_and_nothing_keeps_loading(display, tmp_path):
@@ -100,3 +102,6 @@ def test_a_file_on_the_engine_ends_every_indicator(display, data_dir):
     with e2e.running_app(display, env) as (d, _):
         grid.wait_painted(d)
         grid.wait_idle(d)
+        # Asked for early with the owed stats generation, which the engine's deferred stats need.
+        counters = e2e_page.page_state(d)["counters"]
+        assert counters["firstWindowUsed"] == 1 and counters["statsUpdates"] >= 1, counters
