@@ -49,24 +49,30 @@ function isFirstWindow(msg: Frame): boolean {
 }
 
 /** The id of the early request a reply's key names, if it is one. */
-export function prefetchId(key: unknown): number | undefined {
+export function prefetchId(key: unknown): string | undefined {
   const id = key && typeof key === "object" ? (key as Frame)[PREFETCH_KEY] : undefined;
-  return typeof id === "number" ? id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * Unique to this page and load: a reply still on its way to an earlier mount of the
+ * window (a remount, a reload) names another model's request, never this one's.
+ */
+function newId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
 /** At most one early request at a time: the newest data's. */
 export class FirstWindowPrefetch {
-  private seq = 0;
-  private current: { id: number; reply?: Reply; waiter?: Frame } | null = null;
+  private current: { id: string; reply?: Reply; waiter?: Frame } | null = null;
 
   constructor(private readonly opts: PrefetchOptions) {}
 
   /** New data arrived: ask for its first window now. */
   start(statsGen: number | undefined): void {
     this.drop();
-    this.seq += 1;
-    this.current = { id: this.seq };
-    this.opts.post({ ...FIRST_WINDOW, [PREFETCH_KEY]: this.seq }, statsGen);
+    this.current = { id: newId() };
+    this.opts.post({ ...FIRST_WINDOW, [PREFETCH_KEY]: this.current.id }, statsGen);
   }
 
   /**

@@ -57,7 +57,9 @@ it("a disposed mount unregisters its Channel and is garbage collected, a row req
   // window's older Channel), and with it the handler that closed over the whole mount.
   expect(callbacks().has(channelId)).toBe(false);
   expect(callbacks().size).toBe(before);
-  for (let i = 0; i < 10 && model.deref(); i++) {
+  // Up to 1 s: jsdom and React let go of a disposed tree over a few of their own turns
+  // (~100 ms here, more on a busy machine); a leak never does.
+  for (let i = 0; i < 100 && model.deref(); i++) {
     await new Promise((r) => setTimeout(r, 10));
     gc();
   }

@@ -171,7 +171,9 @@ describe("a polled mount", () => {
     handle.dispose();
     el.remove();
     handle = null;
-    for (let i = 0; i < 10 && model.deref(); i++) {
+    // Up to 1 s: jsdom and React let go of a disposed tree over a few of their own turns
+    // (~100 ms here, more on a busy machine); the poll stays in flight throughout.
+    for (let i = 0; i < 100 && model.deref(); i++) {
       await new Promise((r) => setTimeout(r, 10));
       gc();
     }

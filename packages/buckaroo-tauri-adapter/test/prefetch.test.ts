@@ -34,7 +34,7 @@ describe("the first window of new data, asked for before the grid asks", () => {
     const { m, sent, grid, windows, errors } = model();
     m.handleFrame(fixture("initial_state_buckaroo"));
     const [req] = early(sent);
-    expect(req.payload_args).toEqual({ ...FIRST_WINDOW, [PREFETCH_KEY]: 1 });
+    expect(req.payload_args).toEqual({ ...FIRST_WINDOW, [PREFETCH_KEY]: expect.any(String) });
 
     // The reply comes before the grid asks: nothing reaches the grid yet.
     m.handleFrame(reply(req.payload_args));
@@ -113,7 +113,27 @@ describe("the first window of new data, asked for before the grid asks", () => {
     m.handleFrame({ ...fixture<Msg>("initial_state_reply"), reply_seq: 0 });
     expect(early(sent)).toHaveLength(1);
     m.handleFrame(fixture("initial_state_buckaroo"));
-    expect(early(sent).map((s) => prefetchId(s.payload_args))).toEqual([1, 2]);
+    const ids = early(sent).map((s) => prefetchId(s.payload_args));
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).not.toBe(ids[1]);
     expect(m.counters.firstWindowUnused).toBe(1);
+  });
+
+  it("a reply to an earlier mount's early request (a remount of the window) is never taken for this one's", async () => {
+    const old = model();
+    old.m.handleFrame(fixture("initial_state_buckaroo"));
+    const [oldReq] = early(old.sent);
+    old.m.dispose();
+    const { m, sent, grid } = model();
+    m.handleFrame(fixture("initial_state_buckaroo"));
+    m.send({ type: "infinite_request", payload_args: gridFirst() });
+    // The older mount's reply reaches this model (the window's frames go to its newest attach).
+    m.handleFrame(reply(oldReq.payload_args, 7));
+    await Promise.resolve();
+    expect(grid).toEqual([]);
+    const [req] = early(sent);
+    m.handleFrame(reply(req.payload_args));
+    await vi.waitFor(() => expect(grid).toHaveLength(1));
+    expect(grid[0][0]).toMatchObject({ key: gridFirst(), length: 50 });
   });
 });

@@ -182,6 +182,9 @@ def test_compare_with_shows_each_rows_diff_status(display, driver_at, tmp_path):
         # buckaroo's helper columns (name|df2, membership, name|eq) stay in the data, not on screen.
         assert not [h for h in grid.header_names(driver) if "|" in h or h == "membership"], grid.header_names(driver)
         grid.wait_idle(driver)
+        # Each load's first window (the file, then the diff) was the one asked for with its data.
+        counters = e2e_page.page_state(driver)["counters"]
+        assert counters["firstWindowUsed"] == 2 and counters["firstWindowUnused"] == 0, counters
     finally:
         driver.quit()
 
