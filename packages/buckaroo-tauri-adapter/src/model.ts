@@ -126,9 +126,7 @@ export class TauriIPCModel implements IModel {
     post: (args, statsGen) =>
       this.post({ type: "infinite_request", payload_args: args, ...(statsGen === undefined ? {} : { stats_gen: statsGen }) }),
     deliver: (reply) => this.deliverRow(reply.frame, reply.buffers),
-    forward: (msg) => {
-      if (!this.restart.defer(msg.payload_args)) this.post(msg);
-    },
+    forward: (msg) => this.relayRowRequest(msg),
     counters: this.counters,
   });
 
@@ -198,14 +196,17 @@ export class TauriIPCModel implements IModel {
       this.countRequest(msg.payload_args);
       if (!this.sinceState.requested) mark("rows-requested");
       this.sinceState.requested = true;
-      if (this.firstWindow.claim(msg)) return;
-      // A restart's replay is on its way: the new session has no data yet (restart.ts).
-      if (this.restart.defer(msg.payload_args)) return;
-    } else {
-      // A state change (or anything else the server may act on): the early window may not be the grid's now.
-      this.firstWindow.drop();
+      if (!this.firstWindow.claim(msg)) this.relayRowRequest(msg);
+      return;
     }
+    // A state change (or anything else the server may act on): the early window may not be the grid's now.
+    this.firstWindow.drop();
     this.post(msg);
+  }
+
+  /** A row request to the plugin, unless a restart's replay is on its way: the new session has no data yet (restart.ts). */
+  private relayRowRequest(msg: Record<string, unknown>): void {
+    if (!this.restart.defer(msg.payload_args)) this.post(msg);
   }
 
   private countRequest(key: unknown): void {

@@ -110,7 +110,10 @@ def memory_across_windows(d, ep: dict, sample: Path, scroll_requests: int) -> di
     d.execute_script("window.__buckarooApp.load(arguments[0])", str(sample))
     e2e_procs.wait_until(lambda: d.execute_script(e2e_page.ROWS_PAINTED_JS), timeout=90, what="second window rows")
     web = [c.pid for c in app.children(recursive=True) if c.pid != sidecar.pid]
-    rss = lambda: {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}  # noqa: E731
+
+    def rss() -> dict:
+        return {"app": rss_mb([app.pid]), "webviews": rss_mb(web), "sidecar": rss_mb([sidecar.pid])}
+
     first_paint = rss()
     scroll_bursts(d, (first, other), WARM_UP_REQUESTS)
     before = rss()
