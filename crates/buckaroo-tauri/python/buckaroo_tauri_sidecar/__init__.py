@@ -27,6 +27,7 @@ duckdb are imported inside the functions that use them):
   1  probe         --probe: what this interpreter lacks (standard library only)
   1  timestamps    datetime displayers in the column's own zone; text for fixed offsets
   1  compare       /load_compare's helper columns hidden in the grid
+  1  stat_checks   buckaroo's stats self-check once per set of analyses
   2  readers       sniffed CSV/TSV, decimal commas, JSON lines, Parquet nullable ints
   2  cells         each column's displayer by kind, the window's cells, 0-row frames
   2  rows          coded row-window errors, tidy frames

@@ -85,6 +85,7 @@ def build_app(token: str, allow_query_token: bool = False, load_timeout: float =
     patches.install_window_errors()
     patches.install_cells()
     patches.install_broadcast_hold()
+    patches.install_stat_checks()
     inner = server.make_app(port=0, open_browser=False)
     engine = EngineFileLoads(server.LoadExprHandler)
     patches.replace_routes(inner, {

@@ -15,6 +15,7 @@ from .compare import compare_helpers_hidden
 from .readers import pandas_reader, polars_reader
 from .rows import coded_dispatch, window_serializer
 from .staging import broadcast_after_apply
+from .stat_checks import self_check_once
 from .util import Unsupported
 from .xorq_support import XORQ_LOCK
 from .xorq_windows import expression_loader, totally_ordered_windows
@@ -81,6 +82,14 @@ def install_cells() -> None:
     # handlers.col_join_dfs (/load_compare): LoadCompareHandler keeps the helper columns
     # it marks `merge_rule: hidden`, which the page never reads.
     replace(handlers, "col_join_dfs", compare_helpers_hidden)
+
+
+def install_stat_checks() -> None:
+    """StatPipeline.unit_test: its self-check once per set of analyses, not twice per
+    /load (stat_checks.py)."""
+    from buckaroo.pluggable_analysis_framework.stat_pipeline import StatPipeline
+
+    replace(StatPipeline, "unit_test", self_check_once)
 
 
 def install_broadcast_hold() -> None:
