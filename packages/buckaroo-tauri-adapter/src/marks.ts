@@ -4,8 +4,11 @@
  * Each name holds its latest mark only, so 10,000 row requests leave no trail.
  */
 
-/** The steps of a load, in order; `replayed`: a restart's replay applied to the kept grid. */
-export type LoadMark = "widget-ready" | "state" | "rows-requested" | "rows-arrived" | "rows-painted" | "replayed";
+/**
+ * The steps of a load, in order; `stats-shown`: its summary stats, held until its first
+ * rows were painted (summary.ts); `replayed`: a restart's replay applied to the kept grid.
+ */
+export type LoadMark = "widget-ready" | "state" | "rows-requested" | "rows-arrived" | "rows-painted" | "stats-shown" | "replayed";
 
 export const MARK_PREFIX = "buckaroo-tauri:";
 

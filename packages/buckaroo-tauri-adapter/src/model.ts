@@ -12,6 +12,7 @@ import { decodeRowsFrame, isArrayBuffer, rowWindowError } from "./frames.js";
 import { FirstWindowPrefetch } from "./prefetch.js";
 import { planReplay, REPLAY_FRAME, RestartHold, type ReplayPlan } from "./restart.js";
 import { StatsChannel, statsOf } from "./stats.js";
+import { SummaryHold } from "./summary.js";
 import { WaitingRows } from "./waiting.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: anywidget's handler type. Handlers declare their own argument types per event, which `unknown[]` would reject.
@@ -104,7 +105,15 @@ export class TauriIPCModel implements IModel {
     statsStale: 0,
     firstWindowUsed: 0,
     firstWindowUnused: 0,
+    summaryHeld: 0,
+    summaryLate: 0,
   };
+  /**
+   * New data's summary stats (the grid's pinned rows) shown only after its first rows are
+   * painted (summary.ts): the mount turns it on, since it watches the paint
+   * (`releaseSummary`); a model used without it shows them with the data.
+   */
+  holdSummaryUntilPainted = false;
   /**
    * Deferred summary stats. The grid reads `stats.expectedGen` into every row request
    * (`stats_gen`), which is what makes the server send them.
@@ -127,6 +136,13 @@ export class TauriIPCModel implements IModel {
       this.post({ type: "infinite_request", payload_args: args, ...(statsGen === undefined ? {} : { stats_gen: statsGen }) }),
     deliver: (reply) => this.deliverRow(reply.frame, reply.buffers),
     forward: (msg) => this.relayRowRequest(msg),
+    counters: this.counters,
+  });
+
+  /** New data's summary stats, held until its first rows are painted (summary.ts). */
+  private readonly summary = new SummaryHold({
+    get: (key) => this.state.get(key),
+    put: (key, value) => this.putState(key, value),
     counters: this.counters,
   });
 
@@ -251,6 +267,7 @@ export class TauriIPCModel implements IModel {
    */
   dispose(): void {
     this.firstWindow.drop();
+    this.summary.drop();
     this.handlers.clear();
     this.waiting.clear();
     this.restart.dispose();
@@ -315,6 +332,8 @@ export class TauriIPCModel implements IModel {
         break;
       case "stats_update":
       case "stats_aborted":
+        // Merged into the stats as sent, not into the held-back empty list.
+        this.summary.release();
         this.stats.handle(msg);
         break;
       default:
@@ -362,6 +381,9 @@ export class TauriIPCModel implements IModel {
     }
     this.protocolVersion = version;
     const announced = msg.reply_seq === undefined && this.restart.takeReplay();
+    // Held stats are shown before other state applies over them; new data's replace them.
+    if (msg.reply_seq === undefined && !announced) this.summary.drop();
+    else this.summary.release();
     const replay = announced && !this.failedShown ? this.planAgainst(msg) : null;
     if (replay?.sameData) {
       this.applyReplay(msg, replay);
@@ -382,13 +404,29 @@ export class TauriIPCModel implements IModel {
       this.failedShown = false;
     }
     if (typeof msg.mode === "string" && msg.mode in RENDER_FUNC) this.mode = msg.mode as LoadMode;
-    this.setState(msg, Object.keys(msg).filter((k) => !NOT_STATE.has(k)));
+    this.setState(this.withSummaryHeld(msg), Object.keys(msg).filter((k) => !NOT_STATE.has(k)));
     // Asked before the grid mounts on it (the emit below), which keeps the page's main thread busy.
     if (msg.reply_seq === undefined) this.firstWindow.start(this.stats.expectedGen);
     this.emit("initial_state", msg);
     if (msg.metadata) this.emit("metadata", msg.metadata, msg.prompt);
     const stats = statsOf(msg.df_meta);
     if (stats) this.emit("stats", stats);
+  }
+
+  /** New data (`msg`) with its summary stats held back, when the mount asked for that. */
+  private withSummaryHeld(msg: Frame): Frame {
+    if (msg.reply_seq !== undefined || !this.holdSummaryUntilPainted || !("df_data_dict" in msg)) return msg;
+    return { ...msg, df_data_dict: this.summary.hold(msg.df_data_dict, msg.df_display_args, msg.buckaroo_state) };
+  }
+
+  /** New data's summary stats are held, waiting for its first rows' paint. */
+  get summaryHeld(): boolean {
+    return this.summary.holding;
+  }
+
+  /** The first rows of new data are painted: show its summary stats now (the mount calls it). */
+  releaseSummary(): void {
+    this.summary.release();
   }
 
   /**

@@ -280,6 +280,8 @@ export async function mountBuckaroo(el: HTMLElement, options: MountOptions = {})
   });
   const opts = whileLive(options, life);
   const model = new TauriIPCModel({ onError: (e) => report(e) });
+  // This mount watches the grid's paint (watchRows): new data's rows come before its stats' charts.
+  model.holdSummaryUntilPainted = true;
   const channel = model.channel();
   // Not `channel.onmessage = () => {}`: an arrow made here closes over this whole mount
   // (model, grid, host element), and the Channel stays registered in the window.

@@ -90,14 +90,19 @@ export function failedRows(host: HTMLElement): FailedRows {
 
 /**
  * Follow every row window: a failed one goes on the overlay, a good one over the same
- * rows takes it off, and the load in progress ends once its rows are painted in `grid()`.
+ * rows takes it off, and the load in progress ends once its rows are painted in `grid()`,
+ * which is also when new data's held summary stats are shown (summary.ts).
  * A failed load (an `error` other than a row window's) ends it too.
  */
 export function watchRows(model: TauriIPCModel, overlay: FailedRows, loads: LoadTracker, grid: () => HTMLElement | undefined): void {
   model.on("row_window", (ev: RowWindowEvent) => {
     if (ev.ok) overlay.ok(ev.key);
     else if (ev.error) overlay.failed(ev.key, ev.error);
-    loads.rowsArrived(() => (ev.ok && ev.rows !== 0 ? rowsPainted(grid) : Promise.resolve()));
+    let painted: Promise<void> | undefined;
+    const whenPainted = () => (painted ??= ev.ok && ev.rows !== 0 ? rowsPainted(grid) : Promise.resolve());
+    // The held summary stats: the next task after the frame that shows the rows, so their charts never delay it.
+    if (model.summaryHeld) void whenPainted().then(() => setTimeout(() => model.releaseSummary(), 0));
+    loads.rowsArrived(whenPainted);
   });
   // A load the plugin started failed (buckaroo_tauri_error) or the server said no.
   model.on("error", (err: BuckarooError) => {

@@ -26,6 +26,25 @@ def data_rows(driver) -> dict[int, dict[str, str]]:
     return {int(k): v for k, v in raw.items()}
 
 
+PINNED_TEXT_JS = """
+const [stat, col] = arguments;
+for (const row of document.querySelectorAll('.ag-floating-top .ag-row')) {
+  if ((row.querySelector('.ag-cell[col-id="index"]')?.textContent || '').trim() !== stat) continue;
+  const twin = row.getAttribute('row-index');
+  for (const r of document.querySelectorAll(`.ag-floating-top .ag-row[row-index="${twin}"]`)) {
+    const cell = r.querySelector(`.ag-cell[col-id="${col}"]`);
+    if (cell) return (cell.textContent || '').trim();
+  }
+}
+return null;
+"""
+
+
+def pinned_text(driver, stat: str, col: str) -> str | None:
+    """The text of column `col` in the pinned summary row `stat` (dtype, …), None without one."""
+    return driver.execute_script(PINNED_TEXT_JS, stat, col)
+
+
 def ids(rows: dict[int, dict[str, str]]) -> dict[int, int]:
     """row-index → the `id` column (col a), as an int; rows still loading are skipped."""
     out = {}

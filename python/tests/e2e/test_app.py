@@ -14,8 +14,10 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from buckaroo_tauri_dev import bundle, contract, e2e, e2e_desktop, e2e_page, e2e_procs
+from buckaroo_tauri_dev.bench_js import PAGE_MARKS_JS
 
 from . import grid
+from .test_xorq import histogram_marks
 
 
 def start_env(data_dir, autoload="small_100k.parquet", **kw):
@@ -68,6 +70,15 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
         # Those rows were the window the page asked for with the data, before the grid
         # asked: buckaroo's grid asked for exactly that one (the adapter's FIRST_WINDOW).
         assert state["counters"]["firstWindowUsed"] == 1, state["counters"]
+        # The summary stats were shown right after those rows were painted, not with them
+        # (the adapter's summary.ts): the pinned rows then show every column's dtype and
+        # histogram.
+        e2e_procs.wait_until(lambda: histogram_marks(d, "a") > 0, timeout=30, what="id's histogram painted")
+        marks = d.execute_script(PAGE_MARKS_JS)
+        assert marks["rows-painted"] <= marks["stats-shown"], marks
+        counters = e2e_page.page_state(d)["counters"]
+        assert (counters["summaryHeld"], counters["summaryLate"]) == (1, 0), counters
+        assert grid.pinned_text(d, "dtype", "a") == "int64"
         shot = shots / "01-autoload.png"
         e2e_page.grab(display, shot)
         assert e2e_page.screenshot_ok(shot)
