@@ -26,23 +26,38 @@ def data_rows(driver) -> dict[int, dict[str, str]]:
     return {int(k): v for k, v in raw.items()}
 
 
-PINNED_TEXT_JS = """
-const [stat, col] = arguments;
-for (const row of document.querySelectorAll('.ag-floating-top .ag-row')) {
-  if ((row.querySelector('.ag-cell[col-id="index"]')?.textContent || '').trim() !== stat) continue;
-  const twin = row.getAttribute('row-index');
-  for (const r of document.querySelectorAll(`.ag-floating-top .ag-row[row-index="${twin}"]`)) {
-    const cell = r.querySelector(`.ag-cell[col-id="${col}"]`);
-    if (cell) return (cell.textContent || '').trim();
+# pinnedCells(stat, col): the cells of column `col` in the pinned summary row `stat`
+# (dtype, histogram, …): AG Grid draws a pinned row once per column section, the twins
+# sharing its row-index.
+PINNED_CELLS_JS = """
+function pinnedCells(stat, col) {
+  const cells = [];
+  for (const row of document.querySelectorAll('.ag-floating-top .ag-row')) {
+    if ((row.querySelector('.ag-cell[col-id="index"]')?.textContent || '').trim() !== stat) continue;
+    const twin = row.getAttribute('row-index');
+    for (const r of document.querySelectorAll(`.ag-floating-top .ag-row[row-index="${twin}"]`)) {
+      const cell = r.querySelector(`.ag-cell[col-id="${col}"]`);
+      if (cell) cells.push(cell);
+    }
   }
+  return cells;
 }
-return null;
 """
 
 
 def pinned_text(driver, stat: str, col: str) -> str | None:
     """The text of column `col` in the pinned summary row `stat` (dtype, …), None without one."""
-    return driver.execute_script(PINNED_TEXT_JS, stat, col)
+    return driver.execute_script(PINNED_CELLS_JS + """
+const cell = pinnedCells(...arguments)[0];
+return cell ? (cell.textContent || '').trim() : null;
+""", stat, col)
+
+
+def histogram_marks(driver, col: str) -> int:
+    """SVG marks painted in column `col` of the pinned histogram row (0 until the stats arrive)."""
+    return driver.execute_script(PINNED_CELLS_JS + """
+return pinnedCells('histogram', arguments[0]).reduce((n, cell) => n + cell.querySelectorAll('svg rect, svg path').length, 0);
+""", col)
 
 
 def ids(rows: dict[int, dict[str, str]]) -> dict[int, int]:

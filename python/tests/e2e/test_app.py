@@ -17,7 +17,6 @@ from buckaroo_tauri_dev import bundle, contract, e2e, e2e_desktop, e2e_page, e2e
 from buckaroo_tauri_dev.bench_js import PAGE_MARKS_JS
 
 from . import grid
-from .test_xorq import histogram_marks
 
 
 def start_env(data_dir, autoload="small_100k.parquet", **kw):
@@ -73,7 +72,7 @@ def test_autoload_scroll_and_sort(display, data_dir, df100k, shots):
         # The summary stats were shown right after those rows were painted, not with them
         # (the adapter's summary.ts): the pinned rows then show every column's dtype and
         # histogram.
-        e2e_procs.wait_until(lambda: histogram_marks(d, "a") > 0, timeout=30, what="id's histogram painted")
+        e2e_procs.wait_until(lambda: grid.histogram_marks(d, "a") > 0, timeout=30, what="id's histogram painted")
         marks = d.execute_script(PAGE_MARKS_JS)
         assert marks["rows-painted"] <= marks["stats-shown"], marks
         counters = e2e_page.page_state(d)["counters"]

@@ -11,7 +11,7 @@ from buckaroo_tauri_dev import e2e, e2e_page, e2e_procs
 
 from . import grid
 from .test_app import start_env
-from .test_xorq import histogram_marks, stats_state
+from .test_xorq import stats_state
 
 ROWS = 1_000_000
 
@@ -38,7 +38,7 @@ def test_a_big_file_opens_on_the_engine(display, data_dir, shots):
                                     timeout=120, what="stats complete")
         assert done["counters"]["statsUpdates"] >= 1, done
         assert d.execute_script("return document.getElementById('stats').hidden")
-        e2e_procs.wait_until(lambda: histogram_marks(d, "d") > 0, timeout=30, what="score's histogram painted")
+        e2e_procs.wait_until(lambda: grid.histogram_marks(d, "d") > 0, timeout=30, what="score's histogram painted")
 
         # 3. The last rows: a window at the end of the file.
         grid.scroll_to_row(d, ROWS - 10)

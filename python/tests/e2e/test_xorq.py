@@ -46,25 +46,6 @@ def stats_state(driver) -> dict:
         "const m = window.__buckaroo.model; return {stats: (m.get('df_meta') || {}).stats || null, counters: {...m.counters}};")
 
 
-def histogram_marks(driver, col: str) -> int:
-    """SVG marks painted in column `col` of the pinned histogram row (0 until the stats arrive)."""
-    return driver.execute_script(
-        """
-        const [col] = arguments;
-        let n = 0;
-        for (const row of document.querySelectorAll('.ag-floating-top .ag-row')) {
-          if ((row.querySelector('.ag-cell[col-id="index"]')?.textContent || '').trim() !== 'histogram') continue;
-          const twin = row.getAttribute('row-index');
-          for (const r of document.querySelectorAll(`.ag-floating-top .ag-row[row-index="${twin}"]`)) {
-            const cell = r.querySelector(`.ag-cell[col-id="${col}"]`);
-            if (cell) n += cell.querySelectorAll('svg rect, svg path').length;
-          }
-        }
-        return n;
-        """,
-        col)
-
-
 def stat_value(driver, stat: str, col: str):
     return driver.execute_script(
         "const [stat, col] = arguments; const rows = window.__buckaroo.model.get('df_data_dict').all_stats;"
@@ -87,7 +68,7 @@ def test_a_build_pages_sorts_and_searches_through_the_engine(display, workdir, b
         assert done["counters"]["statsUpdates"] >= 1, done
         assert stat_value(d, "mean", "b") == pytest.approx(expected["count"].mean(), rel=1e-9)
         assert stat_value(d, "max", "a") == int(expected["id"].max())
-        e2e_procs.wait_until(lambda: histogram_marks(d, "b") > 0, timeout=30, what="count's histogram painted")
+        e2e_procs.wait_until(lambda: grid.histogram_marks(d, "b") > 0, timeout=30, what="count's histogram painted")
         grid.wait_idle(d)  # rows and stats in: no indicator left on
         shot = shots / "20-xorq-build.png"
         e2e_page.grab(display, shot)
